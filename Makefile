@@ -1,0 +1,37 @@
+# Set-up and the two README commands. Every install step lives here.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+# llama.cpp builds from source. A portable AVX2 build: the native build enables AMX
+# on CPUs that report it, and its AMX kernels crash in VMs that do not enable it.
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
+export LITELLM_LOCAL_MODEL_COST_MAP = True
+
+.PHONY: setup demo test lint bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install -c requirements.lock -e '.[local,dev]'
+	touch $@
+
+demo: setup
+	$(BIN)/archon validate pipelines/local-best-of-5-vote.yaml
+	$(BIN)/archon run pipelines/local-best-of-5-vote.yaml --input hot --input big --input fast --input happy --input early
+
+test: setup
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check archon tests benchmarks
+	$(BIN)/mypy archon
+
+bench: setup
+	$(BIN)/python benchmarks/executor_efficiency.py
+	$(BIN)/python benchmarks/local_overhead.py
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,5 @@
+import sys
+
+from archon.cli import main
+
+sys.exit(main())

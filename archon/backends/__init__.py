@@ -1,0 +1,23 @@
+"""backends: one async interface for every model provider, plus cache and budgets."""
+
+from archon.backends._base import BaseBackend
+from archon.backends._base import Completion
+from archon.backends._base import Request
+from archon.backends._budget import Limits
+from archon.backends._budget import QueryBudget
+from archon.backends._client import ClientSession
+from archon.backends._client import ModelClient
+from archon.backends._client import backend_class
+from archon.backends._client import cache_key
+
+__all__ = [
+    "BaseBackend",
+    "ClientSession",
+    "Completion",
+    "Limits",
+    "ModelClient",
+    "QueryBudget",
+    "Request",
+    "backend_class",
+    "cache_key",
+]

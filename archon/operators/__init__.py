@@ -1,0 +1,37 @@
+"""operators: each owns its prompt and its parser."""
+
+from archon.operators._base import BaseOperator
+from archon.operators._base import NodeInputs
+from archon.operators._base import OpContext
+from archon.operators._base import Prompter
+from archon.operators._base import TemplateError
+from archon.operators._registry import BUILTIN
+from archon.operators._registry import node_types
+from archon.operators._registry import operator_types
+from archon.operators.critique import Critique
+from archon.operators.fuse import Fuse
+from archon.operators.generate import Generate
+from archon.operators.rank import Rank
+from archon.operators.unit_test_evaluate import UnitTestEvaluate
+from archon.operators.unit_test_generate import UnitTestGenerate
+from archon.operators.verify import Verify
+from archon.operators.vote import Vote
+
+__all__ = [
+    "BUILTIN",
+    "BaseOperator",
+    "Critique",
+    "Fuse",
+    "Generate",
+    "NodeInputs",
+    "OpContext",
+    "Prompter",
+    "Rank",
+    "TemplateError",
+    "UnitTestEvaluate",
+    "UnitTestGenerate",
+    "Verify",
+    "Vote",
+    "node_types",
+    "operator_types",
+]

@@ -1,0 +1,131 @@
+"""The operator extension point: one class per operator, its key derived from its name."""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from archon._typing import Candidate, NodeValue, Query, Tests, Usage
+from archon.backends import ClientSession, QueryBudget
+from archon.errors import ArchonError
+from archon.plan import BoundModel, PlannedNode
+from archon.sandbox import BaseSandbox
+from archon.spec import LLMNodeSpec, NodeSpec
+
+
+class TemplateError(ArchonError):
+    """A node's template could not be rendered for an item (e.g. a missing field)."""
+
+
+def snake(name: str) -> str:
+    """``UnitTestGenerate`` → ``unit_test_generate``."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+class Prompter:
+    """Compiles each Jinja2 template once per run and renders it over an item's fields."""
+
+    def __init__(self) -> None:
+        self.env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
+        self._compiled: dict[str, jinja2.Template] = {}
+
+    def render(self, template: str, variables: Mapping[str, Any], where: str) -> str:
+        tpl = self._compiled.get(template)
+        if tpl is None:
+            tpl = self._compiled[template] = self.env.from_string(template)
+        try:
+            return tpl.render(**variables)
+        except jinja2.UndefinedError as exc:
+            fields = ", ".join(sorted(k for k in variables if not k.startswith("_")))
+            raise TemplateError(f"{where}: {exc.message} (available: {fields})") from None
+        except jinja2.TemplateError as exc:
+            raise TemplateError(f"{where}: {exc}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class NodeInputs:
+    """What a node receives: the union of its inputs' candidates and tests, in order."""
+
+    candidates: tuple[Candidate, ...] = ()
+    tests: tuple[Tests, ...] = ()
+
+    def merged_tests(self) -> Tests | None:
+        if not self.tests:
+            return None
+        kind = self.tests[0].kind
+        items = tuple(t for ts in self.tests for t in ts.items)
+        return Tests(kind, items)
+
+
+@dataclass
+class OpContext:
+    """Everything an operator may use for one (node, item)."""
+
+    node: PlannedNode
+    query: Query
+    session: ClientSession
+    budget: QueryBudget
+    usage: Usage
+    sandbox: BaseSandbox
+    prompter: Prompter
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def spec(self) -> NodeSpec:
+        return self.node.spec
+
+    def render(self, template: str, **extra: Any) -> str:
+        variables = {"input": self.query.text, **self.query.fields, **extra}
+        return self.prompter.render(template, variables, f"node '{self.node.id}'")
+
+    def query_text(self) -> str:
+        """The node's template rendered over the item (default: the input text)."""
+        tpl = getattr(self.spec, "template", None)
+        return self.render(tpl) if tpl else self.query.text
+
+    def instructions(self, default: str, **extra: Any) -> str:
+        """The operator's prompt (or the node's ``prompt:`` override) rendered with ``query``."""
+        tpl = getattr(self.spec, "prompt", None) or default
+        return self.render(tpl, query=self.query_text(), **extra)
+
+    async def complete(self, prompt: str, *, sample: int = 0, model: BoundModel | None = None) -> str:
+        model = model or self.node.models[0]
+        system = getattr(self.spec, "system", None)
+        messages = ((("system", system),) if system else ()) + (("user", prompt),)
+        out = await self.session.complete(model, messages, sample, self.budget, self.usage)
+        return out.text.strip()
+
+
+class BaseOperator(ABC):
+    """An operator: (inputs, parameters, backends) → outputs.
+
+    Subclasses set ``spec_type`` (their parameters, a :class:`NodeSpec` subclass whose
+    ``op`` default equals the key) and implement :meth:`run`. The YAML key is the
+    snake_case of the class name: ``class UnitTestGenerate`` → ``op: unit_test_generate``.
+    """
+
+    key: ClassVar[str]
+    spec_type: ClassVar[type[NodeSpec]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.key = snake(cls.__name__)
+        spec_type = getattr(cls, "spec_type", None)
+        if spec_type is not None:
+            op_default = spec_type.model_fields["op"].default
+            if op_default != cls.key:
+                raise TypeError(f"{cls.__name__}.spec_type.op defaults to {op_default!r}, expected {cls.key!r}")
+
+    @abstractmethod
+    async def run(self, inputs: NodeInputs, ctx: OpContext) -> NodeValue:
+        """Computes the node's output for one item."""
+
+
+def is_llm(spec: NodeSpec) -> bool:
+    return isinstance(spec, LLMNodeSpec)

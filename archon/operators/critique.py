@@ -1,0 +1,39 @@
+"""critique: one call writes strengths and weaknesses of every candidate."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from archon._typing import Candidate
+from archon.operators._base import BaseOperator, NodeInputs, OpContext
+from archon.operators._parsing import parse_blocks
+from archon.spec import CritiqueSpec
+
+PROMPT = """\
+Below are a question and {{ candidates | length }} candidate answers. For each answer, write a short critique: what it gets right and what it gets wrong.
+
+Question:
+{{ query }}
+
+{% for c in candidates %}[{{ loop.index }}] {{ c.text }}
+{% endfor %}
+Write one block per answer, each starting with its number in brackets, e.g. "[1] Strengths: ... Weaknesses: ...".
+"""
+
+
+class Critique(BaseOperator):
+    """Candidates pass through unchanged, each with its critique attached, so critiques
+    stay aligned through later rank and verify nodes. A critique the model did not
+    write (unparseable output) is left empty (None)."""
+
+    spec_type = CritiqueSpec
+
+    async def run(self, inputs: NodeInputs, ctx: OpContext) -> tuple[Candidate, ...]:
+        cands = inputs.candidates
+        if not cands:
+            return ()
+        text = await ctx.complete(ctx.instructions(PROMPT, candidates=cands))
+        blocks = parse_blocks(text, len(cands))
+        if len(cands) == 1 and blocks[0] is None and text:
+            blocks[0] = text
+        return tuple(dataclasses.replace(c, critique=b) for c, b in zip(cands, blocks, strict=True))

@@ -1,0 +1,42 @@
+"""fuse: merge the candidates (and their critiques) into one better answer."""
+
+from __future__ import annotations
+
+import asyncio
+
+from archon._typing import Candidate
+from archon.operators._base import BaseOperator, NodeInputs, OpContext
+from archon.spec import FuseSpec
+
+PROMPT = """\
+You are given a question and {{ candidates | length }} answers written by other assistants. Some may be wrong, incomplete or biased. Write one answer that keeps what is correct in them and fixes what is wrong. Do not mention the other answers.
+
+Question:
+{{ query }}
+
+{% for c in candidates %}Answer {{ loop.index }}: {{ c.text }}
+{% if c.critique %}Critique of answer {{ loop.index }}: {{ c.critique }}
+{% endif %}{% endfor %}
+Final answer:"""
+
+
+class Fuse(BaseOperator):
+    """``samples`` fused answers (sample index i each). An empty fused answer falls back
+    to the first input candidate, so a weak model never turns an answer into nothing."""
+
+    spec_type = FuseSpec
+
+    async def run(self, inputs: NodeInputs, ctx: OpContext) -> tuple[Candidate, ...]:
+        spec = ctx.spec
+        assert isinstance(spec, FuseSpec)
+        cands = inputs.candidates
+        if not cands:
+            return ()
+        prompt = ctx.instructions(PROMPT, candidates=cands)
+        texts = await asyncio.gather(*(ctx.complete(prompt, sample=i) for i in range(spec.samples)))
+        model = ctx.node.models[0].name
+        return tuple(
+            Candidate(text=t, node=ctx.node.id, model=model, sample=i) if t
+            else Candidate(text=cands[0].text, node=ctx.node.id, model=cands[0].model, sample=i)
+            for i, t in enumerate(texts)
+        )

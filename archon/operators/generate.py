@@ -1,0 +1,28 @@
+"""generate: ``samples`` answers from each listed model."""
+
+from __future__ import annotations
+
+import asyncio
+
+from archon._typing import Candidate
+from archon.operators._base import BaseOperator, NodeInputs, OpContext
+from archon.spec import GenerateSpec
+
+
+class Generate(BaseOperator):
+    """Prompt: the node's template over the item (default ``{{ input }}``), sent as is.
+
+    Sample i of model m is request i of the (prompt, model, sampling) context, so
+    ``samples: 5`` reuses the first five samples of ``samples: 10``. A failed sample
+    fails the item (it is retried first by the backend layer).
+    """
+
+    spec_type = GenerateSpec
+
+    async def run(self, inputs: NodeInputs, ctx: OpContext) -> tuple[Candidate, ...]:
+        spec = ctx.spec
+        assert isinstance(spec, GenerateSpec)
+        prompt = ctx.query_text()
+        jobs = [(m, i) for m in ctx.node.models for i in range(spec.samples)]
+        texts = await asyncio.gather(*(ctx.complete(prompt, sample=i, model=m) for m, i in jobs))
+        return tuple(Candidate(text=t, node=ctx.node.id, model=m.name, sample=i) for (m, i), t in zip(jobs, texts, strict=True))

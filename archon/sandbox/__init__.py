@@ -1,0 +1,7 @@
+"""sandbox: the only place untrusted (generated) code runs."""
+
+from archon.sandbox._base import BaseSandbox
+from archon.sandbox._base import SandboxResult
+from archon.sandbox._subprocess import SubprocessSandbox
+
+__all__ = ["BaseSandbox", "SandboxResult", "SubprocessSandbox"]

@@ -1,0 +1,45 @@
+"""spec: pipeline YAML → validated pydantic/dataclass values, with locations."""
+
+from archon.spec._models import BudgetLimits
+from archon.spec._models import BudgetSpec
+from archon.spec._models import LLMNodeSpec
+from archon.spec._models import ModelSpec
+from archon.spec._models import NodeSpec
+from archon.spec._models import PriceSpec
+from archon.spec._nodes import BUILTIN_NODE_TYPES
+from archon.spec._nodes import CritiqueSpec
+from archon.spec._nodes import FuseSpec
+from archon.spec._nodes import GenerateSpec
+from archon.spec._nodes import RankSpec
+from archon.spec._nodes import UnitTestEvaluateSpec
+from archon.spec._nodes import UnitTestGenerateSpec
+from archon.spec._nodes import VerifySpec
+from archon.spec._nodes import VoteSpec
+from archon.spec._parse import PipelineSpec
+from archon.spec._parse import parse_pipeline
+from archon.spec._parse import parse_pipeline_file
+from archon.spec._schema import pipeline_json_schema
+from archon.spec._yaml import load_yaml
+
+__all__ = [
+    "BUILTIN_NODE_TYPES",
+    "BudgetLimits",
+    "BudgetSpec",
+    "CritiqueSpec",
+    "FuseSpec",
+    "GenerateSpec",
+    "LLMNodeSpec",
+    "ModelSpec",
+    "NodeSpec",
+    "PipelineSpec",
+    "PriceSpec",
+    "RankSpec",
+    "UnitTestEvaluateSpec",
+    "UnitTestGenerateSpec",
+    "VerifySpec",
+    "VoteSpec",
+    "load_yaml",
+    "parse_pipeline",
+    "parse_pipeline_file",
+    "pipeline_json_schema",
+]

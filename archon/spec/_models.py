@@ -1,0 +1,110 @@
+"""pydantic models of the pipeline file (the YAML boundary only)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveFloat, PositiveInt
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PriceSpec(_Strict):
+    """Dollars per 1,000 tokens."""
+
+    prompt: float = Field(0.0, ge=0)
+    completion: float = Field(0.0, ge=0)
+
+
+class ModelSpec(_Strict):
+    """A model alias: a model string plus its sampling defaults and connection settings."""
+
+    model: str = Field(description="model string: local/<name-or-gguf>, a litellm route (openai/gpt-4o), vllm/<id>, synthetic/<name>")
+    temperature: float = Field(0.7, ge=0, le=5)
+    top_p: float = Field(1.0, gt=0, le=1)
+    max_tokens: PositiveInt = 512
+    stop: list[str] | None = None
+    api_base: str | None = Field(None, description="base URL of an OpenAI-compatible server")
+    api_key_env: str | None = Field(
+        None, description="name of the environment variable holding the API key (never the key)"
+    )
+    price_per_1k: PriceSpec | float | None = Field(
+        None, description="dollars per 1k tokens: one number for both, or {prompt, completion}"
+    )
+    concurrency: PositiveInt | None = Field(None, description="concurrent requests to this model")
+    timeout_s: PositiveFloat = 120.0
+    max_retries: NonNegativeInt = 4
+    mode: Literal["auto", "chat", "text"] = Field(
+        "auto", description="chat messages or plain-text completion; auto picks per backend"
+    )
+    context: PositiveInt = Field(2048, description="context window for local models (n_ctx)")
+    client: Literal["auto", "litellm", "http"] = Field(
+        "auto",
+        description="for api_base servers: http (archon's lean OpenAI-protocol client, the default for "
+        "openai/, text-completion-openai/ and hosted_vllm/ routes) or litellm",
+    )
+
+
+class BudgetLimits(_Strict):
+    calls: PositiveInt | None = None
+    tokens: PositiveInt | None = None
+    usd: PositiveFloat | None = None
+
+
+class BudgetSpec(_Strict):
+    per_query: BudgetLimits | None = None
+
+
+Kind = Literal["query", "candidates", "tests"]
+
+
+class NodeSpec(_Strict):
+    """Fields every node has. Operators subclass it with their own parameters.
+
+    Class attributes tell the graph and plan stages what the operator needs:
+    ``consumes`` (the kinds of input it takes; ``query`` means it reads the input item
+    and takes no ``inputs``), ``produces``, and ``needs_model``.
+    """
+
+    consumes: ClassVar[frozenset[str]] = frozenset({"candidates"})
+    produces: ClassVar[str] = "candidates"
+    needs_model: ClassVar[bool] = True
+
+    op: str
+    inputs: list[str] = Field(default_factory=list, description="ids of the nodes feeding this one")
+    enabled: bool = Field(True, description="a disabled node passes its input through")
+    description: str | None = None
+
+    def max_calls(self, n_in: int, n_models: int = 1) -> int:
+        """Worst-case LLM calls for ``n_in`` input candidates."""
+        return 0
+
+    def max_out(self, n_in: int, n_models: int = 1) -> int:
+        """Worst-case number of candidates this node outputs."""
+        return n_in
+
+
+class LLMNodeSpec(NodeSpec):
+    """A node that calls a model."""
+
+    model: str | None = Field(None, description="a model alias from models:, or a model string")
+    system: str | None = Field(None, description="system prompt")
+    template: str | None = Field(
+        None, description="Jinja2 template over the input item's fields; default: {{ input }}"
+    )
+    prompt: str | None = Field(
+        None, description="override of the operator's own instructions (a Jinja2 template)"
+    )
+    temperature: float | None = Field(None, ge=0, le=5)
+    top_p: float | None = Field(None, gt=0, le=1)
+    max_tokens: PositiveInt | None = None
+    stop: list[str] | None = None
+
+    def sampling_overrides(self) -> dict[str, Any]:
+        return {
+            k: getattr(self, k)
+            for k in ("temperature", "top_p", "max_tokens", "stop")
+            if getattr(self, k) is not None
+        }

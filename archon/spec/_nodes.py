@@ -1,0 +1,138 @@
+"""Parameters of the built-in operators (one class per operator, ``<Op>Spec``)."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field, PositiveFloat, PositiveInt
+
+from archon.spec._models import LLMNodeSpec, NodeSpec
+
+
+class GenerateSpec(LLMNodeSpec):
+    """generate: ``samples`` answers from each model in ``model``/``models``."""
+
+    consumes: ClassVar[frozenset[str]] = frozenset({"query"})
+    op: Literal["generate"] = "generate"
+    samples: PositiveInt = Field(1, description="samples per model")
+    models: list[str] | None = Field(None, description="several models (aliases or strings)")
+
+    def max_calls(self, n_in: int, n_models: int = 1) -> int:
+        return self.samples * n_models
+
+    def max_out(self, n_in: int, n_models: int = 1) -> int:
+        return self.samples * n_models
+
+
+class CritiqueSpec(LLMNodeSpec):
+    """critique: one call writes a critique of every candidate."""
+
+    op: Literal["critique"] = "critique"
+
+    def max_calls(self, n_in: int, n_models: int = 1) -> int:
+        return 1 if n_in else 0
+
+
+class RankSpec(LLMNodeSpec):
+    """rank: one call orders the candidates; the best ``top_k`` go on."""
+
+    op: Literal["rank"] = "rank"
+    top_k: PositiveInt = Field(5, description="how many candidates to keep")
+
+    def max_calls(self, n_in: int, n_models: int = 1) -> int:
+        return 1 if n_in > 1 else 0
+
+    def max_out(self, n_in: int, n_models: int = 1) -> int:
+        return min(self.top_k, n_in)
+
+
+class FuseSpec(LLMNodeSpec):
+    """fuse: ``samples`` calls each merge the candidates into one answer."""
+
+    op: Literal["fuse"] = "fuse"
+    samples: PositiveInt = Field(1, description="fused answers to write")
+
+    def max_calls(self, n_in: int, n_models: int = 1) -> int:
+        return self.samples if n_in else 0
+
+    def max_out(self, n_in: int, n_models: int = 1) -> int:
+        return self.samples if n_in else 0
+
+
+class VerifySpec(LLMNodeSpec):
+    """verify: one call per candidate judges it; those judged correct go on."""
+
+    op: Literal["verify"] = "verify"
+    on_none: Literal["keep_all", "keep_best"] = Field(
+        "keep_all", description="when no candidate is judged correct: keep all, or the first"
+    )
+
+    def max_calls(self, n_in: int, n_models: int = 1) -> int:
+        return n_in
+
+
+class VoteSpec(NodeSpec):
+    """vote: the majority answer first (self-consistency); makes no calls."""
+
+    needs_model: ClassVar[bool] = False
+    op: Literal["vote"] = "vote"
+    model: str | None = Field(
+        None, description="accepted and unused, so vote and fuse can be swapped in a search"
+    )
+    normalize: Literal["exact", "text", "number"] = Field(
+        "text", description="how answers are compared: exact, text (case/space/punctuation), number"
+    )
+
+
+class UnitTestGenerateSpec(LLMNodeSpec):
+    """unit_test_generate: one call writes ``count`` tests for the query."""
+
+    consumes: ClassVar[frozenset[str]] = frozenset({"query"})
+    produces: ClassVar[str] = "tests"
+    op: Literal["unit_test_generate"] = "unit_test_generate"
+    count: PositiveInt = Field(5, description="tests to write")
+    kind: Literal["code", "text"] = Field(
+        "text", description="code: Python assert lines; text: natural-language checks"
+    )
+
+    def max_calls(self, n_in: int, n_models: int = 1) -> int:
+        return 1
+
+    def max_out(self, n_in: int, n_models: int = 1) -> int:
+        return 0
+
+
+class UnitTestEvaluateSpec(LLMNodeSpec):
+    """unit_test_evaluate: orders candidates by tests passed (code runs in the sandbox)."""
+
+    consumes: ClassVar[frozenset[str]] = frozenset({"candidates", "tests"})
+    needs_model: ClassVar[bool] = False
+    op: Literal["unit_test_evaluate"] = "unit_test_evaluate"
+    top_k: PositiveInt | None = Field(None, description="keep only the best top_k")
+    tests_field: str | None = Field(
+        None, description="read tests from this field of the input item instead of a tests node"
+    )
+    tests_kind: Literal["code", "text"] = Field(
+        "code", description="kind of the tests read from tests_field"
+    )
+    timeout_s: PositiveFloat = Field(10.0, description="sandbox time limit per candidate")
+    memory_mb: PositiveInt = Field(512, description="sandbox memory limit per candidate")
+
+    def max_calls(self, n_in: int, n_models: int = 1) -> int:
+        # Text tests are judged by the model (one call per candidate); code tests are run.
+        return n_in if self.model is not None else 0
+
+
+BUILTIN_NODE_TYPES: dict[str, type[NodeSpec]] = {
+    cls.model_fields["op"].default: cls
+    for cls in (
+        GenerateSpec,
+        CritiqueSpec,
+        RankSpec,
+        FuseSpec,
+        VerifySpec,
+        VoteSpec,
+        UnitTestGenerateSpec,
+        UnitTestEvaluateSpec,
+    )
+}

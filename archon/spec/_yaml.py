@@ -1,0 +1,106 @@
+"""YAML text → plain Python data plus a map of every value's location."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from archon.errors import Problem, SpecError
+
+Path = tuple[str | int, ...]
+Locations = dict[Path, tuple[int, int]]
+
+
+def load_yaml(text: str, file: str) -> tuple[Any, Locations]:
+    """Parses YAML, keeping the 1-based (line, col) of every key and value.
+
+    Raises:
+        SpecError: on a syntax error, a duplicate key or an empty document.
+
+    Example:
+        >>> data, locs = load_yaml("a:\\n  b: 1\\n", "x.yaml")
+        >>> data, locs[("a", "b")]
+        ({'a': {'b': 1}}, (2, 3))
+    """
+    yaml = YAML(typ="rt")
+    try:
+        raw = yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        what = (exc.problem or "invalid YAML").strip()
+        fix = "fix the YAML syntax at this place"
+        if "duplicate key" in what or "found duplicate key" in str(exc):
+            what = "duplicate key" + (f" {exc.problem.split('with value')[0].split('key')[-1].strip()}" if exc.problem else "")
+            fix = "each key may appear once in a mapping: rename or remove one"
+        elif "\t" in text and "tab" in str(exc).lower():
+            fix = "indent with spaces, not tabs"
+        raise SpecError(Problem(file, line, col, "", f"YAML syntax error: {what}", fix)) from None
+    except YAMLError as exc:
+        raise SpecError(Problem(file, 0, 0, "", f"YAML error: {exc}", "fix the YAML syntax")) from None
+    if raw is None:
+        raise SpecError(
+            Problem(file, 1, 1, "", "the file is empty", "write a pipeline: see docs/quickstart.md")
+        )
+    locations: Locations = {(): (1, 1)}
+    return _plain(raw, (), locations), locations
+
+
+def _plain(node: Any, path: Path, locs: Locations) -> Any:
+    if isinstance(node, CommentedMap):
+        out: dict[Any, Any] = {}
+        for key in node:
+            try:
+                kline, kcol = node.lc.key(key)
+                locs[path + (str(key),)] = (kline + 1, kcol + 1)
+                vline, vcol = node.lc.value(key)
+                locs[path + (str(key), "<value>")] = (vline + 1, vcol + 1)
+            except (KeyError, TypeError, AttributeError):
+                pass
+            out[str(key) if not isinstance(key, (str, int, float, bool)) else key] = _plain(
+                node[key], path + (str(key),), locs
+            )
+        return out
+    if isinstance(node, CommentedSeq):
+        items = []
+        for i, item in enumerate(node):
+            try:
+                line, col = node.lc.item(i)
+                locs[path + (i,)] = (line + 1, col + 1)
+            except (KeyError, TypeError, AttributeError):
+                pass
+            items.append(_plain(item, path + (i,), locs))
+        return items
+    if isinstance(node, str):
+        return str(node)
+    if isinstance(node, bool):
+        return bool(node)
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    return node
+
+
+def locate(locations: Locations, path: Path) -> tuple[int, int]:
+    """The location of ``path``, or of its nearest located parent."""
+    path = tuple(path)
+    while path:
+        if path in locations:
+            return locations[path]
+        path = path[:-1]
+    return locations.get((), (0, 0))
+
+
+def dotted(path: Path) -> str:
+    """``("nodes", "rank", "top_k")`` → ``nodes.rank.top_k``; list items as ``[i]``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out

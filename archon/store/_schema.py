@@ -1,0 +1,53 @@
+"""The database schema: cached calls, runs and per-item results."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class CallRecord(Base):
+    """One paid LLM call, keyed by the hash of what was asked (never the API key)."""
+
+    __tablename__ = "archon_calls"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    endpoint: Mapped[str] = mapped_column(String(300))
+    model: Mapped[str] = mapped_column(String(300), index=True)
+    sample: Mapped[int] = mapped_column(Integer)
+    request: Mapped[dict] = mapped_column(JSON)  # messages and sampling parameters
+    text: Mapped[str] = mapped_column(Text)
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    latency_s: Mapped[float] = mapped_column(Float, default=0.0)
+    finish_reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class RunRecord(Base):
+    __tablename__ = "archon_runs"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    pipeline: Mapped[str] = mapped_column(String(300))
+    pipeline_sha: Mapped[str] = mapped_column(String(64))
+    file: Mapped[str] = mapped_column(Text)
+    n_items: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
+    usage: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class ItemRecord(Base):
+    __tablename__ = "archon_items"
+    run_id: Mapped[str] = mapped_column(ForeignKey("archon_runs.id"), primary_key=True)
+    idx: Mapped[int] = mapped_column(Integer, primary_key=True)
+    input: Mapped[dict] = mapped_column(JSON)
+    output: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    usage: Mapped[dict] = mapped_column(JSON)

@@ -1,0 +1,212 @@
+"""Store: one SQLAlchemy database for the call cache, runs and item results.
+
+All database work runs on one worker thread so the event loop never blocks. Writes
+and cache look-ups that arrive together are grouped into one transaction/query; a
+caller awaiting :meth:`Store.put_call` resumes only after its row is committed, so a
+crash never loses a paid call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import create_engine, event, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session
+
+from archon.errors import ConfigurationError
+from archon.store._schema import Base, CallRecord, ItemRecord, RunRecord
+
+log = logging.getLogger("archon.store")
+T = TypeVar("T")
+
+
+def default_db_url() -> str:
+    """``sqlite:///<user cache dir>/archon/archon.db``."""
+    from platformdirs import user_cache_dir
+
+    path = Path(user_cache_dir("archon")) / "archon.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Store:
+    """The database behind a run. Use as ``async with`` or call :meth:`close`."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = url or default_db_url()
+        try:
+            self.engine: Engine = create_engine(self.url, future=True)
+        except (ArgumentError, ImportError, ValueError) as exc:
+            raise ConfigurationError(f"bad database URL {self._safe_url()}: {exc}") from None
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        try:
+            Base.metadata.create_all(self.engine)
+        except OperationalError as exc:
+            raise ConfigurationError(f"cannot open database {self._safe_url()}: {exc.orig}") from None
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archon-store")
+        self._pending_puts: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
+        self._pending_gets: list[tuple[str, asyncio.Future[CallRecord | None]]] = []
+        self._flush_scheduled = False
+
+    def _safe_url(self) -> str:
+        try:
+            from sqlalchemy.engine import make_url
+
+            return make_url(self.url).render_as_string(hide_password=True)
+        except Exception:
+            return "<url>"
+
+    # -- the call cache -------------------------------------------------------------
+    async def get_call(self, key: str) -> CallRecord | None:
+        fut: asyncio.Future[CallRecord | None] = asyncio.get_running_loop().create_future()
+        self._pending_gets.append((key, fut))
+        self._schedule()
+        return await fut
+
+    async def put_call(self, row: dict[str, Any]) -> None:
+        """Commits one paid call; returns once it is durable."""
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending_puts.append((row, fut))
+        self._schedule()
+        await fut
+
+    def _schedule(self) -> None:
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self._flush()))
+
+    async def _flush(self) -> None:
+        self._flush_scheduled = False
+        puts, self._pending_puts = self._pending_puts, []
+        gets, self._pending_gets = self._pending_gets, []
+        loop = asyncio.get_running_loop()
+        if puts:
+            try:
+                await loop.run_in_executor(self._pool, self._write_calls, [r for r, _ in puts])
+            except Exception as exc:
+                for _, f in puts:
+                    if not f.done():
+                        f.set_exception(exc)
+            else:
+                for _, f in puts:
+                    if not f.done():
+                        f.set_result(None)
+        if gets:
+            try:
+                found = await loop.run_in_executor(self._pool, self._read_calls, sorted({k for k, _ in gets}))
+            except Exception as exc:
+                for _, f in gets:
+                    if not f.done():
+                        f.set_exception(exc)
+            else:
+                for k, f in gets:
+                    if not f.done():
+                        f.set_result(found.get(k))
+
+    def _write_calls(self, rows: list[dict[str, Any]]) -> None:
+        table = CallRecord.__table__
+        now = _now()
+        unique = list({r["key"]: {**r, "created_at": now} for r in rows}.values())
+        dialect = self.engine.dialect.name
+        with self.engine.begin() as conn:
+            if dialect in ("sqlite", "postgresql"):
+                mod = __import__(f"sqlalchemy.dialects.{dialect}", fromlist=["insert"])
+                conn.execute(mod.insert(table).on_conflict_do_nothing(index_elements=["key"]), unique)
+            else:
+                keys = [r["key"] for r in unique]
+                existing = set(conn.scalars(select(table.c.key).where(table.c.key.in_(keys))))
+                fresh = [r for r in unique if r["key"] not in existing]
+                if fresh:
+                    conn.execute(table.insert(), fresh)
+
+    def _read_calls(self, keys: list[str]) -> dict[str, CallRecord]:
+        out: dict[str, CallRecord] = {}
+        with Session(self.engine, expire_on_commit=False) as session:
+            for i in range(0, len(keys), 500):
+                chunk = keys[i : i + 500]
+                for rec in session.scalars(select(CallRecord).where(CallRecord.key.in_(chunk))):
+                    session.expunge(rec)
+                    out[rec.key] = rec
+        return out
+
+    # -- runs and items -----------------------------------------------------------
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    async def start_run(self, pipeline: str, sha: str, file: str, n_items: int) -> str:
+        run_id = uuid.uuid4().hex
+
+        def write() -> None:
+            with Session(self.engine) as session, session.begin():
+                session.add(RunRecord(id=run_id, pipeline=pipeline, pipeline_sha=sha, file=file,
+                                      n_items=n_items, status="running", started_at=_now()))
+
+        await self._run(write)
+        return run_id
+
+    async def put_items(self, run_id: str, items: Iterable[dict[str, Any]]) -> None:
+        rows = list(items)
+
+        def write() -> None:
+            with Session(self.engine) as session, session.begin():
+                for r in rows:
+                    session.merge(ItemRecord(run_id=run_id, **r))
+
+        await self._run(write)
+
+    async def finish_run(self, run_id: str, status: str, usage: dict[str, Any]) -> None:
+        def write() -> None:
+            with Session(self.engine) as session, session.begin():
+                session.execute(update(RunRecord).where(RunRecord.id == run_id)
+                                .values(status=status, usage=usage, finished_at=_now()))
+
+        await self._run(write)
+
+    def runs(self) -> list[RunRecord]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            out = list(session.scalars(select(RunRecord).order_by(RunRecord.started_at)))
+            session.expunge_all()
+            return out
+
+    def items(self, run_id: str) -> list[ItemRecord]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            out = list(session.scalars(select(ItemRecord).where(ItemRecord.run_id == run_id).order_by(ItemRecord.idx)))
+            session.expunge_all()
+            return out
+
+    def count_calls(self) -> int:
+        from sqlalchemy import func
+
+        with Session(self.engine) as session:
+            return int(session.scalar(select(func.count()).select_from(CallRecord)) or 0)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def request_json(messages: Any, sampling: dict[str, Any], sample: int, mode: str) -> dict[str, Any]:
+    return json.loads(json.dumps({"messages": messages, "sampling": sampling, "sample": sample, "mode": mode}))

@@ -27,10 +27,11 @@ class Pipeline:
     ``arun``/``abatch``; ``execute``/``aexecute`` return the full :class:`RunResult`
     (per-item candidates, errors, usage). Close it (or use ``with``) to free models.
 
-    Example:
-        >>> p = archon.load("pipelines/local-best-of-5-vote.yaml")  # doctest: +SKIP
-        >>> p.run("hot")  # doctest: +SKIP
-        'cold'
+    Example::
+
+        with archon.load("pipelines/local-best-of-5-vote.yaml") as p:
+            p.run("hot")            # 'cold'
+            p.batch(["big", "up"])  # ['small', 'down']
     """
 
     def __init__(self, spec: PipelineSpec, *, text: str = "", db: str | None = None, cache: bool = True,

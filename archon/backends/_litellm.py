@@ -24,6 +24,8 @@ def _litellm() -> Any:
     import litellm
 
     litellm.suppress_debug_info = True
+    # its aiohttp transport opens a session per call and never closes it (warnings at exit)
+    litellm.disable_aiohttp_transport = True
     return litellm
 
 

@@ -40,14 +40,36 @@ def resolve_local_model(name: str, cache_dir: Path | None = None) -> Path:
     )
 
 
+def _quiet_llama_logs() -> None:
+    """Routes llama.cpp's C logging to the ``archon.backends.local`` logger at debug level
+    (its failures surface as Python exceptions; its chatter is not for users)."""
+    import ctypes
+    import logging
+
+    import llama_cpp
+
+    log = logging.getLogger("archon.backends.local")
+
+    @llama_cpp.llama_log_callback  # type: ignore[misc]
+    def callback(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("llama.cpp: %s", text.decode("utf-8", "replace").rstrip())
+
+    _Engine.log_callback = callback  # keep a reference: C holds only a pointer
+    llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
+
+
 class _Engine:
     """One loaded llama.cpp model, shared by every alias that names the same file."""
+
+    log_callback: Any = None
 
     def __init__(self, path: Path, n_ctx: int) -> None:
         try:
             from llama_cpp import Llama
         except ImportError:
             raise ConfigurationError(f"local/ models need llama-cpp-python — {_INSTALL_HINT}") from None
+        _quiet_llama_logs()
         self.llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=os.cpu_count() or 1,
                          verbose=False, seed=0)
         self.lock = threading.Lock()

@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("schema", help="print the JSON Schema of pipeline files (for editors)")
     p.add_argument("-o", "--output", metavar="FILE", help="write it to FILE instead of stdout")
+    p.add_argument("--format", choices=["json", "markdown"], default="json",
+                   help="json: JSON Schema; markdown: the reference page (docs/pipeline-yaml.md)")
 
     p = sub.add_parser("run", help="run a pipeline on inputs")
     p.add_argument("pipeline", metavar="PIPELINE")
@@ -75,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "validate":
             return _validate(args.files)
         if args.command == "schema":
-            return _schema(args.output)
+            return _schema(args.output, args.format)
         return _run(args)
     except SpecError as exc:
         for p in exc.problems:
@@ -115,15 +117,19 @@ def _validate(files: list[str]) -> int:
                 print(f"error: {p}", file=sys.stderr)
             continue
         print(f"ok: {f}: {len(plan.nodes)} node(s) in {len(plan.waves)} wave(s), "
-              f"at most {plan.cost.calls} calls per query")
+              f"at most {plan.cost.calls} call(s) per query")
     return 2 if bad else 0
 
 
-def _schema(output: str | None) -> int:
+def _schema(output: str | None, fmt: str = "json") -> int:
     from archon.operators import node_types, operator_types
-    from archon.spec import pipeline_json_schema
+    from archon.spec import markdown_reference, pipeline_json_schema
 
-    text = json.dumps(pipeline_json_schema(node_types(operator_types())), indent=2)
+    types = node_types(operator_types())
+    if fmt == "markdown":
+        text = markdown_reference(types).rstrip("\n")
+    else:
+        text = json.dumps(pipeline_json_schema(types), indent=2)
     if output:
         with open(output, "w", encoding="utf-8") as f:
             f.write(text + "\n")

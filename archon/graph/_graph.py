@@ -96,7 +96,8 @@ def build_graph(spec: PipelineSpec) -> Graph:
         dag.add_node(nid, spec=node)
         for src in inputs[nid]:
             dag.add_edge(src, nid)
-        problems += _check_kinds(spec, nid, node, inputs[nid])
+        if all(src in nodes for src in node.inputs):  # dangling inputs are reported already
+            problems += _check_kinds(spec, nid, node, inputs[nid])
         names, specs, mproblems = _resolve_models(spec, nid, node)
         problems += mproblems
         models[nid], model_names[nid] = specs, names

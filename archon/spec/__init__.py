@@ -18,6 +18,7 @@ from archon.spec._nodes import VoteSpec
 from archon.spec._parse import PipelineSpec
 from archon.spec._parse import parse_pipeline
 from archon.spec._parse import parse_pipeline_file
+from archon.spec._reference import markdown_reference
 from archon.spec._schema import pipeline_json_schema
 from archon.spec._yaml import load_yaml
 
@@ -39,6 +40,7 @@ __all__ = [
     "VerifySpec",
     "VoteSpec",
     "load_yaml",
+    "markdown_reference",
     "parse_pipeline",
     "parse_pipeline_file",
     "pipeline_json_schema",

@@ -45,8 +45,12 @@ class _Collector:
         self.file = file
         self.locations = locations
         self.problems: list[Problem] = []
+        self.silenced: set[Path] = set()
+        self.ambiguous_layers = False  # paths already reported (e.g. an unresolved ${param})
 
     def add(self, path: Path, message: str, fix: str = "", value: bool = False) -> None:
+        if tuple(path) in self.silenced:
+            return
         target = tuple(path) + ("<value>",) if value and tuple(path) + ("<value>",) in self.locations else tuple(path)
         line, col = locate(self.locations, target)
         self.problems.append(Problem(self.file, line, col, dotted(path), message, fix))
@@ -125,6 +129,7 @@ def parse_pipeline(
     for path, name in params:
         col.add(path, f"unresolved parameter ${{{name}}}",
                 "${...} parameters belong in optimizer space files (archon optimize); put a value here", value=True)
+        col.silenced.add(tuple(path))
 
     name = data.get("name", "")
     if not isinstance(name, str):
@@ -150,9 +155,11 @@ def parse_pipeline(
         except ValidationError as exc:
             col.pydantic(exc, ("budget",), BudgetSpec)
 
-    if output is None:
+    if output is None and raw_nodes and not col.ambiguous_layers:
         col.add((), "no output: the pipeline does not say which node gives the answer",
                 "add 'output: <node id>' at the top level" + (f" (nodes: {', '.join(raw_nodes)})" if raw_nodes else ""))
+    elif output is None:
+        pass
     elif not isinstance(output, str):
         col.add(("output",), "output must be a node id (a string)", "write output: <node id>", value=True)
     elif raw_nodes and output not in raw_nodes:
@@ -161,7 +168,7 @@ def parse_pipeline(
                 (f"did you mean '{close[0]}'? " if close else "") + f"nodes: {', '.join(raw_nodes)}", value=True)
     if col.problems:
         raise SpecError(col.problems)
-    assert isinstance(output, str)
+    assert isinstance(output, str)  # every other case added a problem above
     return PipelineSpec(name=name, description=description, models=models, nodes=nodes,
                         output=output, budget=budget, file=file, locations=locations)
 
@@ -248,6 +255,7 @@ def _expand_layers(raw: Any, col: _Collector, output: Any) -> tuple[dict[str, An
         if len(previous) == 1:
             output = previous[0]
         elif previous:
+            col.ambiguous_layers = True
             col.add(("layers", len(raw) - 1), f"the last layer has {len(previous)} nodes, so the output is ambiguous",
                     "end with a one-node layer (e.g. a fuse) or add output: <node id>")
     return nodes, output
@@ -272,10 +280,27 @@ def _parse_node(nid: str, raw: Any, node_types: Mapping[str, type[NodeSpec]], co
     if isinstance(raw.get("inputs"), str):
         raw = {**raw, "inputs": [raw["inputs"]]}
     try:
-        return model.model_validate(raw)
+        spec = model.model_validate(raw)
     except ValidationError as exc:
         col.pydantic(exc, path, model)
         return None
+    _check_templates(spec, path, col)
+    return spec
+
+
+def _check_templates(spec: NodeSpec, path: Path, col: _Collector) -> None:
+    import jinja2
+
+    env = jinja2.Environment()
+    for name in ("template", "prompt", "system"):
+        text = getattr(spec, name, None)
+        if not isinstance(text, str):
+            continue
+        try:
+            env.parse(text)
+        except jinja2.TemplateSyntaxError as exc:
+            col.add(path + (name,), f"Jinja2 template error on its line {exc.lineno}: {exc.message}",
+                    "fix the template (variables are {{ field }}, blocks are {% ... %})", value=True)
 
 
 def parse_pipeline_file(path: str | FsPath, node_types: Mapping[str, type[NodeSpec]] | None = None) -> PipelineSpec:

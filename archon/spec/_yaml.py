@@ -36,7 +36,8 @@ def load_yaml(text: str, file: str) -> tuple[Any, Locations]:
         if "duplicate key" in what or "found duplicate key" in str(exc):
             what = "duplicate key" + (f" {exc.problem.split('with value')[0].split('key')[-1].strip()}" if exc.problem else "")
             fix = "each key may appear once in a mapping: rename or remove one"
-        elif "\t" in text and "tab" in str(exc).lower():
+        elif "\\t" in what or "\t" in what:
+            what = "a tab character (YAML indents with spaces only)"
             fix = "indent with spaces, not tabs"
         raise SpecError(Problem(file, line, col, "", f"YAML syntax error: {what}", fix)) from None
     except YAMLError as exc:

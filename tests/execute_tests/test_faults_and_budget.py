@@ -1,0 +1,90 @@
+"""Retries and budgets against a server that injects 429, 500 and hangs."""
+
+from __future__ import annotations
+
+import archon
+from archon.testing import ServerProcess
+
+
+def body(api_base: str, retries: int = 4, timeout: float = 2.0, samples: int = 3) -> str:
+    return f"""
+models:
+  m: {{model: openai/flaky, api_base: "{api_base}", max_tokens: 8, max_retries: {retries}, timeout_s: {timeout}}}
+nodes:
+  g: {{op: generate, model: m, samples: {samples}}}
+  f: {{op: fuse, model: m, inputs: [g]}}
+output: f
+"""
+
+
+def test_run_survives_429_500_and_timeouts(db_url: str) -> None:
+    with ServerProcess(faults="429,500,timeout", fault_every=3, hang_s=30) as srv:
+        with archon.load(body(srv.api_base), db=db_url) as p:
+            result = p.execute([f"q{i}" for i in range(6)])
+        stats = srv.stats()
+    assert not result.failed, result.failed
+    assert sum(stats["faults"].values()) >= 3 and set(stats["faults"]) == {"429", "500", "timeout"}
+    assert result.usage.paid_calls == 6 * 4
+    assert result.usage.failed_calls == sum(stats["faults"].values())
+    assert stats["ok"] == result.usage.paid_calls
+
+
+def test_exhausted_retries_fail_the_item_and_are_reported(db_url: str) -> None:
+    with ServerProcess(faults="500", fault_every=1) as srv:
+        with archon.load(body(srv.api_base, retries=2, samples=1), db=db_url) as p:
+            result = p.execute(["a", "b"])
+        stats = srv.stats()
+    assert len(result.failed) == 2
+    assert all("ServerError" in (i.error or "") for i in result.items)
+    assert result.usage.failed_calls == stats["requests"] == 2 * 3  # 1 try + 2 retries each
+
+
+def test_call_budget_is_never_exceeded_even_with_retries(db_url: str) -> None:
+    # 4 calls per query are needed; every 2nd request fails, so retries eat the budget.
+    with ServerProcess(faults="500", fault_every=2) as srv:
+        with archon.load(body(srv.api_base, samples=3), db=db_url, limits=archon.Limits(calls=5)) as p:
+            result = p.execute([f"q{i}" for i in range(4)])
+        stats = srv.stats()
+    assert stats["requests"] <= 4 * 5
+    for item in result.items:
+        sent = item.usage.paid_calls + item.usage.failed_calls
+        assert sent <= 5, item
+    assert any(i.error and "call budget" in i.error for i in result.items)
+
+
+def test_over_budget_plan_is_refused_before_any_call(db_url: str) -> None:
+    with ServerProcess() as srv:
+        with archon.load(body(srv.api_base, samples=10), db=db_url, limits=archon.Limits(calls=5)) as p:
+            try:
+                p.execute(["q"])
+            except archon.ConfigurationError as exc:
+                assert "up to 11 calls per query" in str(exc)
+            else:
+                raise AssertionError("an over-budget plan ran")
+        assert srv.stats()["requests"] == 0
+
+
+def test_dollar_budget(db_url: str) -> None:
+    text_price = "max_tokens: 8, price_per_1k: {prompt: 1.0, completion: 1.0}"
+    with ServerProcess() as srv:
+        text = body(srv.api_base).replace("max_tokens: 8", text_price)
+        with archon.load(text, db=db_url, limits=archon.Limits(usd=0.2)) as p:
+            result = p.execute(["question"])
+        assert result.usage.cost_usd <= 0.2
+        assert result.items[0].error is None or "dollar budget" in result.items[0].error
+        unpriced = body(srv.api_base)
+        with archon.load(unpriced, db=db_url, limits=archon.Limits(usd=1.0)) as p:
+            try:
+                p.execute(["question"])
+            except archon.ConfigurationError as exc:
+                assert "no known price" in str(exc)
+            else:
+                raise AssertionError("a dollar budget ran on an unpriced model")
+
+
+def test_concurrency_limit_per_model(db_url: str) -> None:
+    with ServerProcess(latency=0.2) as srv:
+        text = body(srv.api_base).replace("max_retries: 4", "max_retries: 4, concurrency: 3")
+        with archon.load(text, db=db_url) as p:
+            p.execute([f"q{i}" for i in range(5)])
+        assert srv.stats()["max_inflight"] == 3

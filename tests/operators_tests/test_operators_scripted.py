@@ -1,0 +1,118 @@
+"""Operators over a scripted OpenAI-compatible server on 127.0.0.1 (a protocol peer with
+fixed replies, not a model): checks alignment, repair and fallbacks end to end through
+the real HTTP backend, store and executor. Model quality is tested on the real model."""
+
+from __future__ import annotations
+
+import pytest
+
+import archon
+from archon.testing import ServerProcess
+
+SCRIPT = [
+    # generate: the prompt is the raw input
+    (r"^Q1$", "alpha"),
+    # critique: the model reviews three answers out of order
+    (r"short critique", "[3] third is vague\n[1] first is right\n"),
+    # rank: garbage around a partial ranking; 3 first, then 1 (2 missing)
+    (r"Rank the", "I think [3] > [3] > [7] > [1]"),
+    # verify: one verdict per candidate, keyed on the answer text
+    (r"Answer: a0[^\n]*\n", "Verdict: incorrect"),
+    (r"Answer: a1[^\n]*\n", "hmm, unsure"),
+    (r"Answer: a2[^\n]*\n", "Verdict: correct"),
+    (r"Final answer:", "fused"),
+    (r"Write 2 Python assert", "assert add(1, 2) == 3\nassert add(0, 0) == 0\nnot a test"),
+]
+
+
+@pytest.fixture(scope="module")
+def server():  # type: ignore[no-untyped-def]
+    with ServerProcess(script=SCRIPT) as srv:
+        yield srv
+
+
+def pipe(server: ServerProcess, body: str, db_url: str) -> archon.Pipeline:
+    head = f'models:\n  m: {{model: openai/scripted, api_base: "{server.api_base}", max_tokens: 64}}\n'
+    return archon.load(head + body, db=db_url)
+
+
+def test_critiques_stay_aligned_through_rank_and_verify(server: ServerProcess, db_url: str) -> None:
+    # Three fixed candidates from three generate nodes (each reply-N differs); we make
+    # their texts known by scripting on the input instead.
+    body = """
+nodes:
+  g0: {op: generate, model: m, template: "cand a0"}
+  g1: {op: generate, model: m, template: "cand a1"}
+  g2: {op: generate, model: m, template: "cand a2"}
+  c: {op: critique, model: m, inputs: [g0, g1, g2]}
+  r: {op: rank, model: m, inputs: [c], top_k: 3}
+  v: {op: verify, model: m, inputs: [r]}
+output: v
+"""
+    script_server_texts = {"cand a0": "a0", "cand a1": "a1", "cand a2": "a2"}
+    with ServerProcess(script=[(f"^{k}$", v) for k, v in script_server_texts.items()] + SCRIPT) as srv:
+        with pipe(srv, body, db_url) as p:
+            result = p.execute(["x"])
+    item = result.items[0]
+    assert item.error is None, item.error
+    # rank repaired [3] > [1] (+ missing 2) and verify kept only the 'correct' one: a2,
+    # which still carries the critique written for it ([3]).
+    assert [c.text for c in item.candidates] == ["a2"]
+    assert item.candidates[0].critique == "third is vague"
+    assert item.candidates[0].verdict == "correct"
+
+
+def test_verify_keeps_all_when_none_is_correct(server: ServerProcess, db_url: str) -> None:
+    body = """
+nodes:
+  g0: {op: generate, model: m, template: "cand a0"}
+  g1: {op: generate, model: m, template: "cand a1"}
+  v: {op: verify, model: m, inputs: [g0, g1], on_none: keep_all}
+output: v
+"""
+    with ServerProcess(script=[("^cand a0$", "a0"), ("^cand a1$", "a1")] + SCRIPT) as srv:
+        with pipe(srv, body, db_url) as p:
+            item = p.execute(["x"]).items[0]
+    assert [c.text for c in item.candidates] == ["a0", "a1"]
+    assert [c.verdict for c in item.candidates] == ["incorrect", "unknown"]
+
+
+def test_fuse_and_generated_code_tests_in_the_sandbox(server: ServerProcess, db_url: str) -> None:
+    body = """
+nodes:
+  good: {op: generate, model: m, template: "good"}
+  bad: {op: generate, model: m, template: "bad"}
+  t: {op: unit_test_generate, model: m, kind: code, count: 2}
+  e: {op: unit_test_evaluate, inputs: [bad, good, t]}
+output: e
+"""
+    script = [("^good$", "```python\ndef add(a, b):\n    return a + b\n```"),
+              ("^bad$", "def add(a, b):\n    return a - b")] + SCRIPT
+    with ServerProcess(script=script) as srv:
+        with pipe(srv, body, db_url) as p:
+            item = p.execute(["Write add(a, b)."]).items[0]
+    assert item.error is None, item.error
+    assert [(c.tests_passed, c.tests_total) for c in item.candidates] == [(2, 2), (1, 2)]
+    assert "a + b" in item.candidates[0].text
+
+
+def test_tests_from_an_item_field(server: ServerProcess, db_url: str) -> None:
+    body = """
+nodes:
+  g: {op: generate, model: m, template: "good"}
+  e: {op: unit_test_evaluate, inputs: [g], tests_field: tests}
+output: e
+"""
+    with ServerProcess(script=[("^good$", "def add(a, b):\n    return a + b")]) as srv:
+        with pipe(srv, body, db_url) as p:
+            item = p.execute([{"input": "x", "tests": ["assert add(2, 2) == 4", "assert add(1, 1) == 3"]}]).items[0]
+    assert (item.candidates[0].tests_passed, item.candidates[0].tests_total) == (1, 2)
+
+
+def test_missing_template_field_fails_the_item_not_the_run(server: ServerProcess, db_url: str) -> None:
+    body = 'nodes:\n  g: {op: generate, model: m, template: "{{ question }}"}\noutput: g\n'
+    with pipe(server, body, db_url) as p:
+        result = p.execute([{"input": "a", "question": "Q1"}, {"input": "b"}])
+    assert result.items[0].output == "alpha"
+    assert result.items[1].output is None
+    assert "'question' is undefined" in (result.items[1].error or "")

@@ -1,0 +1,126 @@
+"""The store on SQLite and on a real PostgreSQL server started for the test."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import archon
+from archon.store import Store
+from archon.testing import ServerProcess, free_port
+
+PIPE = """
+models:
+  m: {{model: openai/x, api_base: "{base}", max_tokens: 8}}
+nodes:
+  g: {{op: generate, model: m, samples: 2}}
+  f: {{op: fuse, model: m, inputs: [g]}}
+output: f
+"""
+
+
+def _pg_bin(name: str) -> str | None:
+    found = shutil.which(name)
+    if found:
+        return found
+    for d in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (d / name).exists():
+            return str(d / name)
+    return None
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
+    if not initdb or not pg_ctl:
+        pytest.fail("PostgreSQL server binaries (initdb, pg_ctl) are not installed: apt-get install postgresql")
+    tmp = tempfile.mkdtemp(prefix="archon-pg-")
+    data = os.path.join(tmp, "data")
+    port = free_port()
+    user = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root: use the postgres user
+        import pwd
+
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.fail("running as root needs a 'postgres' system user for the test server")
+        shutil.chown(tmp, "postgres")
+        user = ["runuser", "-u", "postgres", "--"]
+    subprocess.run(user + [initdb, "-D", data, "-A", "trust", "-U", "archon"], check=True, capture_output=True)
+    subprocess.run(user + [pg_ctl, "-D", data, "-o", f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1",
+                           "-l", os.path.join(tmp, "log"), "-w", "start"], check=True, capture_output=True)
+    try:
+        yield f"postgresql+psycopg2://archon@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(user + [pg_ctl, "-D", data, "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_runs_items_and_cache(backend: str, db_url: str, request: pytest.FixtureRequest) -> None:
+    url = db_url if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    with ServerProcess() as srv:
+        with archon.load(PIPE.format(base=srv.api_base), db=url) as p:
+            first = p.execute(["a", "b"])
+        with archon.load(PIPE.format(base=srv.api_base), db=url) as p:
+            second = p.execute(["a", "b"])
+        served = srv.stats()["ok"]
+    assert first.usage.paid_calls == 6 and second.usage.paid_calls == 0
+    assert served == 6
+    store = Store(url)
+    try:
+        runs = [r for r in store.runs() if r.id in (first.run_id, second.run_id)]
+        assert [r.status for r in runs] == ["finished", "finished"]
+        items = store.items(first.run_id or "")
+        assert [i.idx for i in items] == [0, 1]
+        assert [i.output for i in items] == first.outputs
+        assert items[0].usage["calls"]["paid"] == 3
+        assert store.count_calls() >= 6
+    finally:
+        store.close()
+
+
+def test_paid_calls_survive_a_crash(db_url: str, tmp_path: Path) -> None:
+    """Kill the process while the fuse wave is in flight: the 80 generate calls that wave
+    used were committed before use, and a re-run pays only for what is missing."""
+    import sys
+    import time
+
+    script = tmp_path / "run.py"
+    with ServerProcess(latency=0.5) as srv:
+        script.write_text(f"""
+import archon
+text = '''{PIPE.format(base=srv.api_base)}'''
+with archon.load(text, db="{db_url}") as p:
+    p.execute([f"q{{i}}" for i in range(40)])
+""")
+        proc = subprocess.Popen([sys.executable, str(script)])
+        try:
+            deadline = time.time() + 60
+            while srv.stats()["requests"] <= 80 and time.time() < deadline:  # fuse calls have started
+                time.sleep(0.02)
+        finally:
+            proc.kill()
+            proc.wait()
+        assert srv.stats()["requests"] > 80
+        store = Store(db_url)
+        saved = store.count_calls()
+        store.close()
+        assert 80 <= saved < 120
+        with archon.load(PIPE.format(base=srv.api_base), db=db_url) as p:
+            resumed = p.execute([f"q{i}" for i in range(40)])
+    assert not resumed.failed
+    assert resumed.usage.cached_calls == saved
+    assert resumed.usage.paid_calls == 120 - saved
+
+
+def test_bad_database_url_is_a_clear_error() -> None:
+    with pytest.raises(archon.ConfigurationError, match="database"):
+        Store("notadb://what")

@@ -1,0 +1,37 @@
+"""Stages import only earlier stages (DESIGN.md data flow), checked on the source."""
+
+from __future__ import annotations
+
+import ast
+
+from tests.conftest import ROOT
+
+ORDER = ["errors", "_typing", "spec", "graph", "plan", "store", "sandbox", "backends", "operators", "execute",
+         "_pipeline", "cli", "testing"]
+
+
+def stage_of(module: str) -> str | None:
+    parts = module.split(".")
+    if parts[0] != "archon" or len(parts) < 2:
+        return None
+    return parts[1]
+
+
+def test_no_stage_imports_a_later_one() -> None:
+    bad = []
+    for path in (ROOT / "archon").rglob("*.py"):
+        rel = path.relative_to(ROOT).with_suffix("")
+        here = rel.parts[1] if len(rel.parts) > 1 else None
+        if here not in ORDER:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            for name in names:
+                there = stage_of(name)
+                if there in ORDER and ORDER.index(there) > ORDER.index(here):
+                    bad.append(f"{rel}: imports {name}")
+    assert not bad, "\n".join(bad)

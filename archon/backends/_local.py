@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -60,7 +61,12 @@ def _quiet_llama_logs() -> None:
 
 
 class _Engine:
-    """One loaded llama.cpp model, shared by every alias that names the same file."""
+    """One loaded llama.cpp model, shared by every alias that names the same file.
+
+    Every call runs on the engine's own single thread: llama.cpp's OpenMP thread team
+    belongs to the calling thread, and hopping between pool threads leaves idle teams
+    spinning on the cores the next call needs.
+    """
 
     log_callback: Any = None
 
@@ -73,6 +79,10 @@ class _Engine:
         self.llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=os.cpu_count() or 1,
                          verbose=False, seed=0)
         self.lock = threading.Lock()
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archon-llama")
+
+    async def run(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.thread, fn, *args)
 
     def complete(self, prompt: str, params: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
@@ -120,16 +130,16 @@ class LocalBackend(BaseBackend):
         return self._engines[key]
 
     async def complete(self, request: Request, seed: int) -> Completion:
-        engine = await asyncio.to_thread(self._engine)
+        engine = self._engine()
         s = request.sampling
         params = {"max_tokens": s.max_tokens, "temperature": s.temperature, "top_p": s.top_p,
                   "stop": list(s.stop) or None, "seed": seed}
         try:
             if self.mode == "chat":
                 messages = [{"role": r, "content": c} for r, c in request.messages]
-                out = await asyncio.to_thread(engine.chat, messages, params)
+                out = await engine.run(engine.chat, messages, params)
             else:
-                out = await asyncio.to_thread(engine.complete, request.as_text(), params)
+                out = await engine.run(engine.complete, request.as_text(), params)
         except ValueError as exc:  # e.g. prompt longer than the context window
             raise RequestError(f"{self.spec.model}: {exc}") from None
         choice = out["choices"][0]

@@ -23,6 +23,8 @@ demo: setup
 	$(BIN)/archon run pipelines/local-best-of-5-vote.yaml --input hot --input big --input fast --input happy --input early
 
 test: setup
+	$(BIN)/ruff check archon tests benchmarks
+	$(BIN)/mypy archon
 	$(BIN)/python -m pytest
 
 lint: setup

@@ -3,21 +3,32 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine
+from collections.abc import Mapping
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from typing import TypeVar
 
 from archon._typing import Query
-from archon.backends import Limits, ModelClient
-from archon.execute import RunResult, execute
-from archon.graph import Graph, build_graph
-from archon.operators import BaseOperator, node_types, operator_types
-from archon.plan import Plan, make_plan
+from archon.backends import Limits
+from archon.backends import ModelClient
+from archon.execute import RunResult
+from archon.execute import execute
+from archon.graph import Graph
+from archon.graph import build_graph
+from archon.operators import BaseOperator
+from archon.operators import node_types
+from archon.operators import operator_types
+from archon.plan import Plan
+from archon.plan import make_plan
 from archon.sandbox import BaseSandbox
-from archon.spec import PipelineSpec, parse_pipeline
+from archon.spec import PipelineSpec
+from archon.spec import parse_pipeline
 from archon.store import Store
 
 Item = str | Mapping[str, Any]
+T = TypeVar("T")
 
 
 class Pipeline:
@@ -34,9 +45,18 @@ class Pipeline:
             p.batch(["big", "up"])  # ['small', 'down']
     """
 
-    def __init__(self, spec: PipelineSpec, *, text: str = "", db: str | None = None, cache: bool = True,
-                 limits: Limits | None = None, ops: dict[str, type[BaseOperator]] | None = None,
-                 sandbox: BaseSandbox | None = None, progress: bool = False) -> None:
+    def __init__(
+        self,
+        spec: PipelineSpec,
+        *,
+        text: str = "",
+        db: str | None = None,
+        cache: bool = True,
+        limits: Limits | None = None,
+        ops: dict[str, type[BaseOperator]] | None = None,
+        sandbox: BaseSandbox | None = None,
+        progress: bool = False,
+    ) -> None:
         self.spec = spec
         self.text = text
         self.ops = ops or operator_types()
@@ -62,8 +82,17 @@ class Pipeline:
 
     async def aexecute(self, items: Sequence[Item], **kwargs: Any) -> RunResult:
         queries = [Query.of(x) for x in items]
-        return await execute(self.plan, queries, self.client, self.ops, limits=self.limits, sandbox=self.sandbox,
-                             progress=self.progress, pipeline_text=self.text, **kwargs)
+        return await execute(
+            self.plan,
+            queries,
+            self.client,
+            self.ops,
+            limits=self.limits,
+            sandbox=self.sandbox,
+            progress=self.progress,
+            pipeline_text=self.text,
+            **kwargs,
+        )
 
     def execute(self, items: Sequence[Item], **kwargs: Any) -> RunResult:
         return self._sync(self.aexecute(items, **kwargs))
@@ -81,7 +110,7 @@ class Pipeline:
     def batch(self, items: Sequence[Item]) -> list[str | None]:
         return self._sync(self.abatch(items))
 
-    def _sync(self, coro: Any) -> Any:
+    def _sync(self, coro: Coroutine[Any, Any, T]) -> T:
         # One event loop for the pipeline's life: clients bound to a loop stay usable.
         if self._runner is None:
             self._runner = asyncio.Runner()
@@ -110,8 +139,15 @@ class Pipeline:
         self.close()
 
 
-def load(source: str | Path, *, db: str | None = None, cache: bool = True, limits: Limits | None = None,
-         extra_ops: tuple[type[BaseOperator], ...] = (), **kwargs: Any) -> Pipeline:
+def load(
+    source: str | Path,
+    *,
+    db: str | None = None,
+    cache: bool = True,
+    limits: Limits | None = None,
+    extra_ops: tuple[type[BaseOperator], ...] = (),
+    **kwargs: Any,
+) -> Pipeline:
     """Loads a pipeline from a YAML file path (or YAML text containing a newline).
 
     Args:

@@ -41,8 +41,11 @@ async def _floor(api_base: str, bursts: list[int]) -> float:
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as s:
 
         async def one(i: int) -> None:
-            body = {"model": "bench", "messages": [{"role": "user", "content": f"question {i} " * 20}],
-                    "max_tokens": 16}
+            body = {
+                "model": "bench",
+                "messages": [{"role": "user", "content": f"question {i} " * 20}],
+                "max_tokens": 16,
+            }
             async with s.post(f"{api_base}/chat/completions", json=body) as r:
                 await r.json()
 
@@ -65,9 +68,17 @@ def measure(queries: int, latency: float) -> dict[str, float]:
         floor = asyncio.run(_floor(srv.api_base, [3 * queries, queries, queries]))
         inflight = srv.stats()["max_inflight"]
     bound = waves * latency
-    return {"queries": queries, "latency_s": latency, "calls": result.usage.paid_calls,
-            "server_max_inflight": inflight, "wall_s": round(wall, 3), "critical_path_s": bound,
-            "ratio": round(wall / bound, 3), "floor_s": round(floor, 3), "archon_over_floor": round(wall / floor, 3)}
+    return {
+        "queries": queries,
+        "latency_s": latency,
+        "calls": result.usage.paid_calls,
+        "server_max_inflight": inflight,
+        "wall_s": round(wall, 3),
+        "critical_path_s": bound,
+        "ratio": round(wall / bound, 3),
+        "floor_s": round(floor, 3),
+        "archon_over_floor": round(wall / floor, 3),
+    }
 
 
 def main() -> None:
@@ -78,9 +89,11 @@ def main() -> None:
     for latency in args.latency:
         r = measure(args.queries, latency)
         print(json.dumps(r))
-        print(f"latency {latency:.1f} s: wall {r['wall_s']:.2f} s / critical path {r['critical_path_s']:.2f} s "
-              f"= {r['ratio']:.3f} (goal ≤ 1.10); bare transport floor {r['floor_s']:.2f} s, "
-              f"archon / floor = {r['archon_over_floor']:.3f}")
+        print(
+            f"latency {latency:.1f} s: wall {r['wall_s']:.2f} s / critical path {r['critical_path_s']:.2f} s "
+            f"= {r['ratio']:.3f} (goal ≤ 1.10); bare transport floor {r['floor_s']:.2f} s, "
+            f"archon / floor = {r['archon_over_floor']:.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -40,9 +40,18 @@ def main() -> None:
                 majority += norm(item.output or "") == gold
                 coverage += any(hits)
             n = len(rows)
-            print(json.dumps({"task": task, "items": n, "samples": args.samples, "single": round(single / n, 3),
-                              f"majority@{args.samples}": round(majority / n, 3),
-                              f"coverage@{args.samples}": round(coverage / n, 3)}))
+            print(
+                json.dumps(
+                    {
+                        "task": task,
+                        "items": n,
+                        "samples": args.samples,
+                        "single": round(single / n, 3),
+                        f"majority@{args.samples}": round(majority / n, 3),
+                        f"coverage@{args.samples}": round(coverage / n, 3),
+                    }
+                )
+            )
 
 
 if __name__ == "__main__":

@@ -41,8 +41,13 @@ def main() -> None:
         model = node.models[0]
         template = node.spec.template or ""
         s = model.sampling
-        llm = Llama(model_path=str(path), n_ctx=model.spec.context, n_threads=__import__("os").cpu_count(),
-                    verbose=False, seed=0)
+        llm = Llama(
+            model_path=str(path),
+            n_ctx=model.spec.context,
+            n_threads=__import__("os").cpu_count(),
+            verbose=False,
+            seed=0,
+        )
         import jinja2
 
         tpl = jinja2.Environment().from_string(template)
@@ -59,8 +64,14 @@ def main() -> None:
         for _ in range(args.repeats):  # interleaved, so drift hits both alike
             t0 = time.perf_counter()
             for prompt, seed in jobs:
-                llm.create_completion(prompt, max_tokens=s.max_tokens, temperature=s.temperature, top_p=s.top_p,
-                                      stop=list(s.stop) or None, seed=seed)
+                llm.create_completion(
+                    prompt,
+                    max_tokens=s.max_tokens,
+                    temperature=s.temperature,
+                    top_p=s.top_p,
+                    stop=list(s.stop) or None,
+                    seed=seed,
+                )
             direct_times.append(time.perf_counter() - t0)
             t0 = time.perf_counter()
             result = pipe.execute(words)
@@ -71,11 +82,21 @@ def main() -> None:
 
     direct, ours = min(direct_times), min(archon_times)
     med = statistics.median(archon_times) / statistics.median(direct_times)
-    print(json.dumps({"calls": len(jobs), "direct_s": [round(t, 3) for t in direct_times],
-                      "archon_s": [round(t, 3) for t in archon_times], "ratio_best": round(ours / direct, 3),
-                      "ratio_median": round(med, 3)}))
-    print(f"local overhead: archon {ours:.2f} s / direct llama-cpp-python {direct:.2f} s for {len(jobs)} calls "
-          f"= {ours / direct:.3f} best-of-{args.repeats}, {med:.3f} median (goal ≤ 1.05)")
+    print(
+        json.dumps(
+            {
+                "calls": len(jobs),
+                "direct_s": [round(t, 3) for t in direct_times],
+                "archon_s": [round(t, 3) for t in archon_times],
+                "ratio_best": round(ours / direct, 3),
+                "ratio_median": round(med, 3),
+            }
+        )
+    )
+    print(
+        f"local overhead: archon {ours:.2f} s / direct llama-cpp-python {direct:.2f} s for {len(jobs)} calls "
+        f"= {ours / direct:.3f} best-of-{args.repeats}, {med:.3f} median (goal ≤ 1.05)"
+    )
 
 
 if __name__ == "__main__":

@@ -4,8 +4,19 @@ import importlib
 
 import pytest
 
-PACKAGES = ["archon", "archon.spec", "archon.graph", "archon.plan", "archon.operators", "archon.backends",
-            "archon.store", "archon.execute", "archon.sandbox", "archon.cli", "archon.testing"]
+PACKAGES = [
+    "archon",
+    "archon.spec",
+    "archon.graph",
+    "archon.plan",
+    "archon.operators",
+    "archon.backends",
+    "archon.store",
+    "archon.execute",
+    "archon.sandbox",
+    "archon.cli",
+    "archon.testing",
+]
 
 
 @pytest.mark.parametrize("name", PACKAGES)

@@ -6,8 +6,21 @@ import ast
 
 from tests.conftest import ROOT
 
-ORDER = ["errors", "_typing", "spec", "graph", "plan", "store", "sandbox", "backends", "operators", "execute",
-         "_pipeline", "cli", "testing"]
+ORDER = [
+    "errors",
+    "_typing",
+    "spec",
+    "graph",
+    "plan",
+    "store",
+    "sandbox",
+    "backends",
+    "operators",
+    "execute",
+    "_pipeline",
+    "cli",
+    "testing",
+]
 
 
 def stage_of(module: str) -> str | None:

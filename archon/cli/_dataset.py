@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from archon.errors import DatasetError, Problem
+from archon.errors import DatasetError
+from archon.errors import Problem
 
 
 def read_jsonl(path: str, input_field: str = "input", limit: int | None = None) -> list[dict[str, Any]]:
@@ -24,7 +25,9 @@ def read_jsonl(path: str, input_field: str = "input", limit: int | None = None) 
     except FileNotFoundError:
         raise DatasetError(Problem(path, 0, 0, "", "dataset file not found", "check the path")) from None
     except UnicodeDecodeError as exc:
-        raise DatasetError(Problem(path, 0, 0, "", f"not UTF-8 text ({exc.reason})", "save it as UTF-8 JSONL")) from None
+        raise DatasetError(
+            Problem(path, 0, 0, "", f"not UTF-8 text ({exc.reason})", "save it as UTF-8 JSONL")
+        ) from None
     except OSError as exc:
         raise DatasetError(Problem(path, 0, 0, "", f"cannot read: {exc.strerror}", "check the path")) from None
     items: list[dict[str, Any]] = []
@@ -35,19 +38,43 @@ def read_jsonl(path: str, input_field: str = "input", limit: int | None = None) 
         try:
             value = json.loads(line)
         except json.JSONDecodeError as exc:
-            problems.append(Problem(path, n, exc.colno, "", f"invalid JSON: {exc.msg}",
-                                    "each line must be one JSON object, e.g. {\"input\": \"...\"}"))
+            problems.append(
+                Problem(
+                    path,
+                    n,
+                    exc.colno,
+                    "",
+                    f"invalid JSON: {exc.msg}",
+                    'each line must be one JSON object, e.g. {"input": "..."}',
+                )
+            )
             continue
         if isinstance(value, str):
             value = {"input": value}
         if not isinstance(value, dict):
-            problems.append(Problem(path, n, 1, "", f"a line must be a JSON object or string, got {type(value).__name__}",
-                                    "write {\"input\": \"...\"}"))
+            problems.append(
+                Problem(
+                    path,
+                    n,
+                    1,
+                    "",
+                    f"a line must be a JSON object or string, got {type(value).__name__}",
+                    'write {"input": "..."}',
+                )
+            )
             continue
         if input_field not in value:
             fields = ", ".join(value) or "none"
-            problems.append(Problem(path, n, 1, input_field, f"no field '{input_field}' (fields: {fields})",
-                                    "pass --input-field <name of the field holding the input>"))
+            problems.append(
+                Problem(
+                    path,
+                    n,
+                    1,
+                    input_field,
+                    f"no field '{input_field}' (fields: {fields})",
+                    "pass --input-field <name of the field holding the input>",
+                )
+            )
             continue
         items.append({**value, "input": value[input_field]})
         if limit is not None and len(items) >= limit:

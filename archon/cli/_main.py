@@ -10,7 +10,9 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from archon.errors import ArchonError, ConfigurationError, SpecError
+from archon.errors import ArchonError
+from archon.errors import ConfigurationError
+from archon.errors import SpecError
 
 
 def _positive_int(text: str) -> int:
@@ -44,20 +46,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("schema", help="print the JSON Schema of pipeline files (for editors)")
     p.add_argument("-o", "--output", metavar="FILE", help="write it to FILE instead of stdout")
-    p.add_argument("--format", choices=["json", "markdown"], default="json",
-                   help="json: JSON Schema; markdown: the reference page (docs/pipeline-yaml.md)")
+    p.add_argument(
+        "--format",
+        choices=["json", "markdown"],
+        default="json",
+        help="json: JSON Schema; markdown: the reference page (docs/pipeline-yaml.md)",
+    )
 
     p = sub.add_parser("run", help="run a pipeline on inputs")
     p.add_argument("pipeline", metavar="PIPELINE")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--input", action="append", metavar="TEXT", help="an input (repeat for several)")
     src.add_argument("--dataset", metavar="FILE.jsonl", help="one JSON object per line")
-    p.add_argument("--input-field", default="input", metavar="F", help="dataset field holding the input (default: input)")
+    p.add_argument(
+        "--input-field", default="input", metavar="F", help="dataset field holding the input (default: input)"
+    )
     p.add_argument("--limit", type=_positive_int, metavar="N", help="only the first N dataset items")
     p.add_argument("--out", metavar="FILE.jsonl", help="write per-item results (output, error, usage) here")
     p.add_argument("--json", action="store_true", help="print one JSON object: outputs and usage")
-    p.add_argument("--db", metavar="URL", help="SQLAlchemy URL of the cache/results database "
-                   "(default: $ARCHON_DB or a SQLite file in the user cache dir)")
+    p.add_argument(
+        "--db",
+        metavar="URL",
+        help="SQLAlchemy URL of the cache/results database "
+        "(default: $ARCHON_DB or a SQLite file in the user cache dir)",
+    )
     p.add_argument("--max-calls", type=_positive_int, metavar="N", help="per-query call budget")
     p.add_argument("--max-tokens", type=_positive_int, metavar="N", help="per-query token budget (prompt + completion)")
     p.add_argument("--max-usd", type=_positive_float, metavar="X", help="per-query dollar budget")
@@ -69,8 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     os.environ.setdefault("LITELLM_LOG", "ERROR")
     try:
@@ -102,7 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _validate(files: list[str]) -> int:
     from archon.graph import build_graph
-    from archon.operators import node_types, operator_types
+    from archon.operators import node_types
+    from archon.operators import operator_types
     from archon.plan import make_plan
     from archon.spec import parse_pipeline_file
 
@@ -116,14 +132,18 @@ def _validate(files: list[str]) -> int:
             for p in exc.problems:
                 print(f"error: {p}", file=sys.stderr)
             continue
-        print(f"ok: {f}: {len(plan.nodes)} node(s) in {len(plan.waves)} wave(s), "
-              f"at most {plan.cost.calls} call(s) per query")
+        print(
+            f"ok: {f}: {len(plan.nodes)} node(s) in {len(plan.waves)} wave(s), "
+            f"at most {plan.cost.calls} call(s) per query"
+        )
     return 2 if bad else 0
 
 
 def _schema(output: str | None, fmt: str = "json") -> int:
-    from archon.operators import node_types, operator_types
-    from archon.spec import markdown_reference, pipeline_json_schema
+    from archon.operators import node_types
+    from archon.operators import operator_types
+    from archon.spec import markdown_reference
+    from archon.spec import pipeline_json_schema
 
     types = node_types(operator_types())
     if fmt == "markdown":
@@ -150,16 +170,27 @@ def _run(args: argparse.Namespace) -> int:
         items = list(args.input)
     limits = Limits(args.max_calls, args.max_tokens, args.max_usd)
     db = args.db or os.environ.get("ARCHON_DB")
-    pipeline = archon.load(args.pipeline, db=db, cache=not args.no_cache, limits=limits,
-                           progress=not args.no_progress and not args.json)
+    pipeline = archon.load(
+        args.pipeline, db=db, cache=not args.no_cache, limits=limits, progress=not args.no_progress and not args.json
+    )
     out_file = open(args.out, "w", encoding="utf-8") if args.out else None  # noqa: SIM115
 
     def on_item(r: archon.ItemResult) -> None:
         if out_file is not None:
-            out_file.write(json.dumps({
-                "index": r.index, "input": dict(r.query.fields), "output": r.output, "error": r.error,
-                "candidates": [c.text for c in r.candidates], "usage": r.usage.as_dict(),
-            }, ensure_ascii=False) + "\n")
+            out_file.write(
+                json.dumps(
+                    {
+                        "index": r.index,
+                        "input": dict(r.query.fields),
+                        "output": r.output,
+                        "error": r.error,
+                        "candidates": [c.text for c in r.candidates],
+                        "usage": r.usage.as_dict(),
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
             out_file.flush()
 
     try:
@@ -175,9 +206,12 @@ def _run(args: argparse.Namespace) -> int:
             prefix = f"[{r.index}] " if len(result.items) > 1 else ""
             print(prefix + (r.output if r.output is not None else "<failed>"))
         u = result.usage
-        print(f"{len(result.items)} items, {len(result.failed)} failed · calls: {u.paid_calls} paid, "
-              f"{u.cached_calls} cached, {u.failed_calls} failed attempts · tokens: {u.prompt_tokens} prompt + "
-              f"{u.completion_tokens} completion · ${u.cost_usd:.6f} · {result.wall_s:.2f} s", file=sys.stderr)
+        print(
+            f"{len(result.items)} items, {len(result.failed)} failed · calls: {u.paid_calls} paid, "
+            f"{u.cached_calls} cached, {u.failed_calls} failed attempts · tokens: {u.prompt_tokens} prompt + "
+            f"{u.completion_tokens} completion · ${u.cost_usd:.6f} · {result.wall_s:.2f} s",
+            file=sys.stderr,
+        )
     for r in result.failed:
         print(f"item {r.index} failed: {r.error}", file=sys.stderr)
     return 1 if result.failed else 0

@@ -12,16 +12,33 @@ import hashlib
 import logging
 import sys
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
 from typing import Any
 
-from archon._typing import Candidate, NodeValue, Query, Tests, Usage
-from archon.backends import ClientSession, Limits, ModelClient, QueryBudget
-from archon.errors import ArchonError, BackendError, BudgetExceededError, ConfigurationError
-from archon.operators import BaseOperator, NodeInputs, OpContext, Prompter, TemplateError
+from archon._typing import Candidate
+from archon._typing import NodeValue
+from archon._typing import Query
+from archon._typing import Tests
+from archon._typing import Usage
+from archon.backends import ClientSession
+from archon.backends import Limits
+from archon.backends import ModelClient
+from archon.backends import QueryBudget
+from archon.errors import ArchonError
+from archon.errors import BackendError
+from archon.errors import BudgetExceededError
+from archon.errors import ConfigurationError
+from archon.operators import BaseOperator
+from archon.operators import NodeInputs
+from archon.operators import OpContext
+from archon.operators import Prompter
+from archon.operators import TemplateError
 from archon.plan import Plan
-from archon.sandbox import BaseSandbox, SubprocessSandbox
+from archon.sandbox import BaseSandbox
+from archon.sandbox import SubprocessSandbox
 
 log = logging.getLogger("archon.execute")
 
@@ -79,11 +96,15 @@ def static_check(plan: Plan, limits: Limits, client: ModelClient) -> None:
     problems = []
     cost = plan.cost
     if limits.calls is not None and cost.calls > limits.calls:
-        problems.append(f"the pipeline makes up to {cost.calls} calls per query but the budget is {limits.calls} "
-                        f"— raise --max-calls to {cost.calls} or shrink the pipeline (samples, top_k)")
+        problems.append(
+            f"the pipeline makes up to {cost.calls} calls per query but the budget is {limits.calls} "
+            f"— raise --max-calls to {cost.calls} or shrink the pipeline (samples, top_k)"
+        )
     if limits.tokens is not None and cost.completion_tokens > limits.tokens:
-        problems.append(f"the pipeline may write up to {cost.completion_tokens} completion tokens per query but the "
-                        f"budget is {limits.tokens} tokens — raise --max-tokens or lower max_tokens")
+        problems.append(
+            f"the pipeline may write up to {cost.completion_tokens} completion tokens per query but the "
+            f"budget is {limits.tokens} tokens — raise --max-tokens or lower max_tokens"
+        )
     if limits.usd is not None:
         worst = 0.0
         for node in plan.nodes.values():
@@ -92,13 +113,17 @@ def static_check(plan: Plan, limits: Limits, client: ModelClient) -> None:
             prices = [client.backend(m.spec).price_per_1k() for m in node.models]
             unknown = [m.model for m, p in zip(node.models, prices, strict=True) if p is None]
             for name in unknown:
-                problems.append(f"model {name} has no known price, so a dollar budget cannot be enforced "
-                                f"— add price_per_1k: {{prompt: ..., completion: ...}} to its alias")
+                problems.append(
+                    f"model {name} has no known price, so a dollar budget cannot be enforced "
+                    f"— add price_per_1k: {{prompt: ..., completion: ...}} to its alias"
+                )
             if not unknown:
                 worst += node.max_completion_tokens * max(p[1] for p in prices if p is not None) / 1000
         if worst > limits.usd:
-            problems.append(f"the pipeline may cost up to ${worst:.4f} per query in completion tokens alone but the "
-                            f"budget is ${limits.usd} — raise --max-usd or lower max_tokens")
+            problems.append(
+                f"the pipeline may cost up to ${worst:.4f} per query in completion tokens alone but the "
+                f"budget is ${limits.usd} — raise --max-usd or lower max_tokens"
+            )
     if problems:
         raise ConfigurationError("\n".join(dict.fromkeys(problems)))
 
@@ -109,7 +134,7 @@ async def execute(
     client: ModelClient,
     ops: dict[str, type[BaseOperator]],
     *,
-    limits: Limits = Limits(),
+    limits: Limits | None = None,
     sandbox: BaseSandbox | None = None,
     concurrency: dict[str, int] | None = None,
     progress: bool = False,
@@ -122,6 +147,7 @@ async def execute(
     Raises:
         ConfigurationError: missing keys or models, or a plan over budget (before any call).
     """
+    limits = limits or Limits()
     client.check(plan.models)
     static_check(plan, limits, client)
     t0 = time.perf_counter()
@@ -142,10 +168,13 @@ async def execute(
             for w, wave in enumerate(plan.waves):
                 live = [s for s in states if s.error is None]
                 tw = time.perf_counter()
-                await asyncio.gather(*(
-                    _run_node(nid, s, plan, operators[nid], session, sandbox, prompter, bar)
-                    for s in live for nid in wave
-                ))
+                await asyncio.gather(
+                    *(
+                        _run_node(nid, s, plan, operators[nid], session, sandbox, prompter, bar)
+                        for s in live
+                        for nid in wave
+                    )
+                )
                 log.info("wave %d %s: %d items in %.3f s", w, list(wave), len(live), time.perf_counter() - tw)
                 if record:
                     done = [s for s in states if results[s.index] is None and (s.error or wave is plan.waves[-1])]
@@ -167,8 +196,14 @@ async def execute(
     return RunResult(run_id, tuple(r for r in results if r is not None), total, wall)
 
 
-async def _finish(done: list[_ItemState], plan: Plan, results: list[ItemResult | None], store: Any,
-                  run_id: str | None, on_item: Callable[[ItemResult], None] | None) -> None:
+async def _finish(
+    done: list[_ItemState],
+    plan: Plan,
+    results: list[ItemResult | None],
+    store: Any,
+    run_id: str | None,
+    on_item: Callable[[ItemResult], None] | None,
+) -> None:
     rows = []
     for s in done:
         cands = s.values.get(plan.output, ()) if s.error is None else ()
@@ -177,16 +212,25 @@ async def _finish(done: list[_ItemState], plan: Plan, results: list[ItemResult |
         err = s.error if s.error is not None else (None if cands else f"{plan.output}: no candidates")
         r = ItemResult(s.index, s.query, out, cands, err, s.usage)
         results[s.index] = r
-        rows.append({"idx": s.index, "input": dict(s.query.fields), "output": out, "error": err,
-                     "usage": s.usage.as_dict()})
+        rows.append(
+            {"idx": s.index, "input": dict(s.query.fields), "output": out, "error": err, "usage": s.usage.as_dict()}
+        )
         if on_item:
             on_item(r)
     if store is not None and rows:
         await store.put_items(run_id, rows)
 
 
-async def _run_node(nid: str, state: _ItemState, plan: Plan, op: BaseOperator, session: ClientSession,
-                    sandbox: BaseSandbox, prompter: Prompter, bar: _Progress) -> None:
+async def _run_node(
+    nid: str,
+    state: _ItemState,
+    plan: Plan,
+    op: BaseOperator,
+    session: ClientSession,
+    sandbox: BaseSandbox,
+    prompter: Prompter,
+    bar: _Progress,
+) -> None:
     node = plan.nodes[nid]
     cands: list[Candidate] = []
     tests: list[Tests] = []
@@ -196,8 +240,15 @@ async def _run_node(nid: str, state: _ItemState, plan: Plan, op: BaseOperator, s
             tests.append(v)
         else:
             cands.extend(v)
-    ctx = OpContext(node=node, query=state.query, session=session, budget=state.budget, usage=state.usage,
-                    sandbox=sandbox, prompter=prompter)
+    ctx = OpContext(
+        node=node,
+        query=state.query,
+        session=session,
+        budget=state.budget,
+        usage=state.usage,
+        sandbox=sandbox,
+        prompter=prompter,
+    )
     try:
         state.values[nid] = await op.run(NodeInputs(tuple(cands), tuple(tests)), ctx)
     except (BudgetExceededError, BackendError, TemplateError) as exc:
@@ -225,10 +276,20 @@ class _Progress:
     def __enter__(self) -> _Progress:
         if self.enabled:
             from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+            from rich.progress import BarColumn
+            from rich.progress import MofNCompleteColumn
+            from rich.progress import Progress
+            from rich.progress import TextColumn
+            from rich.progress import TimeElapsedColumn
 
-            self._progress = Progress(TextColumn("archon"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                                      console=Console(stderr=True), transient=True)
+            self._progress = Progress(
+                TextColumn("archon"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
             self._progress.__enter__()
             self._task = self._progress.add_task("run", total=self.total)
         return self

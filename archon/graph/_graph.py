@@ -8,8 +8,14 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from archon.errors import Problem, SpecError
-from archon.spec import LLMNodeSpec, ModelSpec, NodeSpec, PipelineSpec, UnitTestEvaluateSpec, UnitTestGenerateSpec
+from archon.errors import Problem
+from archon.errors import SpecError
+from archon.spec import LLMNodeSpec
+from archon.spec import ModelSpec
+from archon.spec import NodeSpec
+from archon.spec import PipelineSpec
+from archon.spec import UnitTestEvaluateSpec
+from archon.spec import UnitTestGenerateSpec
 
 
 @dataclass(frozen=True)
@@ -50,12 +56,22 @@ def build_graph(spec: PipelineSpec) -> Graph:
     for nid, node in nodes.items():
         for i, src in enumerate(node.inputs):
             if src == nid:
-                problems.append(spec.problem(("nodes", nid, "inputs", i), f"node '{nid}' reads its own output",
-                                             "remove it from its own inputs"))
+                problems.append(
+                    spec.problem(
+                        ("nodes", nid, "inputs", i),
+                        f"node '{nid}' reads its own output",
+                        "remove it from its own inputs",
+                    )
+                )
             elif src not in nodes:
                 close = difflib.get_close_matches(src, list(nodes), n=1)
-                problems.append(spec.problem(("nodes", nid, "inputs", i), f"input '{src}' is not a node",
-                                             (f"did you mean '{close[0]}'? " if close else "") + f"nodes: {', '.join(nodes)}"))
+                problems.append(
+                    spec.problem(
+                        ("nodes", nid, "inputs", i),
+                        f"input '{src}' is not a node",
+                        (f"did you mean '{close[0]}'? " if close else "") + f"nodes: {', '.join(nodes)}",
+                    )
+                )
         if len(set(node.inputs)) != len(node.inputs):
             problems.append(spec.problem(("nodes", nid, "inputs"), "an input is listed twice", "list each input once"))
     raw = nx.DiGraph()
@@ -68,8 +84,11 @@ def build_graph(spec: PipelineSpec) -> Graph:
     if cycle:
         names = " → ".join([u for u, _ in cycle] + [cycle[0][0]])
         first = cycle[0][1]
-        problems.append(spec.problem(("nodes", first, "inputs"), f"cycle: {names}",
-                                     "a pipeline is acyclic: remove one of these inputs"))
+        problems.append(
+            spec.problem(
+                ("nodes", first, "inputs"), f"cycle: {names}", "a pipeline is acyclic: remove one of these inputs"
+            )
+        )
         raise SpecError(problems)
 
     # Bypass disabled nodes: their consumers read the disabled node's own inputs.
@@ -79,13 +98,18 @@ def build_graph(spec: PipelineSpec) -> Graph:
         for src in nodes[nid].inputs:
             if src not in nodes or src == nid:
                 continue
-            for s in (inputs[src] if not nodes[src].enabled else (src,)):
+            for s in inputs[src] if not nodes[src].enabled else (src,):
                 if s not in resolved:
                     resolved.append(s)
         inputs[nid] = tuple(resolved)
     if spec.output in nodes and not nodes[spec.output].enabled:
-        problems.append(spec.problem(("nodes", spec.output, "enabled"), "the output node is disabled",
-                                     "enable it or point output: at another node"))
+        problems.append(
+            spec.problem(
+                ("nodes", spec.output, "enabled"),
+                "the output node is disabled",
+                "enable it or point output: at another node",
+            )
+        )
 
     dag = nx.DiGraph()
     models: dict[str, tuple[ModelSpec, ...]] = {}
@@ -94,18 +118,23 @@ def build_graph(spec: PipelineSpec) -> Graph:
         if not node.enabled:
             continue
         dag.add_node(nid, spec=node)
-        for src in inputs[nid]:
-            dag.add_edge(src, nid)
+        for edge_src in inputs[nid]:
+            dag.add_edge(edge_src, nid)
         if all(src in nodes for src in node.inputs):  # dangling inputs are reported already
             problems += _check_kinds(spec, nid, node, inputs[nid])
-        names, specs, mproblems = _resolve_models(spec, nid, node)
+        alias_names, specs, mproblems = _resolve_models(spec, nid, node)
         problems += mproblems
-        models[nid], model_names[nid] = specs, names
+        models[nid], model_names[nid] = specs, alias_names
 
     out = nodes.get(spec.output)
     if out is not None and out.produces != "candidates":
-        problems.append(spec.problem(("output",), f"output node '{spec.output}' produces {out.produces}, not an answer",
-                                     "point output: at a node that yields candidates"))
+        problems.append(
+            spec.problem(
+                ("output",),
+                f"output node '{spec.output}' produces {out.produces}, not an answer",
+                "point output: at a node that yields candidates",
+            )
+        )
     if problems:
         raise SpecError(problems)
     return Graph(spec=spec, dag=dag, inputs=inputs, models=models, model_names=model_names)
@@ -116,42 +145,72 @@ def _check_kinds(spec: PipelineSpec, nid: str, node: NodeSpec, srcs: tuple[str, 
     kinds = {s: spec.nodes[s].produces for s in srcs}
     if "query" in node.consumes:
         if node.inputs:
-            problems.append(spec.problem(("nodes", nid, "inputs"), f"{node.op} reads the input item and takes no inputs",
-                                         "remove inputs: from this node"))
+            problems.append(
+                spec.problem(
+                    ("nodes", nid, "inputs"),
+                    f"{node.op} reads the input item and takes no inputs",
+                    "remove inputs: from this node",
+                )
+            )
         return problems
     n_cand = sum(1 for k in kinds.values() if k == "candidates")
     n_tests = sum(1 for k in kinds.values() if k == "tests")
     if "candidates" in node.consumes and n_cand == 0:
-        problems.append(spec.problem(("nodes", nid, "inputs") if node.inputs else ("nodes", nid),
-                                     f"{node.op} needs candidates but none of its inputs yields any",
-                                     "add inputs: [<a generate/fuse/... node>]"))
+        problems.append(
+            spec.problem(
+                ("nodes", nid, "inputs") if node.inputs else ("nodes", nid),
+                f"{node.op} needs candidates but none of its inputs yields any",
+                "add inputs: [<a generate/fuse/... node>]",
+            )
+        )
     if "tests" in node.consumes:
         tests_field = getattr(node, "tests_field", None)
         if n_tests == 0 and not tests_field:
-            problems.append(spec.problem(("nodes", nid, "inputs") if node.inputs else ("nodes", nid),
-                                         f"{node.op} needs tests but none of its inputs yields tests",
-                                         "add a unit_test_generate node to inputs:, or set tests_field: <field of the input item>"))
+            problems.append(
+                spec.problem(
+                    ("nodes", nid, "inputs") if node.inputs else ("nodes", nid),
+                    f"{node.op} needs tests but none of its inputs yields tests",
+                    "add a unit_test_generate node to inputs:, or set tests_field: <field of the input item>",
+                )
+            )
         if isinstance(node, UnitTestEvaluateSpec) and node.model is None:
-            text_tests = [s for s in srcs if isinstance(spec.nodes[s], UnitTestGenerateSpec) and spec.nodes[s].kind == "text"]  # type: ignore[attr-defined]
+            producers = [spec.nodes[s] for s in srcs]
+            text_tests = [p for p in producers if isinstance(p, UnitTestGenerateSpec) and p.kind == "text"]
             if text_tests or (tests_field and node.tests_kind == "text"):
-                problems.append(spec.problem(("nodes", nid), "natural-language tests are judged by a model, but this node has none",
-                                             "add model: <alias>, or generate code tests (kind: code)"))
+                problems.append(
+                    spec.problem(
+                        ("nodes", nid),
+                        "natural-language tests are judged by a model, but this node has none",
+                        "add model: <alias>, or generate code tests (kind: code)",
+                    )
+                )
     elif n_tests:
         bad = next(s for s, k in kinds.items() if k == "tests")
         i = node.inputs.index(bad) if bad in node.inputs else 0
-        problems.append(spec.problem(("nodes", nid, "inputs", i), f"{node.op} does not take tests (from '{bad}')",
-                                     "feed tests to a unit_test_evaluate node"))
+        problems.append(
+            spec.problem(
+                ("nodes", nid, "inputs", i),
+                f"{node.op} does not take tests (from '{bad}')",
+                "feed tests to a unit_test_evaluate node",
+            )
+        )
     return problems
 
 
-def _resolve_models(spec: PipelineSpec, nid: str, node: NodeSpec) -> tuple[tuple[str, ...], tuple[ModelSpec, ...], list[Problem]]:
+def _resolve_models(
+    spec: PipelineSpec, nid: str, node: NodeSpec
+) -> tuple[tuple[str, ...], tuple[ModelSpec, ...], list[Problem]]:
     if not isinstance(node, LLMNodeSpec) and getattr(node, "model", None) is None:
         return (), (), []
     wanted: list[tuple[tuple[str | int, ...], str]] = []
     many = getattr(node, "models", None)
     if many:
         if getattr(node, "model", None):
-            return (), (), [spec.problem(("nodes", nid, "models"), "both model: and models: are given", "use one of them")]
+            return (
+                (),
+                (),
+                [spec.problem(("nodes", nid, "models"), "both model: and models: are given", "use one of them")],
+            )
         wanted = [(("nodes", nid, "models", i), m) for i, m in enumerate(many)]
     elif getattr(node, "model", None):
         wanted = [(("nodes", nid, "model"), node.model)]  # type: ignore[attr-defined]
@@ -159,7 +218,11 @@ def _resolve_models(spec: PipelineSpec, nid: str, node: NodeSpec) -> tuple[tuple
         if len(spec.models) == 1:
             wanted = [(("nodes", nid), next(iter(spec.models)))]
         else:
-            fix = f"add model: <one of {', '.join(spec.models)}>" if spec.models else "declare a model under models: and add model: <alias>"
+            fix = (
+                f"add model: <one of {', '.join(spec.models)}>"
+                if spec.models
+                else "declare a model under models: and add model: <alias>"
+            )
             return (), (), [spec.problem(("nodes", nid), f"{node.op} node '{nid}' has no model", fix)]
     else:
         return (), (), []
@@ -175,8 +238,13 @@ def _resolve_models(spec: PipelineSpec, nid: str, node: NodeSpec) -> tuple[tuple
             specs.append(ModelSpec(model=name))
         else:
             close = difflib.get_close_matches(name, list(spec.models), n=1)
-            problems.append(spec.problem(path, f"unknown model alias '{name}'",
-                                         (f"did you mean '{close[0]}'? " if close else "")
-                                         + (f"declared: {', '.join(spec.models)}; " if spec.models else "")
-                                         + "declare it under models: or write a full model string like local/gemma-3-270m"))
+            problems.append(
+                spec.problem(
+                    path,
+                    f"unknown model alias '{name}'",
+                    (f"did you mean '{close[0]}'? " if close else "")
+                    + (f"declared: {', '.join(spec.models)}; " if spec.models else "")
+                    + "declare it under models: or write a full model string like local/gemma-3-270m",
+                )
+            )
     return tuple(names), tuple(specs), problems

@@ -3,20 +3,30 @@
 from __future__ import annotations
 
 import re
-from abc import ABC, abstractmethod
+from abc import ABC
+from abc import abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+from typing import ClassVar
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from archon._typing import Candidate, NodeValue, Query, Tests, Usage
-from archon.backends import ClientSession, QueryBudget
+from archon._typing import Candidate
+from archon._typing import NodeValue
+from archon._typing import Query
+from archon._typing import Tests
+from archon._typing import Usage
+from archon.backends import ClientSession
+from archon.backends import QueryBudget
 from archon.errors import ArchonError
-from archon.plan import BoundModel, PlannedNode
+from archon.plan import BoundModel
+from archon.plan import PlannedNode
 from archon.sandbox import BaseSandbox
-from archon.spec import LLMNodeSpec, NodeSpec
+from archon.spec import LLMNodeSpec
+from archon.spec import NodeSpec
 
 
 class TemplateError(ArchonError):

@@ -119,13 +119,14 @@ def normalize_answer(text: str, how: str) -> str:
     if how == "number":
         nums = _NUM.findall(text)
         if nums:
-            value = nums[-1].replace(",", "")
+            value = str(nums[-1]).replace(",", "")
             try:
                 f = float(value)
                 return str(int(f)) if f == int(f) else str(f)
             except ValueError:
                 return value
-    return " ".join(text.lower().split()).strip(_PUNCT + " ")
+    out: str = " ".join(text.lower().split()).strip(_PUNCT + " ")
+    return out
 
 
 _FENCE = re.compile(r"```(?:python|py)?\s*\n(.*?)```", re.S | re.I)

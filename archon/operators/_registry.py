@@ -22,7 +22,14 @@ from archon.operators.vote import Vote
 from archon.spec import NodeSpec
 
 BUILTIN: tuple[type[BaseOperator], ...] = (
-    Generate, Critique, Rank, Fuse, Verify, Vote, UnitTestGenerate, UnitTestEvaluate,
+    Generate,
+    Critique,
+    Rank,
+    Fuse,
+    Verify,
+    Vote,
+    UnitTestGenerate,
+    UnitTestEvaluate,
 )
 
 

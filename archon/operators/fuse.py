@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from archon._typing import Candidate
-from archon.operators._base import BaseOperator, NodeInputs, OpContext
+from archon.operators._base import BaseOperator
+from archon.operators._base import NodeInputs
+from archon.operators._base import OpContext
 from archon.spec import FuseSpec
 
 PROMPT = """\
@@ -36,7 +38,8 @@ class Fuse(BaseOperator):
         texts = await asyncio.gather(*(ctx.complete(prompt, sample=i) for i in range(spec.samples)))
         model = ctx.node.models[0].name
         return tuple(
-            Candidate(text=t, node=ctx.node.id, model=model, sample=i) if t
+            Candidate(text=t, node=ctx.node.id, model=model, sample=i)
+            if t
             else Candidate(text=cands[0].text, node=ctx.node.id, model=cands[0].model, sample=i)
             for i, t in enumerate(texts)
         )

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from archon._typing import Candidate
-from archon.operators._base import BaseOperator, NodeInputs, OpContext
+from archon.operators._base import BaseOperator
+from archon.operators._base import NodeInputs
+from archon.operators._base import OpContext
 from archon.spec import GenerateSpec
 
 
@@ -25,4 +27,6 @@ class Generate(BaseOperator):
         prompt = ctx.query_text()
         jobs = [(m, i) for m in ctx.node.models for i in range(spec.samples)]
         texts = await asyncio.gather(*(ctx.complete(prompt, sample=i, model=m) for m, i in jobs))
-        return tuple(Candidate(text=t, node=ctx.node.id, model=m.name, sample=i) for (m, i), t in zip(jobs, texts, strict=True))
+        return tuple(
+            Candidate(text=t, node=ctx.node.id, model=m.name, sample=i) for (m, i), t in zip(jobs, texts, strict=True)
+        )

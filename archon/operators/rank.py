@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 
 from archon._typing import Candidate
-from archon.operators._base import BaseOperator, NodeInputs, OpContext
+from archon.operators._base import BaseOperator
+from archon.operators._base import NodeInputs
+from archon.operators._base import OpContext
 from archon.operators._parsing import parse_ranking
 from archon.spec import RankSpec
 

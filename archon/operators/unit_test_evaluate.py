@@ -6,9 +6,13 @@ import asyncio
 import dataclasses
 import json
 
-from archon._typing import Candidate, Tests
-from archon.operators._base import BaseOperator, NodeInputs, OpContext
-from archon.operators._parsing import extract_code, parse_test_results
+from archon._typing import Candidate
+from archon._typing import Tests
+from archon.operators._base import BaseOperator
+from archon.operators._base import NodeInputs
+from archon.operators._base import OpContext
+from archon.operators._parsing import extract_code
+from archon.operators._parsing import parse_test_results
 from archon.spec import UnitTestEvaluateSpec
 
 JUDGE = """\
@@ -56,8 +60,10 @@ class UnitTestEvaluate(BaseOperator):
         else:
             runner = self._run_code if tests.kind == "code" else self._judge
             passed = await asyncio.gather(*(runner(c, tests, ctx, spec) for c in cands))
-            scored = tuple(dataclasses.replace(c, tests_passed=p, tests_total=len(tests.items))
-                           for c, p in zip(cands, passed, strict=True))
+            scored = tuple(
+                dataclasses.replace(c, tests_passed=p, tests_total=len(tests.items))
+                for c, p in zip(cands, passed, strict=True)
+            )
         ordered = sorted(scored, key=lambda c: -(c.tests_passed or 0))
         return tuple(ordered[: spec.top_k] if spec.top_k else ordered)
 
@@ -79,7 +85,7 @@ class UnitTestEvaluate(BaseOperator):
         if result.timed_out or marker < 0:
             return 0
         try:
-            values = json.loads(result.stdout[marker + len("__ARCHON_RESULTS__"):].strip().splitlines()[0])
+            values = json.loads(result.stdout[marker + len("__ARCHON_RESULTS__") :].strip().splitlines()[0])
         except (ValueError, IndexError):
             return 0
         return sum(1 for v in values if v is True)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from archon._typing import Tests
-from archon.operators._base import BaseOperator, NodeInputs, OpContext
+from archon.operators._base import BaseOperator
+from archon.operators._base import NodeInputs
+from archon.operators._base import OpContext
 from archon.operators._parsing import parse_test_lines
 from archon.spec import UnitTestGenerateSpec
 

@@ -6,7 +6,9 @@ import asyncio
 import dataclasses
 
 from archon._typing import Candidate
-from archon.operators._base import BaseOperator, NodeInputs, OpContext
+from archon.operators._base import BaseOperator
+from archon.operators._base import NodeInputs
+from archon.operators._base import OpContext
 from archon.operators._parsing import parse_verdict
 from archon.spec import VerifySpec
 

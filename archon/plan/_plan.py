@@ -9,7 +9,10 @@ import networkx as nx
 
 from archon._typing import Sampling
 from archon.graph import Graph
-from archon.spec import LLMNodeSpec, ModelSpec, NodeSpec, PriceSpec
+from archon.spec import LLMNodeSpec
+from archon.spec import ModelSpec
+from archon.spec import NodeSpec
+from archon.spec import PriceSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,13 +108,17 @@ def make_plan(graph: Graph) -> Plan:
             n_models = max(1, len(bound))
             n_calls = spec.max_calls(n_in, n_models) if bound or spec.needs_model else 0
             per_call = max((m.sampling.max_tokens for m in bound), default=0)
-            node = PlannedNode(nid, spec, inputs, bound, w, n_in, spec.max_out(n_in, n_models), n_calls, n_calls * per_call)
+            node = PlannedNode(
+                nid, spec, inputs, bound, w, n_in, spec.max_out(n_in, n_models), n_calls, n_calls * per_call
+            )
             nodes[nid] = node
             calls += n_calls
             tokens += node.max_completion_tokens
             if n_calls and usd is not None:
                 prices = [m.price() for m in bound]
-                if any(p is None for p in prices) and not all(m.model.startswith(("local/", "synthetic/", "vllm/")) for m in bound):
+                if any(p is None for p in prices) and not all(
+                    m.model.startswith(("local/", "synthetic/", "vllm/")) for m in bound
+                ):
                     usd = None
                 else:
                     worst = max((p.completion for p in prices if p is not None), default=0.0)

@@ -19,7 +19,8 @@ import sys
 import tempfile
 import time
 
-from archon.sandbox._base import BaseSandbox, SandboxResult
+from archon.sandbox._base import BaseSandbox
+from archon.sandbox._base import SandboxResult
 
 _CLONE_NEWNET = 0x40000000
 _CLONE_NEWUSER = 0x10000000
@@ -77,8 +78,14 @@ class SubprocessSandbox(BaseSandbox):
             env = {"PATH": "/usr/bin:/bin", "HOME": tmp, "TMPDIR": tmp, "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}
             t0 = time.perf_counter()
             proc = await asyncio.create_subprocess_exec(
-                self.python, "-I", path, cwd=tmp, env=env,
-                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+                self.python,
+                "-I",
+                path,
+                cwd=tmp,
+                env=env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
                 preexec_fn=lambda: _limits(timeout_s, memory_mb),
             )
             timed_out = False

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any
+from typing import ClassVar
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveFloat, PositiveInt
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
+from pydantic import NonNegativeInt
+from pydantic import PositiveFloat
+from pydantic import PositiveInt
 
 
 class _Strict(BaseModel):
@@ -21,7 +28,9 @@ class PriceSpec(_Strict):
 class ModelSpec(_Strict):
     """A model alias: a model string plus its sampling defaults and connection settings."""
 
-    model: str = Field(description="model string: local/<name-or-gguf>, a litellm route (openai/gpt-4o), vllm/<id>, synthetic/<name>")
+    model: str = Field(
+        description="model string: local/<name-or-gguf>, a litellm route (openai/gpt-4o), vllm/<id>, synthetic/<name>"
+    )
     temperature: float = Field(0.7, ge=0, le=5)
     top_p: float = Field(1.0, gt=0, le=1)
     max_tokens: PositiveInt = 512
@@ -91,12 +100,8 @@ class LLMNodeSpec(NodeSpec):
 
     model: str | None = Field(None, description="a model alias from models:, or a model string")
     system: str | None = Field(None, description="system prompt")
-    template: str | None = Field(
-        None, description="Jinja2 template over the input item's fields; default: {{ input }}"
-    )
-    prompt: str | None = Field(
-        None, description="override of the operator's own instructions (a Jinja2 template)"
-    )
+    template: str | None = Field(None, description="Jinja2 template over the input item's fields; default: {{ input }}")
+    prompt: str | None = Field(None, description="override of the operator's own instructions (a Jinja2 template)")
     temperature: float | None = Field(None, ge=0, le=5)
     top_p: float | None = Field(None, gt=0, le=1)
     max_tokens: PositiveInt | None = None
@@ -104,7 +109,5 @@ class LLMNodeSpec(NodeSpec):
 
     def sampling_overrides(self) -> dict[str, Any]:
         return {
-            k: getattr(self, k)
-            for k in ("temperature", "top_p", "max_tokens", "stop")
-            if getattr(self, k) is not None
+            k: getattr(self, k) for k in ("temperature", "top_p", "max_tokens", "stop") if getattr(self, k) is not None
         }

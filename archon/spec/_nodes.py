@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import ClassVar
+from typing import Literal
 
-from pydantic import Field, PositiveFloat, PositiveInt
+from pydantic import Field
+from pydantic import PositiveFloat
+from pydantic import PositiveInt
 
-from archon.spec._models import LLMNodeSpec, NodeSpec
+from archon.spec._models import LLMNodeSpec
+from archon.spec._models import NodeSpec
 
 
 class GenerateSpec(LLMNodeSpec):
@@ -76,9 +80,7 @@ class VoteSpec(NodeSpec):
 
     needs_model: ClassVar[bool] = False
     op: Literal["vote"] = "vote"
-    model: str | None = Field(
-        None, description="accepted and unused, so vote and fuse can be swapped in a search"
-    )
+    model: str | None = Field(None, description="accepted and unused, so vote and fuse can be swapped in a search")
     normalize: Literal["exact", "text", "number"] = Field(
         "text", description="how answers are compared: exact, text (case/space/punctuation), number"
     )
@@ -112,9 +114,7 @@ class UnitTestEvaluateSpec(LLMNodeSpec):
     tests_field: str | None = Field(
         None, description="read tests from this field of the input item instead of a tests node"
     )
-    tests_kind: Literal["code", "text"] = Field(
-        "code", description="kind of the tests read from tests_field"
-    )
+    tests_kind: Literal["code", "text"] = Field("code", description="kind of the tests read from tests_field")
     timeout_s: PositiveFloat = Field(10.0, description="sandbox time limit per candidate")
     memory_mb: PositiveInt = Field(512, description="sandbox memory limit per candidate")
 

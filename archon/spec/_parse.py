@@ -5,15 +5,24 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path as FsPath
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
+from pydantic import ValidationError
 
-from archon.errors import Problem, SpecError
-from archon.spec._models import BudgetSpec, ModelSpec, NodeSpec
-from archon.spec._yaml import Locations, Path, dotted, load_yaml, locate
+from archon.errors import Problem
+from archon.errors import SpecError
+from archon.spec._models import BudgetSpec
+from archon.spec._models import ModelSpec
+from archon.spec._models import NodeSpec
+from archon.spec._yaml import Locations
+from archon.spec._yaml import Path
+from archon.spec._yaml import dotted
+from archon.spec._yaml import load_yaml
+from archon.spec._yaml import locate
 
 TOP_LEVEL = ("name", "description", "models", "nodes", "layers", "output", "budget")
 _PARAM_RE = re.compile(r"\$\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}")
@@ -68,7 +77,9 @@ class _Collector:
             elif kind == "missing":
                 self.add(loc[:-1], f"required field '{name}' is missing", f"add {name}: ...")
             elif kind == "literal_error":
-                self.add(loc, f"{err['msg'].lower()}, got {err.get('input')!r}", "use one of the listed values", value=True)
+                self.add(
+                    loc, f"{err['msg'].lower()}, got {err.get('input')!r}", "use one of the listed values", value=True
+                )
             else:
                 got = err.get("input")
                 shown = f", got {got!r}" if not isinstance(got, (dict, list)) else ""
@@ -115,20 +126,30 @@ def parse_pipeline(
     data, locations = load_yaml(text, file)
     col = _Collector(file, locations)
     if not isinstance(data, dict):
-        col.add((), f"the file must be a mapping (name:, models:, nodes:, output:), got a {type(data).__name__}",
-                "start with 'name: ...' and 'nodes:' at the top level (see docs/quickstart.md)")
+        col.add(
+            (),
+            f"the file must be a mapping (name:, models:, nodes:, output:), got a {type(data).__name__}",
+            "start with 'name: ...' and 'nodes:' at the top level (see docs/quickstart.md)",
+        )
         raise SpecError(col.problems)
 
     for key in data:
         if key not in TOP_LEVEL:
             close = difflib.get_close_matches(str(key), TOP_LEVEL, n=1)
-            col.add((str(key),), f"unknown top-level field '{key}'",
-                    (f"did you mean '{close[0]}'? " if close else "") + "allowed: " + ", ".join(TOP_LEVEL))
+            col.add(
+                (str(key),),
+                f"unknown top-level field '{key}'",
+                (f"did you mean '{close[0]}'? " if close else "") + "allowed: " + ", ".join(TOP_LEVEL),
+            )
     params: list[tuple[Path, str]] = []
     _find_params(data, (), params)
     for path, name in params:
-        col.add(path, f"unresolved parameter ${{{name}}}",
-                "${...} parameters belong in optimizer space files (archon optimize); put a value here", value=True)
+        col.add(
+            path,
+            f"unresolved parameter ${{{name}}}",
+            "${...} parameters belong in optimizer space files (archon optimize); put a value here",
+            value=True,
+        )
         col.silenced.add(tuple(path))
 
     name = data.get("name", "")
@@ -156,21 +177,36 @@ def parse_pipeline(
             col.pydantic(exc, ("budget",), BudgetSpec)
 
     if output is None and raw_nodes and not col.ambiguous_layers:
-        col.add((), "no output: the pipeline does not say which node gives the answer",
-                "add 'output: <node id>' at the top level" + (f" (nodes: {', '.join(raw_nodes)})" if raw_nodes else ""))
+        col.add(
+            (),
+            "no output: the pipeline does not say which node gives the answer",
+            "add 'output: <node id>' at the top level" + (f" (nodes: {', '.join(raw_nodes)})" if raw_nodes else ""),
+        )
     elif output is None:
         pass
     elif not isinstance(output, str):
         col.add(("output",), "output must be a node id (a string)", "write output: <node id>", value=True)
     elif raw_nodes and output not in raw_nodes:
         close = difflib.get_close_matches(output, list(raw_nodes), n=1)
-        col.add(("output",), f"output names unknown node '{output}'",
-                (f"did you mean '{close[0]}'? " if close else "") + f"nodes: {', '.join(raw_nodes)}", value=True)
+        col.add(
+            ("output",),
+            f"output names unknown node '{output}'",
+            (f"did you mean '{close[0]}'? " if close else "") + f"nodes: {', '.join(raw_nodes)}",
+            value=True,
+        )
     if col.problems:
         raise SpecError(col.problems)
     assert isinstance(output, str)  # every other case added a problem above
-    return PipelineSpec(name=name, description=description, models=models, nodes=nodes,
-                        output=output, budget=budget, file=file, locations=locations)
+    return PipelineSpec(
+        name=name,
+        description=description,
+        models=models,
+        nodes=nodes,
+        output=output,
+        budget=budget,
+        file=file,
+        locations=locations,
+    )
 
 
 def _parse_models(raw: Any, col: _Collector) -> dict[str, ModelSpec]:
@@ -178,15 +214,21 @@ def _parse_models(raw: Any, col: _Collector) -> dict[str, ModelSpec]:
     if raw is None:
         return models
     if not isinstance(raw, dict):
-        col.add(("models",), "models must be a mapping of alias → {model: ..., ...}",
-                "write e.g. models: {gemma: {model: local/gemma-3-270m}}")
+        col.add(
+            ("models",),
+            "models must be a mapping of alias → {model: ..., ...}",
+            "write e.g. models: {gemma: {model: local/gemma-3-270m}}",
+        )
         return models
     for alias, spec in raw.items():
         if isinstance(spec, str):
             spec = {"model": spec}
         if not isinstance(spec, dict):
-            col.add(("models", str(alias)), f"model alias '{alias}' must be a mapping or a model string",
-                    "write {model: <provider/name>, temperature: ...}")
+            col.add(
+                ("models", str(alias)),
+                f"model alias '{alias}' must be a mapping or a model string",
+                "write {model: <provider/name>, temperature: ...}",
+            )
             continue
         try:
             models[str(alias)] = ModelSpec.model_validate(spec)
@@ -207,8 +249,11 @@ def _raw_nodes(data: dict[str, Any], col: _Collector) -> tuple[dict[str, Any], A
     if has_nodes:
         raw = data["nodes"]
         if not isinstance(raw, dict) or not raw:
-            col.add(("nodes",), "nodes must be a non-empty mapping of node id → {op: ..., ...}",
-                    "write nodes: {answer: {op: generate, model: ...}}")
+            col.add(
+                ("nodes",),
+                "nodes must be a non-empty mapping of node id → {op: ..., ...}",
+                "write nodes: {answer: {op: generate, model: ...}}",
+            )
             return {}, output
         return {str(k): v for k, v in raw.items()}, output
     return _expand_layers(data["layers"], col, output)
@@ -216,8 +261,11 @@ def _raw_nodes(data: dict[str, Any], col: _Collector) -> tuple[dict[str, Any], A
 
 def _expand_layers(raw: Any, col: _Collector, output: Any) -> tuple[dict[str, Any], Any]:
     if not isinstance(raw, list) or not raw:
-        col.add(("layers",), "layers must be a non-empty list of layers (each a list of nodes)",
-                "write layers: [[{op: generate, ...}], [{op: fuse, ...}]]")
+        col.add(
+            ("layers",),
+            "layers must be a non-empty list of layers (each a list of nodes)",
+            "write layers: [[{op: generate, ...}], [{op: fuse, ...}]]",
+        )
         return {}, output
     nodes: dict[str, Any] = {}
     previous: list[str] = []
@@ -245,7 +293,7 @@ def _expand_layers(raw: Any, col: _Collector, output: Any) -> tuple[dict[str, An
             if "inputs" not in entry and previous:
                 entry["inputs"] = list(previous)
             # Errors inside this node are reported at the layer entry's own location.
-            for (p, loc) in list(col.locations.items()):
+            for p, loc in list(col.locations.items()):
                 if p[:3] == path:
                     col.locations[("nodes", nid) + p[3:]] = loc
             nodes[nid] = entry
@@ -256,8 +304,11 @@ def _expand_layers(raw: Any, col: _Collector, output: Any) -> tuple[dict[str, An
             output = previous[0]
         elif previous:
             col.ambiguous_layers = True
-            col.add(("layers", len(raw) - 1), f"the last layer has {len(previous)} nodes, so the output is ambiguous",
-                    "end with a one-node layer (e.g. a fuse) or add output: <node id>")
+            col.add(
+                ("layers", len(raw) - 1),
+                f"the last layer has {len(previous)} nodes, so the output is ambiguous",
+                "end with a one-node layer (e.g. a fuse) or add output: <node id>",
+            )
     return nodes, output
 
 
@@ -272,9 +323,12 @@ def _parse_node(nid: str, raw: Any, node_types: Mapping[str, type[NodeSpec]], co
         return None
     if not isinstance(op, str) or op not in node_types:
         close = difflib.get_close_matches(str(op), list(node_types), n=1)
-        col.add(path + ("op",), f"unknown operator '{op}'",
-                (f"did you mean '{close[0]}'? " if close else "") + f"operators: {', '.join(sorted(node_types))}",
-                value=True)
+        col.add(
+            path + ("op",),
+            f"unknown operator '{op}'",
+            (f"did you mean '{close[0]}'? " if close else "") + f"operators: {', '.join(sorted(node_types))}",
+            value=True,
+        )
         return None
     model = node_types[op]
     if isinstance(raw.get("inputs"), str):
@@ -299,8 +353,12 @@ def _check_templates(spec: NodeSpec, path: Path, col: _Collector) -> None:
         try:
             env.parse(text)
         except jinja2.TemplateSyntaxError as exc:
-            col.add(path + (name,), f"Jinja2 template error on its line {exc.lineno}: {exc.message}",
-                    "fix the template (variables are {{ field }}, blocks are {% ... %})", value=True)
+            col.add(
+                path + (name,),
+                f"Jinja2 template error on its line {exc.lineno}: {exc.message}",
+                "fix the template (variables are {{ field }}, blocks are {% ... %})",
+                value=True,
+            )
 
 
 def parse_pipeline_file(path: str | FsPath, node_types: Mapping[str, type[NodeSpec]] | None = None) -> PipelineSpec:
@@ -315,5 +373,7 @@ def parse_pipeline_file(path: str | FsPath, node_types: Mapping[str, type[NodeSp
     except UnicodeDecodeError as exc:
         raise SpecError(Problem(str(p), 0, 0, "", f"not UTF-8 text ({exc.reason})", "save the file as UTF-8")) from None
     except OSError as exc:
-        raise SpecError(Problem(str(p), 0, 0, "", f"cannot read: {exc.strerror}", "check the path and permissions")) from None
+        raise SpecError(
+            Problem(str(p), 0, 0, "", f"cannot read: {exc.strerror}", "check the path and permissions")
+        ) from None
     return parse_pipeline(text, str(p), node_types)

@@ -7,7 +7,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from archon.spec._models import BudgetLimits, ModelSpec, NodeSpec
+from archon.spec._models import BudgetLimits
+from archon.spec._models import ModelSpec
+from archon.spec._models import NodeSpec
 
 INTRO = """\
 # Pipeline YAML reference
@@ -56,8 +58,13 @@ def _fmt(ann: Any) -> str:
     if origin is dict:
         return "mapping"
     name = getattr(ann, "__name__", str(ann))
-    return {"str": "string", "int": "integer", "float": "number", "bool": "boolean",
-            "PriceSpec": "{prompt, completion}"}.get(name, name)
+    return {
+        "str": "string",
+        "int": "integer",
+        "float": "number",
+        "bool": "boolean",
+        "PriceSpec": "{prompt, completion}",
+    }.get(name, name)
 
 
 def _type(info: Any) -> str:
@@ -89,13 +96,27 @@ def _table(model: type[BaseModel], skip: frozenset[str] = frozenset()) -> str:
 
 def markdown_reference(node_types: Mapping[str, type[NodeSpec]]) -> str:
     """The whole reference page (docs/pipeline-yaml.md)."""
-    out = [INTRO, "## models: an alias\n", _table(ModelSpec), "",
-           "## budget.per_query\n", _table(BudgetLimits), "",
-           "## Fields of every node\n", _table(NodeSpec), ""]
+    out = [
+        INTRO,
+        "## models: an alias\n",
+        _table(ModelSpec),
+        "",
+        "## budget.per_query\n",
+        _table(BudgetLimits),
+        "",
+        "## Fields of every node\n",
+        _table(NodeSpec),
+        "",
+    ]
     common = frozenset(NodeSpec.model_fields)
     for key, cls in sorted(node_types.items()):
         doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
         consumes = ", ".join(sorted(cls.consumes))
-        out += [f"## op: {key}\n", f"{doc}  ", f"Reads: {consumes}. Yields: {cls.produces}. "
-                f"See [operators/{key}.md](operators/{key}.md).\n", _table(cls, common), ""]
+        out += [
+            f"## op: {key}\n",
+            f"{doc}  ",
+            f"Reads: {consumes}. Yields: {cls.produces}. See [operators/{key}.md](operators/{key}.md).\n",
+            _table(cls, common),
+            "",
+        ]
     return "\n".join(out).rstrip() + "\n"

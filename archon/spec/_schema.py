@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from archon.spec._models import BudgetSpec, ModelSpec, NodeSpec
+from archon.spec._models import BudgetSpec
+from archon.spec._models import ModelSpec
+from archon.spec._models import NodeSpec
 
 
 def pipeline_json_schema(node_types: Mapping[str, type[NodeSpec]] | None = None) -> dict[str, Any]:

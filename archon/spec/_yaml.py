@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.comments import CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.error import YAMLError
 
-from archon.errors import Problem, SpecError
+from archon.errors import Problem
+from archon.errors import SpecError
 
 Path = tuple[str | int, ...]
 Locations = dict[Path, tuple[int, int]]
@@ -34,7 +37,9 @@ def load_yaml(text: str, file: str) -> tuple[Any, Locations]:
         what = (exc.problem or "invalid YAML").strip()
         fix = "fix the YAML syntax at this place"
         if "duplicate key" in what or "found duplicate key" in str(exc):
-            what = "duplicate key" + (f" {exc.problem.split('with value')[0].split('key')[-1].strip()}" if exc.problem else "")
+            what = "duplicate key" + (
+                f" {exc.problem.split('with value')[0].split('key')[-1].strip()}" if exc.problem else ""
+            )
             fix = "each key may appear once in a mapping: rename or remove one"
         elif "\\t" in what or "\t" in what:
             what = "a tab character (YAML indents with spaces only)"
@@ -43,9 +48,7 @@ def load_yaml(text: str, file: str) -> tuple[Any, Locations]:
     except YAMLError as exc:
         raise SpecError(Problem(file, 0, 0, "", f"YAML error: {exc}", "fix the YAML syntax")) from None
     if raw is None:
-        raise SpecError(
-            Problem(file, 1, 1, "", "the file is empty", "write a pipeline: see docs/quickstart.md")
-        )
+        raise SpecError(Problem(file, 1, 1, "", "the file is empty", "write a pipeline: see docs/quickstart.md"))
     locations: Locations = {(): (1, 1)}
     return _plain(raw, (), locations), locations
 

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import JSON
+from sqlalchemy import DateTime
+from sqlalchemy import Float
+from sqlalchemy import ForeignKey
+from sqlalchemy import Integer
+from sqlalchemy import String
+from sqlalchemy import Text
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
 
 
 class Base(DeclarativeBase):
@@ -20,7 +29,7 @@ class CallRecord(Base):
     endpoint: Mapped[str] = mapped_column(String(300))
     model: Mapped[str] = mapped_column(String(300), index=True)
     sample: Mapped[int] = mapped_column(Integer)
-    request: Mapped[dict] = mapped_column(JSON)  # messages and sampling parameters
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)  # messages and sampling parameters
     text: Mapped[str] = mapped_column(Text)
     prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
     completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
@@ -38,7 +47,7 @@ class RunRecord(Base):
     file: Mapped[str] = mapped_column(Text)
     n_items: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20))
-    usage: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    usage: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     started_at: Mapped[datetime] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
@@ -47,7 +56,7 @@ class ItemRecord(Base):
     __tablename__ = "archon_items"
     run_id: Mapped[str] = mapped_column(ForeignKey("archon_runs.id"), primary_key=True)
     idx: Mapped[int] = mapped_column(Integer, primary_key=True)
-    input: Mapped[dict] = mapped_column(JSON)
+    input: Mapped[dict[str, Any]] = mapped_column(JSON)
     output: Mapped[str | None] = mapped_column(Text, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    usage: Mapped[dict] = mapped_column(JSON)
+    usage: Mapped[dict[str, Any]] = mapped_column(JSON)

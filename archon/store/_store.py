@@ -9,22 +9,31 @@ crash never loses a paid call.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
+from typing import TypeVar
 
-from sqlalchemy import create_engine, event, select, update
+from sqlalchemy import create_engine
+from sqlalchemy import event
+from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from archon.errors import ConfigurationError
-from archon.store._schema import Base, CallRecord, ItemRecord, RunRecord
+from archon.store._schema import Base
+from archon.store._schema import CallRecord
+from archon.store._schema import ItemRecord
+from archon.store._schema import RunRecord
 
 log = logging.getLogger("archon.store")
 T = TypeVar("T")
@@ -103,23 +112,23 @@ class Store:
                     if not f.done():
                         f.set_exception(exc)
             else:
-                for _, f in puts:
-                    if not f.done():
-                        f.set_result(None)
+                for _, done in puts:
+                    if not done.done():
+                        done.set_result(None)
         if gets:
             try:
                 found = await loop.run_in_executor(self._pool, self._read_calls, sorted({k for k, _ in gets}))
             except Exception as exc:
-                for _, f in gets:
-                    if not f.done():
-                        f.set_exception(exc)
+                for _, got in gets:
+                    if not got.done():
+                        got.set_exception(exc)
             else:
-                for k, f in gets:
-                    if not f.done():
-                        f.set_result(found.get(k))
+                for k, got in gets:
+                    if not got.done():
+                        got.set_result(found.get(k))
 
     def _write_calls(self, rows: list[dict[str, Any]]) -> None:
-        table = CallRecord.__table__
+        table: Any = CallRecord.__table__
         now = _now()
         unique = list({r["key"]: {**r, "created_at": now} for r in rows}.values())
         dialect = self.engine.dialect.name
@@ -153,8 +162,17 @@ class Store:
 
         def write() -> None:
             with Session(self.engine) as session, session.begin():
-                session.add(RunRecord(id=run_id, pipeline=pipeline, pipeline_sha=sha, file=file,
-                                      n_items=n_items, status="running", started_at=_now()))
+                session.add(
+                    RunRecord(
+                        id=run_id,
+                        pipeline=pipeline,
+                        pipeline_sha=sha,
+                        file=file,
+                        n_items=n_items,
+                        status="running",
+                        started_at=_now(),
+                    )
+                )
 
         await self._run(write)
         return run_id
@@ -172,8 +190,11 @@ class Store:
     async def finish_run(self, run_id: str, status: str, usage: dict[str, Any]) -> None:
         def write() -> None:
             with Session(self.engine) as session, session.begin():
-                session.execute(update(RunRecord).where(RunRecord.id == run_id)
-                                .values(status=status, usage=usage, finished_at=_now()))
+                session.execute(
+                    update(RunRecord)
+                    .where(RunRecord.id == run_id)
+                    .values(status=status, usage=usage, finished_at=_now())
+                )
 
         await self._run(write)
 
@@ -206,7 +227,3 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
-
-
-def request_json(messages: Any, sampling: dict[str, Any], sample: int, mode: str) -> dict[str, Any]:
-    return json.loads(json.dumps({"messages": messages, "sampling": sampling, "sample": sample, "mode": mode}))

@@ -30,13 +30,36 @@ def free_port() -> int:
 class ServerProcess:
     """Starts the server in its own process; use as a context manager."""
 
-    def __init__(self, *, latency: float = 0.0, faults: str = "", fault_every: int = 0, hang_s: float = 30.0,
-                 script: list[tuple[str, str]] | None = None, fault_first: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        latency: float = 0.0,
+        faults: str = "",
+        fault_every: int = 0,
+        hang_s: float = 30.0,
+        script: list[tuple[str, str]] | None = None,
+        fault_first: int = 0,
+    ) -> None:
         self.port = free_port()
-        self.args = [sys.executable, "-m", "archon.testing._openai_server", "--port", str(self.port),
-                     "--latency", str(latency), "--faults", faults, "--fault-every", str(fault_every),
-                     "--fault-first", str(fault_first), "--hang-s", str(hang_s),
-                     "--script", json.dumps(script or [])]
+        self.args = [
+            sys.executable,
+            "-m",
+            "archon.testing._openai_server",
+            "--port",
+            str(self.port),
+            "--latency",
+            str(latency),
+            "--faults",
+            faults,
+            "--fault-every",
+            str(fault_every),
+            "--fault-first",
+            str(fault_first),
+            "--hang-s",
+            str(hang_s),
+            "--script",
+            json.dumps(script or []),
+        ]
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -80,7 +103,7 @@ def _serve(args: argparse.Namespace) -> None:
     def reply_for(prompt: str, n: int) -> str:
         for rx, reply in script:
             if rx.search(prompt):
-                return reply
+                return str(reply)
         return f"reply-{n}"
 
     async def handle(request: web.Request) -> web.Response:
@@ -117,13 +140,25 @@ def _serve(args: argparse.Namespace) -> None:
         usage = {"prompt_tokens": max(1, len(prompt) // 4), "completion_tokens": max(1, len(text) // 4)}
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
         if chat:
-            choice: dict[str, Any] = {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+            choice: dict[str, Any] = {
+                "index": 0,
+                "message": {"role": "assistant", "content": text},
+                "finish_reason": "stop",
+            }
             obj = "chat.completion"
         else:
             choice = {"index": 0, "text": text, "finish_reason": "stop", "logprobs": None}
             obj = "text_completion"
-        return web.json_response({"id": f"x-{n}", "object": obj, "created": int(time.time()),
-                                  "model": body.get("model", "scripted"), "choices": [choice], "usage": usage})
+        return web.json_response(
+            {
+                "id": f"x-{n}",
+                "object": obj,
+                "created": int(time.time()),
+                "model": body.get("model", "scripted"),
+                "choices": [choice],
+                "usage": usage,
+            }
+        )
 
     async def get_stats(request: web.Request) -> web.Response:
         return web.json_response(stats)

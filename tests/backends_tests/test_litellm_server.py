@@ -23,9 +23,23 @@ def llama_server(gemma_path: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     log_path = tmp_path_factory.mktemp("llama-server") / "server.log"
     log = open(log_path, "wb")  # noqa: SIM115 - closed in finally; a PIPE would fill up and block the server
     proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(gemma_path), "--host", "127.0.0.1",
-         "--port", str(port), "--n_ctx", "1024", "--model_alias", "gemma"],
-        stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(gemma_path),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "1024",
+            "--model_alias",
+            "gemma",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}/v1"
     try:
@@ -79,16 +93,18 @@ def test_both_clients_share_the_cache(llama_server: str, db_url: str) -> None:
     assert a.usage.paid_calls == 3 and b.usage.paid_calls == 0 and a.outputs == b.outputs
 
 
-def test_missing_api_key_is_reported_before_any_call(monkeypatch: pytest.MonkeyPatch, db_url: str,
-                                                     tmp_path: Path) -> None:
+def test_missing_api_key_is_reported_before_any_call(
+    monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path
+) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     text = "models:\n  gpt: {model: openai/gpt-4o-mini}\nnodes:\n  g: {op: generate, model: gpt}\noutput: g\n"
     with archon.load(text, db=db_url) as p, pytest.raises(archon.ConfigurationError, match="OPENAI_API_KEY"):
         p.execute(["hi"])
     f = tmp_path / "p.yaml"
     f.write_text(text)
-    r = subprocess.run([sys.executable, "-m", "archon", "run", str(f), "--input", "hi", "--db", db_url],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "archon", "run", str(f), "--input", "hi", "--db", db_url], capture_output=True, text=True
+    )
     assert r.returncode == 2
     assert "OPENAI_API_KEY" in r.stderr and "Traceback" not in r.stderr
     # nothing was run: no call recorded
@@ -99,8 +115,7 @@ def test_missing_api_key_is_reported_before_any_call(monkeypatch: pytest.MonkeyP
     store.close()
 
 
-def test_api_key_env_is_used_and_never_stored(llama_server: str, db_url: str,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_api_key_env_is_used_and_never_stored(llama_server: str, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MY_SECRET_KEY", "sk-very-secret-123")
     text = pipeline(llama_server, "http").replace("client: http", "client: http, api_key_env: MY_SECRET_KEY")
     with archon.load(text, db=db_url) as p:

@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 import archon
-from tests.conftest import ROOT, vote_pipeline
+from tests.conftest import ROOT
+from tests.conftest import vote_pipeline
 
 WORDS = ["big", "fast", "happy", "early"]
 

@@ -48,9 +48,13 @@ def test_bad_dataset_names_file_and_line(tmp_path: Path, db_url: str) -> None:
 
 
 def test_bad_arguments_exit_2() -> None:
-    for args in (["run", PIPE], ["run", PIPE, "--input", "x", "--max-calls", "0"],
-                 ["run", PIPE, "--input", "x", "--max-usd", "free"], ["frobnicate"],
-                 ["run", "missing.yaml", "--input", "x"]):
+    for args in (
+        ["run", PIPE],
+        ["run", PIPE, "--input", "x", "--max-calls", "0"],
+        ["run", PIPE, "--input", "x", "--max-usd", "free"],
+        ["frobnicate"],
+        ["run", "missing.yaml", "--input", "x"],
+    ):
         r = archon(*args)
         assert r.returncode == 2, (args, r.stderr)
         assert "Traceback" not in r.stderr

@@ -86,8 +86,10 @@ nodes:
   e: {op: unit_test_evaluate, inputs: [bad, good, t]}
 output: e
 """
-    script = [("^good$", "```python\ndef add(a, b):\n    return a + b\n```"),
-              ("^bad$", "def add(a, b):\n    return a - b")] + SCRIPT
+    script = [
+        ("^good$", "```python\ndef add(a, b):\n    return a + b\n```"),
+        ("^bad$", "def add(a, b):\n    return a - b"),
+    ] + SCRIPT
     with ServerProcess(script=script) as srv:
         with pipe(srv, body, db_url) as p:
             item = p.execute(["Write add(a, b)."]).items[0]

@@ -1,14 +1,12 @@
 from __future__ import annotations
 
-from archon.operators._parsing import (
-    extract_code,
-    normalize_answer,
-    parse_blocks,
-    parse_ranking,
-    parse_test_lines,
-    parse_test_results,
-    parse_verdict,
-)
+from archon.operators._parsing import extract_code
+from archon.operators._parsing import normalize_answer
+from archon.operators._parsing import parse_blocks
+from archon.operators._parsing import parse_ranking
+from archon.operators._parsing import parse_test_lines
+from archon.operators._parsing import parse_test_results
+from archon.operators._parsing import parse_verdict
 
 
 def test_ranking_is_always_a_permutation() -> None:

@@ -11,8 +11,9 @@ async def test_runs_code_and_captures_output() -> None:
 
 
 async def test_time_limit_kills_the_process_group() -> None:
-    r = await SubprocessSandbox().run("import subprocess, time\nsubprocess.Popen(['sleep', '30'])\nwhile True: pass",
-                                      timeout_s=1.0)
+    r = await SubprocessSandbox().run(
+        "import subprocess, time\nsubprocess.Popen(['sleep', '30'])\nwhile True: pass", timeout_s=1.0
+    )
     assert r.timed_out and not r.ok
     assert r.duration_s < 5
 
@@ -24,12 +25,14 @@ async def test_memory_limit() -> None:
 
 
 async def test_no_network() -> None:
-    code = ("import socket\n"
-            "try:\n"
-            "    socket.create_connection(('127.0.0.1', 9), timeout=1)\n"
-            "    print('connected')\n"
-            "except OSError as e:\n"
-            "    print('blocked', e)\n")
+    code = (
+        "import socket\n"
+        "try:\n"
+        "    socket.create_connection(('127.0.0.1', 9), timeout=1)\n"
+        "    print('connected')\n"
+        "except OSError as e:\n"
+        "    print('blocked', e)\n"
+    )
     r = await SubprocessSandbox().run(code)
     assert "blocked" in r.stdout and "connected" not in r.stdout
 

@@ -4,7 +4,11 @@ import json
 import subprocess
 import sys
 
-from archon.spec import FuseSpec, GenerateSpec, RankSpec, parse_pipeline, pipeline_json_schema
+from archon.spec import FuseSpec
+from archon.spec import GenerateSpec
+from archon.spec import RankSpec
+from archon.spec import parse_pipeline
+from archon.spec import pipeline_json_schema
 
 LAYERS = """
 name: g
@@ -29,8 +33,10 @@ def test_layers_expand_to_a_chain() -> None:
 
 
 def test_layers_with_several_nodes_feed_all_to_the_next() -> None:
-    spec = parse_pipeline("layers:\n  - [{op: generate, model: a/x}, {op: generate, model: b/y, id: second}]\n"
-                          "  - [{op: fuse, model: a/x}]\n")
+    spec = parse_pipeline(
+        "layers:\n  - [{op: generate, model: a/x}, {op: generate, model: b/y, id: second}]\n"
+        "  - [{op: fuse, model: a/x}]\n"
+    )
     assert spec.nodes["layer1_fuse"].inputs == ["layer0_generate_0", "second"]
 
 
@@ -41,10 +47,12 @@ def test_model_alias_may_be_a_plain_string() -> None:
 
 def test_schema_lists_every_operator() -> None:
     schema = pipeline_json_schema()
-    ops = {d["properties"]["op"].get("const") or d["properties"]["op"].get("default")
-           for name, d in schema["$defs"].items() if name.endswith("Spec") and "op" in d.get("properties", {})}
-    assert {"generate", "critique", "rank", "fuse", "verify", "vote", "unit_test_generate",
-            "unit_test_evaluate"} <= ops
+    ops = {
+        d["properties"]["op"].get("const") or d["properties"]["op"].get("default")
+        for name, d in schema["$defs"].items()
+        if name.endswith("Spec") and "op" in d.get("properties", {})
+    }
+    assert {"generate", "critique", "rank", "fuse", "verify", "vote", "unit_test_generate", "unit_test_evaluate"} <= ops
     assert schema["additionalProperties"] is False
 
 

@@ -13,7 +13,8 @@ import pytest
 
 import archon
 from archon.store import Store
-from archon.testing import ServerProcess, free_port
+from archon.testing import ServerProcess
+from archon.testing import free_port
 
 PIPE = """
 models:
@@ -54,8 +55,22 @@ def postgres_url() -> Iterator[str]:
         shutil.chown(tmp, "postgres")
         user = ["runuser", "-u", "postgres", "--"]
     subprocess.run(user + [initdb, "-D", data, "-A", "trust", "-U", "archon"], check=True, capture_output=True)
-    subprocess.run(user + [pg_ctl, "-D", data, "-o", f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1",
-                           "-l", os.path.join(tmp, "log"), "-w", "start"], check=True, capture_output=True)
+    subprocess.run(
+        user
+        + [
+            pg_ctl,
+            "-D",
+            data,
+            "-o",
+            f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1",
+            "-l",
+            os.path.join(tmp, "log"),
+            "-w",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
     try:
         yield f"postgresql+psycopg2://archon@127.0.0.1:{port}/postgres"
     finally:

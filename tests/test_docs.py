@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-from archon.operators import node_types, operator_types
+from archon.operators import node_types
+from archon.operators import operator_types
 from archon.spec import markdown_reference
 from tests.conftest import ROOT
 

@@ -10,7 +10,7 @@ import pytest
 import archon
 from archon.operators import operator_types
 
-PLUGIN = '''
+PLUGIN = """
 from typing import ClassVar, Literal
 
 from archon import Candidate
@@ -30,7 +30,7 @@ class Shout(BaseOperator):
     async def run(self, inputs: NodeInputs, ctx: OpContext) -> tuple[Candidate, ...]:
         suffix = ctx.spec.suffix
         return tuple(Candidate(text=c.text.upper() + suffix, node=ctx.node.id) for c in inputs.candidates)
-'''
+"""
 
 
 @pytest.fixture

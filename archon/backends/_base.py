@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from abc import ABC
 from abc import abstractmethod
 from dataclasses import dataclass
@@ -9,6 +10,11 @@ from typing import ClassVar
 from typing import Literal
 
 from archon._typing import Sampling
+from archon.errors import BackendError
+from archon.errors import ConfigurationError
+from archon.errors import RateLimitError
+from archon.errors import RequestError
+from archon.errors import ServerError
 from archon.spec import ModelSpec
 
 Message = tuple[str, str]  # (role, content)
@@ -81,9 +87,34 @@ class BaseBackend(ABC):
             return float(p), float(p)
         return p.prompt, p.completion
 
+    def completion(
+        self, text: str | None, prompt_tokens: int, completion_tokens: int, finish_reason: str | None
+    ) -> Completion:
+        """A :class:`Completion` priced with :meth:`price_per_1k` (0 when unknown)."""
+        price = self.price_per_1k()
+        cost = (prompt_tokens * price[0] + completion_tokens * price[1]) / 1000 if price else 0.0
+        return Completion(text or "", prompt_tokens, completion_tokens, cost, finish_reason)
+
+    def check_key_env(self) -> None:
+        """Raises ConfigurationError when ``api_key_env`` names an unset variable."""
+        var = self.spec.api_key_env
+        if var and not os.environ.get(var):
+            raise ConfigurationError(f"{self.spec.model}: the API key variable {var} is not set — export {var}=...")
+
     @property
     def mode(self) -> Literal["chat", "text"]:
         return self.default_mode if self.spec.mode == "auto" else self.spec.mode
 
     async def aclose(self) -> None:  # noqa: B027 - an optional hook
         """Releases connections and memory."""
+
+
+def error_for_status(status: int, message: str) -> BackendError:
+    """The archon error for an HTTP status: 429 and 5xx/408 are retryable."""
+    if status == 429:
+        return RateLimitError(message)
+    if status >= 500 or status == 408:
+        return ServerError(message)
+    if status in (401, 403):
+        return ConfigurationError(message + " — check the API key")
+    return RequestError(message)

@@ -10,6 +10,7 @@ from typing import Literal
 from archon.backends._base import BaseBackend
 from archon.backends._base import Completion
 from archon.backends._base import Request
+from archon.backends._base import error_for_status
 from archon.errors import BackendError
 from archon.errors import ConfigurationError
 from archon.errors import ProviderTimeoutError
@@ -59,10 +60,7 @@ class LiteLLMBackend(BaseBackend):
         return None
 
     def check(self) -> None:
-        if self.spec.api_key_env and not os.environ.get(self.spec.api_key_env):
-            raise ConfigurationError(
-                f"{self.spec.model}: the API key variable {self.spec.api_key_env} is not set — export {self.spec.api_key_env}=..."
-            )
+        self.check_key_env()
         if self.spec.api_base or self.spec.api_key_env:
             return
         litellm = _litellm()
@@ -119,16 +117,11 @@ class LiteLLMBackend(BaseBackend):
         except Exception as exc:
             raise _map_error(exc, request.model) from None
         usage = getattr(resp, "usage", None)
-        pt = int(getattr(usage, "prompt_tokens", 0) or 0)
-        ct = int(getattr(usage, "completion_tokens", 0) or 0)
-        price = self.price_per_1k()
-        cost = (pt * price[0] + ct * price[1]) / 1000 if price else 0.0
-        return Completion(
-            text=text or "",
-            prompt_tokens=pt,
-            completion_tokens=ct,
-            cost_usd=cost,
-            finish_reason=getattr(resp.choices[0], "finish_reason", None),
+        return self.completion(
+            text,
+            int(getattr(usage, "prompt_tokens", 0) or 0),
+            int(getattr(usage, "completion_tokens", 0) or 0),
+            getattr(resp.choices[0], "finish_reason", None),
         )
 
     async def aclose(self) -> None:
@@ -161,11 +154,7 @@ def _map_error(exc: Exception, model: str) -> BackendError:
         return ServerError(msg)
     status = getattr(exc, "status_code", None)
     if isinstance(status, int):
-        if status == 429:
-            return RateLimitError(msg)
-        if status >= 500 or status == 408:
-            return ServerError(msg)
-        return RequestError(msg)
+        return error_for_status(status, msg)
     if isinstance(exc, (TimeoutError, ConnectionError)):
         return ServerError(msg)
     return RequestError(msg)

@@ -16,11 +16,10 @@ from typing import Literal
 from archon.backends._base import BaseBackend
 from archon.backends._base import Completion
 from archon.backends._base import Request
+from archon.backends._base import error_for_status
 from archon.errors import BackendError
 from archon.errors import ConfigurationError
 from archon.errors import ProviderTimeoutError
-from archon.errors import RateLimitError
-from archon.errors import RequestError
 from archon.errors import ServerError
 
 HTTP_ROUTES = ("openai", "text-completion-openai", "hosted_vllm")
@@ -51,11 +50,7 @@ class OpenAIHTTPBackend(BaseBackend):
         return f"litellm:{self.spec.api_base or ''}"
 
     def check(self) -> None:
-        if self.spec.api_key_env and not os.environ.get(self.spec.api_key_env):
-            raise ConfigurationError(
-                f"{self.spec.model}: the API key variable {self.spec.api_key_env} is not set — "
-                f"export {self.spec.api_key_env}=..."
-            )
+        self.check_key_env()
         try:
             import aiohttp  # noqa: F401
         except ImportError:
@@ -101,7 +96,9 @@ class OpenAIHTTPBackend(BaseBackend):
         try:
             async with self._session().post(url, json=body) as resp:
                 if resp.status >= 400:
-                    raise _status_error(resp.status, (await resp.text())[:300], self.spec.model)
+                    raise error_for_status(
+                        resp.status, f"{self.spec.model}: HTTP {resp.status}: {(await resp.text())[:300]}"
+                    )
                 data = await resp.json(content_type=None)
         except BackendError:
             raise
@@ -117,15 +114,11 @@ class OpenAIHTTPBackend(BaseBackend):
         except (KeyError, IndexError, TypeError):
             raise ServerError(f"{self.spec.model}: unexpected response shape: {str(data)[:200]}") from None
         usage = data.get("usage") or {}
-        pt, ct = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
-        price = self.price_per_1k()
-        cost = (pt * price[0] + ct * price[1]) / 1000 if price else 0.0
-        return Completion(
-            text=text or "",
-            prompt_tokens=pt,
-            completion_tokens=ct,
-            cost_usd=cost,
-            finish_reason=choice.get("finish_reason"),
+        return self.completion(
+            text,
+            int(usage.get("prompt_tokens") or 0),
+            int(usage.get("completion_tokens") or 0),
+            choice.get("finish_reason"),
         )
 
     async def aclose(self) -> None:
@@ -133,14 +126,3 @@ class OpenAIHTTPBackend(BaseBackend):
             if not s.closed:
                 await s.close()
         self._sessions.clear()
-
-
-def _status_error(status: int, text: str, model: str) -> BackendError:
-    msg = f"{model}: HTTP {status}: {text}"
-    if status == 429:
-        return RateLimitError(msg)
-    if status >= 500 or status == 408:
-        return ServerError(msg)
-    if status in (401, 403):
-        return ConfigurationError(msg + " — check the API key")
-    return RequestError(msg)

@@ -71,6 +71,7 @@ class Store:
         self._pending_puts: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
         self._pending_gets: list[tuple[str, asyncio.Future[CallRecord | None]]] = []
         self._flush_scheduled = False
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def _safe_url(self) -> str:
         try:
@@ -97,35 +98,31 @@ class Store:
     def _schedule(self) -> None:
         if not self._flush_scheduled:
             self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self._flush()))
+            loop = asyncio.get_running_loop()
+            loop.call_soon(lambda: self._tasks.add(loop.create_task(self._flush())))
 
     async def _flush(self) -> None:
+        self._tasks = {t for t in self._tasks if not t.done()}
         self._flush_scheduled = False
         puts, self._pending_puts = self._pending_puts, []
         gets, self._pending_gets = self._pending_gets, []
-        loop = asyncio.get_running_loop()
         if puts:
-            try:
-                await loop.run_in_executor(self._pool, self._write_calls, [r for r, _ in puts])
-            except Exception as exc:
-                for _, f in puts:
-                    if not f.done():
-                        f.set_exception(exc)
-            else:
-                for _, done in puts:
-                    if not done.done():
-                        done.set_result(None)
+            await self._settle(puts, self._write_calls)
         if gets:
-            try:
-                found = await loop.run_in_executor(self._pool, self._read_calls, sorted({k for k, _ in gets}))
-            except Exception as exc:
-                for _, got in gets:
-                    if not got.done():
-                        got.set_exception(exc)
-            else:
-                for k, got in gets:
-                    if not got.done():
-                        got.set_result(found.get(k))
+            await self._settle(gets, self._read_calls)
+
+    async def _settle(self, batch: list[tuple[Any, asyncio.Future[Any]]], work: Callable[[list[Any]], Any]) -> None:
+        """Runs ``work`` on the batch in the database thread and resolves each waiter."""
+        try:
+            found = await asyncio.get_running_loop().run_in_executor(self._pool, work, [k for k, _ in batch])
+        except Exception as exc:
+            for _, fut in batch:
+                if not fut.done():
+                    fut.set_exception(exc)
+            return
+        for k, fut in batch:
+            if not fut.done():
+                fut.set_result(found.get(k) if isinstance(found, dict) else None)
 
     def _write_calls(self, rows: list[dict[str, Any]]) -> None:
         table: Any = CallRecord.__table__
@@ -144,6 +141,7 @@ class Store:
                     conn.execute(table.insert(), fresh)
 
     def _read_calls(self, keys: list[str]) -> dict[str, CallRecord]:
+        keys = sorted(set(keys))
         out: dict[str, CallRecord] = {}
         with Session(self.engine, expire_on_commit=False) as session:
             for i in range(0, len(keys), 500):

@@ -13,8 +13,9 @@ from archon.errors import Problem
 def read_jsonl(path: str, input_field: str = "input", limit: int | None = None) -> list[dict[str, Any]]:
     """Items of a JSONL file; each gets ``input`` = its ``input_field`` value.
 
-    A line may be a JSON object or a JSON string (then it is the input). Blank lines
-    are skipped.
+    A line may be a JSON object or a JSON string (then it is the input); an object with
+    chat ``messages`` (a list of {role, content}) needs no input field. Blank lines are
+    skipped.
 
     Raises:
         DatasetError: unreadable file, invalid JSON, a missing field (every bad line).
@@ -62,6 +63,11 @@ def read_jsonl(path: str, input_field: str = "input", limit: int | None = None) 
                     'write {"input": "..."}',
                 )
             )
+            continue
+        if input_field not in value and isinstance(value.get("messages"), list):
+            items.append(dict(value))  # a chat item: its messages are the input
+            if limit is not None and len(items) >= limit:
+                break
             continue
         if input_field not in value:
             fields = ", ".join(value) or "none"

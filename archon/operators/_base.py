@@ -104,10 +104,33 @@ class OpContext:
         tpl = getattr(self.spec, "prompt", None) or default
         return self.render(tpl, query=self.query_text(), **extra)
 
-    async def complete(self, prompt: str, *, sample: int = 0, model: BoundModel | None = None) -> str:
+    def conversation(self) -> tuple[tuple[str, str], ...] | None:
+        """The item's own chat ``messages`` (a list of {role, content}), when it has them
+        and the node has no template: a multi-turn item is sent as the conversation it is."""
+        raw = self.query.fields.get("messages")
+        if getattr(self.spec, "template", None) or not isinstance(raw, list) or not raw:
+            return None
+        try:
+            return tuple((str(m["role"]), str(m["content"])) for m in raw)
+        except (KeyError, TypeError):
+            raise TemplateError(
+                f"node '{self.node.id}': the item's messages must be a list of {{role, content}} objects"
+            ) from None
+
+    async def complete(
+        self,
+        prompt: str,
+        *,
+        sample: int = 0,
+        model: BoundModel | None = None,
+        conversation: tuple[tuple[str, str], ...] | None = None,
+    ) -> str:
+        """One call: the node's system prompt, then ``prompt`` as the user message (or the
+        given conversation); returns the stripped answer text."""
         model = model or self.node.models[0]
         system = getattr(self.spec, "system", None)
-        messages = ((("system", system),) if system else ()) + (("user", prompt),)
+        turns = conversation if conversation is not None else (("user", prompt),)
+        messages = ((("system", system),) if system else ()) + turns
         out = await self.session.complete(model, messages, sample, self.budget, self.usage)
         return out.text.strip()
 

@@ -12,7 +12,8 @@ from archon.spec import GenerateSpec
 
 
 class Generate(BaseOperator):
-    """Prompt: the node's template over the item (default ``{{ input }}``), sent as is.
+    """Prompt: the node's template over the item (default ``{{ input }}``), sent as is;
+    an item with chat ``messages`` and no template is sent as that conversation.
 
     Sample i of model m is request i of the (prompt, model, sampling) context, so
     ``samples: 5`` reuses the first five samples of ``samples: 10``. A failed sample
@@ -24,9 +25,12 @@ class Generate(BaseOperator):
     async def run(self, inputs: NodeInputs, ctx: OpContext) -> tuple[Candidate, ...]:
         spec = ctx.spec
         assert isinstance(spec, GenerateSpec)
+        conversation = ctx.conversation()
         prompt = ctx.query_text()
         jobs = [(m, i) for m in ctx.node.models for i in range(spec.samples)]
-        texts = await asyncio.gather(*(ctx.complete(prompt, sample=i, model=m) for m, i in jobs))
+        texts = await asyncio.gather(
+            *(ctx.complete(prompt, sample=i, model=m, conversation=conversation) for m, i in jobs)
+        )
         return tuple(
             Candidate(text=t, node=ctx.node.id, model=m.name, sample=i) for (m, i), t in zip(jobs, texts, strict=True)
         )

@@ -69,3 +69,12 @@ def test_over_budget_pipeline_exits_2(db_url: str) -> None:
 def test_bad_db_url_exits_2() -> None:
     r = archon("run", PIPE, "--input", "x", "--db", "nope://")
     assert r.returncode == 2 and "database" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_chat_dataset_needs_no_input_field(tmp_path: Path) -> None:
+    from archon.cli._dataset import read_jsonl
+
+    data = tmp_path / "chat.jsonl"
+    data.write_text('{"messages": [{"role": "user", "content": "Hi"}]}\n"plain"\n')
+    items = read_jsonl(str(data))
+    assert items[0]["messages"][0]["content"] == "Hi" and items[1]["input"] == "plain"

@@ -118,3 +118,14 @@ def test_missing_template_field_fails_the_item_not_the_run(server: ServerProcess
     assert result.items[0].output == "alpha"
     assert result.items[1].output is None
     assert "'question' is undefined" in (result.items[1].error or "")
+
+
+def test_chat_items_are_sent_as_their_conversation(db_url: str) -> None:
+    # The scripted server joins the message contents; the reply depends on the whole turn list.
+    with ServerProcess(script=[("be brief\nHi\nHello!\nAnd now\\?", "multi-turn seen")]) as srv:
+        body = 'nodes:\n  g: {op: generate, model: m, system: "be brief"}\noutput: g\n'
+        with pipe(srv, body, db_url) as p:
+            item = {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"},
+                                 {"role": "user", "content": "And now?"}]}
+            out = p.execute([item])
+    assert out.outputs == ["multi-turn seen"]

@@ -132,6 +132,12 @@ def _validate(files: list[str]) -> int:
             for p in exc.problems:
                 print(f"error: {p}", file=sys.stderr)
             continue
+        unused = [n for n, spec in plan.graph.spec.nodes.items() if spec.enabled and n not in plan.nodes]
+        for n in unused:
+            print(
+                f"warning: {f}: node '{n}' does not lead to the output '{plan.output}' and will not run",
+                file=sys.stderr,
+            )
         print(
             f"ok: {f}: {len(plan.nodes)} node(s) in {len(plan.waves)} wave(s), "
             f"at most {plan.cost.calls} call(s) per query"

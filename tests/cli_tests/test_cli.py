@@ -78,3 +78,11 @@ def test_chat_dataset_needs_no_input_field(tmp_path: Path) -> None:
     data.write_text('{"messages": [{"role": "user", "content": "Hi"}]}\n"plain"\n')
     items = read_jsonl(str(data))
     assert items[0]["messages"][0]["content"] == "Hi" and items[1]["input"] == "plain"
+
+
+def test_validate_warns_about_nodes_that_never_run(tmp_path: Path) -> None:
+    f = tmp_path / "p.yaml"
+    f.write_text("nodes:\n  a: {op: generate, model: local/x}\n  b: {op: generate, model: local/x}\noutput: a\n")
+    r = archon("validate", str(f))
+    assert r.returncode == 0
+    assert "node 'b' does not lead to the output 'a'" in r.stderr

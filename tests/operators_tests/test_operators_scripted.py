@@ -125,7 +125,12 @@ def test_chat_items_are_sent_as_their_conversation(db_url: str) -> None:
     with ServerProcess(script=[("be brief\nHi\nHello!\nAnd now\\?", "multi-turn seen")]) as srv:
         body = 'nodes:\n  g: {op: generate, model: m, system: "be brief"}\noutput: g\n'
         with pipe(srv, body, db_url) as p:
-            item = {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"},
-                                 {"role": "user", "content": "And now?"}]}
+            item = {
+                "messages": [
+                    {"role": "user", "content": "Hi"},
+                    {"role": "assistant", "content": "Hello!"},
+                    {"role": "user", "content": "And now?"},
+                ]
+            }
             out = p.execute([item])
     assert out.outputs == ["multi-turn seen"]

@@ -75,6 +75,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-usd", type=_positive_float, metavar="X", help="per-query dollar budget")
     p.add_argument("--no-cache", action="store_true", help="do not reuse cached calls (new calls are still saved)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+    p = sub.add_parser("eval", help="score a pipeline on a dataset: score, 95%% interval, cost")
+    p.add_argument("pipeline", metavar="PIPELINE")
+    p.add_argument("--dataset", metavar="FILE", help=".jsonl or .csv (default: the pipeline's dataset: block)")
+    p.add_argument("--input-field", metavar="F", help="the field holding the input (default: input)")
+    p.add_argument("--answer-field", metavar="F", help="the field holding the gold answer (default: answer)")
+    p.add_argument(
+        "--metric",
+        metavar="M",
+        help="exact, normalized, numeric, math, contains, regex, tests or "
+        "module:function (default: the pipeline's metric:, else exact)",
+    )
+    p.add_argument("--split", choices=["dev", "test", "all"], default="all", help="which split to score (default: all)")
+    p.add_argument("--dev-fraction", type=float, metavar="X", help="dev share of the split (default 0.5)")
+    p.add_argument("--seed", type=int, metavar="N", help="split seed (default 0)")
+    p.add_argument("--limit", type=_positive_int, metavar="N", help="only the first N examples (after the split)")
+    p.add_argument(
+        "--pass-at",
+        type=_positive_int,
+        nargs="+",
+        metavar="K",
+        default=[],
+        help="also estimate pass@k (coverage@k) from the output node's candidates",
+    )
+    p.add_argument("--out", metavar="FILE.jsonl", help="per-item results: input, output, gold, score, usage")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--db", metavar="URL", help="SQLAlchemy URL (default: $ARCHON_DB or the user cache dir)")
+    p.add_argument("--max-calls", type=_positive_int, metavar="N", help="per-query call budget")
+    p.add_argument("--max-tokens", type=_positive_int, metavar="N", help="per-query token budget")
+    p.add_argument("--max-usd", type=_positive_float, metavar="X", help="per-query dollar budget")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser
 
 
@@ -93,6 +124,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(args.files)
         if args.command == "schema":
             return _schema(args.output, args.format)
+        if args.command == "eval":
+            from archon.cli._eval import run_eval
+
+            return run_eval(args)
         return _run(args)
     except SpecError as exc:
         for p in exc.problems:

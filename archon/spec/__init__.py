@@ -2,6 +2,7 @@
 
 from archon.spec._models import BudgetLimits
 from archon.spec._models import BudgetSpec
+from archon.spec._models import DatasetSpec
 from archon.spec._models import LLMNodeSpec
 from archon.spec._models import ModelSpec
 from archon.spec._models import NodeSpec
@@ -27,6 +28,7 @@ __all__ = [
     "BudgetLimits",
     "BudgetSpec",
     "CritiqueSpec",
+    "DatasetSpec",
     "FuseSpec",
     "GenerateSpec",
     "LLMNodeSpec",

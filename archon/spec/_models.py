@@ -56,6 +56,17 @@ class ModelSpec(_Strict):
     )
 
 
+class DatasetSpec(_Strict):
+    """Where ``archon eval`` reads examples when no --dataset/--benchmark is given."""
+
+    path: str | None = Field(None, description="a .jsonl or .csv file, relative to this YAML file")
+    benchmark: str | None = Field(None, description="a built-in benchmark name instead of a path")
+    input: str = Field("input", description="the field holding the input")
+    answer: str = Field("answer", description="the field holding the gold answer")
+    dev: float = Field(0.5, gt=0, lt=1, description="the dev share of the deterministic dev/test split")
+    seed: int = Field(0, description="the split's seed")
+
+
 class BudgetLimits(_Strict):
     calls: PositiveInt | None = None
     tokens: PositiveInt | None = None

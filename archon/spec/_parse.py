@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from archon.errors import Problem
 from archon.errors import SpecError
 from archon.spec._models import BudgetSpec
+from archon.spec._models import DatasetSpec
 from archon.spec._models import ModelSpec
 from archon.spec._models import NodeSpec
 from archon.spec._yaml import Locations
@@ -24,7 +25,7 @@ from archon.spec._yaml import dotted
 from archon.spec._yaml import load_yaml
 from archon.spec._yaml import locate
 
-TOP_LEVEL = ("name", "description", "models", "nodes", "layers", "output", "budget")
+TOP_LEVEL = ("name", "description", "models", "nodes", "layers", "output", "budget", "dataset", "metric")
 _PARAM_RE = re.compile(r"\$\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}")
 
 
@@ -38,6 +39,8 @@ class PipelineSpec:
     nodes: Mapping[str, NodeSpec]
     output: str
     budget: BudgetSpec | None = None
+    dataset: DatasetSpec | None = None
+    metric: str | None = None
     file: str = "<string>"
     locations: Locations = field(default_factory=dict, repr=False, compare=False)
 
@@ -176,6 +179,22 @@ def parse_pipeline(
         except ValidationError as exc:
             col.pydantic(exc, ("budget",), BudgetSpec)
 
+    dataset = None
+    if data.get("dataset") is not None:
+        try:
+            dataset = DatasetSpec.model_validate(data["dataset"])
+        except ValidationError as exc:
+            col.pydantic(exc, ("dataset",), DatasetSpec)
+    metric = data.get("metric")
+    if metric is not None and not isinstance(metric, str):
+        col.add(
+            ("metric",),
+            "metric must be a name (exact, numeric, math, ...) or module:function",
+            "write metric: exact",
+            value=True,
+        )
+        metric = None
+
     if output is None and raw_nodes and not col.ambiguous_layers:
         col.add(
             (),
@@ -204,6 +223,8 @@ def parse_pipeline(
         nodes=nodes,
         output=output,
         budget=budget,
+        dataset=dataset,
+        metric=metric,
         file=file,
         locations=locations,
     )

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from archon.spec._models import BudgetLimits
+from archon.spec._models import DatasetSpec
 from archon.spec._models import ModelSpec
 from archon.spec._models import NodeSpec
 
@@ -27,6 +28,8 @@ A pipeline file has these top-level fields (anything else is an error):
 | `layers` | instead of `nodes`: a list of layers, each a list of nodes; each layer's nodes read all of the previous layer's outputs (ids are `layer<i>_<op>`, or `id:`) |
 | `output` | the node whose first candidate is the answer (with `layers`: the last layer's only node by default) |
 | `budget` | `per_query: {calls, tokens, usd}`; the tighter of this and the command line's wins |
+| `dataset` | for `archon eval`: `{path: data.jsonl, input: input, answer: answer, dev: 0.5, seed: 0}` (or `benchmark:`) |
+| `metric` | for `archon eval`: `exact`, `normalized`, `numeric`, `math`, `contains`, `regex`, `tests` or `module:function` |
 
 A node's `model` is an alias from `models:` or a full model string (`local/gemma-3-270m`,
 `openai/gpt-4o`, ...). With exactly one alias declared, nodes may leave `model` out.
@@ -103,6 +106,9 @@ def markdown_reference(node_types: Mapping[str, type[NodeSpec]]) -> str:
         "",
         "## budget.per_query\n",
         _table(BudgetLimits),
+        "",
+        "## dataset\n",
+        _table(DatasetSpec),
         "",
         "## Fields of every node\n",
         _table(NodeSpec),

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from archon.spec._models import BudgetSpec
+from archon.spec._models import DatasetSpec
 from archon.spec._models import ModelSpec
 from archon.spec._models import NodeSpec
 
@@ -53,6 +54,11 @@ def pipeline_json_schema(node_types: Mapping[str, type[NodeSpec]] | None = None)
             },
             "output": {"type": "string", "description": "the node whose first candidate is the answer"},
             "budget": ref(BudgetSpec, "BudgetSpec"),
+            "dataset": ref(DatasetSpec, "DatasetSpec"),
+            "metric": {
+                "type": "string",
+                "description": "exact, normalized, numeric, math, contains, regex, tests or module:function",
+            },
         },
         "$defs": defs,
     }

@@ -52,6 +52,17 @@ class RunRecord(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
+class ScoreRecord(Base):
+    """The score of one item of an eval run (the gold answer never reaches the pipeline)."""
+
+    __tablename__ = "archon_scores"
+    run_id: Mapped[str] = mapped_column(ForeignKey("archon_runs.id"), primary_key=True)
+    idx: Mapped[int] = mapped_column(Integer, primary_key=True)
+    metric: Mapped[str] = mapped_column(String(200))
+    gold: Mapped[Any] = mapped_column(JSON, nullable=True)
+    score: Mapped[float] = mapped_column(Float)
+
+
 class ItemRecord(Base):
     __tablename__ = "archon_items"
     run_id: Mapped[str] = mapped_column(ForeignKey("archon_runs.id"), primary_key=True)

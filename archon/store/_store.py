@@ -34,6 +34,7 @@ from archon.store._schema import Base
 from archon.store._schema import CallRecord
 from archon.store._schema import ItemRecord
 from archon.store._schema import RunRecord
+from archon.store._schema import ScoreRecord
 
 log = logging.getLogger("archon.store")
 T = TypeVar("T")
@@ -184,6 +185,23 @@ class Store:
                     session.merge(ItemRecord(run_id=run_id, **r))
 
         await self._run(write)
+
+    async def put_scores(self, run_id: str, metric: str, rows: Iterable[dict[str, Any]]) -> None:
+        data = list(rows)
+
+        def write() -> None:
+            with Session(self.engine) as session, session.begin():
+                for r in data:
+                    session.merge(ScoreRecord(run_id=run_id, metric=metric, **r))
+
+        await self._run(write)
+
+    def scores(self, run_id: str) -> list[ScoreRecord]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            q = select(ScoreRecord).where(ScoreRecord.run_id == run_id).order_by(ScoreRecord.idx)
+            out = list(session.scalars(q))
+            session.expunge_all()
+            return out
 
     async def finish_run(self, run_id: str, status: str, usage: dict[str, Any]) -> None:
         def write() -> None:

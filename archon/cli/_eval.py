@@ -1,0 +1,94 @@
+"""``archon eval``: score a pipeline on a dataset."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from archon.errors import ConfigurationError
+from archon.evaluate import EvalResult
+from archon.evaluate import ItemScore
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    import archon
+    from archon.backends import Limits
+    from archon.evaluate import aevaluate
+    from archon.evaluate import get_metric
+    from archon.evaluate import load_file
+
+    db = args.db or os.environ.get("ARCHON_DB")
+    pipeline = archon.load(
+        args.pipeline,
+        db=db,
+        limits=Limits(args.max_calls, args.max_tokens, args.max_usd),
+        progress=not args.no_progress and not args.json,
+    )
+    block = pipeline.spec.dataset
+    path = args.dataset or (block.path if block else None)
+    if path and not args.dataset and block and block.path:
+        path = str(Path(pipeline.spec.file).parent / block.path) if pipeline.spec.file != "<string>" else block.path
+    if not path:
+        if block and block.benchmark:
+            raise ConfigurationError(
+                f"built-in benchmarks are not available yet ({block.benchmark}) — give --dataset FILE"
+            )
+        raise ConfigurationError("no dataset: pass --dataset FILE.jsonl, or add dataset: {path: ...} to the pipeline")
+    input_field = args.input_field or (block.input if block else "input")
+    answer_field = args.answer_field or (block.answer if block else "answer")
+    metric = get_metric(args.metric or pipeline.spec.metric or "exact")
+    dataset = load_file(path, input_field, answer_field)
+    dev = args.dev_fraction if args.dev_fraction is not None else (block.dev if block else 0.5)
+    seed = args.seed if args.seed is not None else (block.seed if block else 0)
+    try:
+        dataset = dataset.split(args.split, dev, seed).head(args.limit)
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from None
+    if not dataset.examples:
+        raise ConfigurationError(f"the {args.split} split of {path} is empty — use --split all or a larger file")
+    out = open(args.out, "w", encoding="utf-8") if args.out else None  # noqa: SIM115
+
+    def write(item: ItemScore) -> None:
+        if out is not None:
+            out.write(json.dumps(item.as_dict(), ensure_ascii=False, default=str) + "\n")
+
+    try:
+        result = pipeline._sync(aevaluate(pipeline, dataset, metric, pass_at=args.pass_at, on_item=write))
+    finally:
+        pipeline.close()
+        if out is not None:
+            out.close()
+    if args.json:
+        print(json.dumps(result.summary(), ensure_ascii=False))
+    else:
+        _table(result)
+    return 0
+
+
+def _table(result: EvalResult) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    s = result.summary()
+    u = s["usage"]
+    table = Table(title=f"{s['dataset']} · {s['metric']}", show_header=True)
+    for col in ("n", "score", "95% CI", "failed", "calls paid", "cached", "tokens", "cost $", "wall s"):
+        table.add_column(col, justify="right")
+    table.add_row(
+        str(s["n"]),
+        f"{s['score']:.3f}",
+        f"{s['ci95'][0]:.3f}–{s['ci95'][1]:.3f}",
+        str(s["failed_items"]),
+        str(u["calls"]["paid"]),
+        str(u["calls"]["cached"]),
+        str(u["tokens"]["prompt"] + u["tokens"]["completion"]),
+        f"{u['cost_usd']:.4f}",
+        f"{u['wall_s']:.1f}",
+    )
+    console = Console() if sys.stdout.isatty() else Console(width=120)
+    console.print(table)
+    for k, v in s.get("pass_at", {}).items():
+        console.print(f"pass@{k} (coverage@{k}) from the candidate pool: {v:.3f}")

@@ -1,0 +1,163 @@
+"""Datasets: the user's JSONL/CSV files with field mapping, and deterministic splits."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+from typing import Any
+from typing import Literal
+
+from archon.errors import DatasetError
+from archon.errors import Problem
+
+Split = Literal["dev", "test", "all"]
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """One scored item: the fields the pipeline sees, and the gold answer it never sees."""
+
+    index: int
+    fields: Mapping[str, Any]
+    gold: Any = None
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    examples: tuple[Example, ...]
+    source: str = ""
+    notes: tuple[str, ...] = field(default=())
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    def split(self, which: Split, dev_fraction: float = 0.5, seed: int = 0) -> Dataset:
+        """A deterministic split: the same seed and fraction always give the same items.
+
+        Example:
+            >>> ds = Dataset("d", tuple(Example(i, {"input": str(i)}) for i in range(10)))
+            >>> dev, test = ds.split("dev"), ds.split("test")
+            >>> len(dev), len(test), set(e.index for e in dev.examples) & set(e.index for e in test.examples)
+            (5, 5, set())
+        """
+        if which == "all":
+            return self
+        if not 0 < dev_fraction < 1:
+            raise ValueError(f"dev_fraction must be between 0 and 1, got {dev_fraction=}")
+        order = list(range(len(self.examples)))
+        random.Random(seed).shuffle(order)
+        n_dev = round(len(order) * dev_fraction)
+        chosen = sorted(order[:n_dev] if which == "dev" else order[n_dev:])
+        return Dataset(f"{self.name}:{which}", tuple(self.examples[i] for i in chosen), self.source, self.notes)
+
+    def head(self, limit: int | None) -> Dataset:
+        if limit is None:
+            return self
+        return Dataset(self.name, self.examples[:limit], self.source, self.notes)
+
+
+def load_file(
+    path: str | Path, input_field: str = "input", answer_field: str | None = "answer", *, require_answer: bool = True
+) -> Dataset:
+    """Reads a JSONL or CSV file (by extension; ``.jsonl``, ``.json`` lines or ``.csv``).
+
+    Each row's ``input_field`` becomes ``input`` (all fields stay visible to templates
+    except the answer field, which is kept apart as the gold answer).
+
+    Raises:
+        DatasetError: every bad row, located as ``file:line``.
+    """
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DatasetError(Problem(str(p), 0, 0, "", "dataset file not found", "check the path")) from None
+    except (UnicodeDecodeError, IsADirectoryError, OSError) as exc:
+        raise DatasetError(
+            Problem(str(p), 0, 0, "", f"cannot read: {exc}", "give a UTF-8 .jsonl or .csv file")
+        ) from None
+    rows: list[tuple[int, Any]] = []
+    problems: list[Problem] = []
+    if p.suffix.lower() == ".csv":
+        reader = csv.DictReader(text.splitlines())
+        for row in reader:
+            rows.append((reader.line_num, dict(row)))
+    else:
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                rows.append((n, json.loads(line)))
+            except json.JSONDecodeError as exc:
+                problems.append(
+                    Problem(
+                        str(p),
+                        n,
+                        exc.colno,
+                        "",
+                        f"invalid JSON: {exc.msg}",
+                        'each line must be one JSON object, e.g. {"input": "...", "answer": "..."}',
+                    )
+                )
+    examples: list[Example] = []
+    for n, row in rows:
+        if isinstance(row, str):
+            row = {"input": row}
+        if not isinstance(row, dict):
+            problems.append(
+                Problem(
+                    str(p),
+                    n,
+                    1,
+                    "",
+                    f"a row must be an object, got {type(row).__name__}",
+                    'write {"input": "...", "answer": "..."}',
+                )
+            )
+            continue
+        has_chat = isinstance(row.get("messages"), list)
+        if input_field not in row and not has_chat:
+            problems.append(
+                Problem(
+                    str(p),
+                    n,
+                    1,
+                    input_field,
+                    f"no field '{input_field}' (fields: {', '.join(row) or 'none'})",
+                    "pass --input-field <the field holding the input>",
+                )
+            )
+            continue
+        gold = None
+        if answer_field:
+            if answer_field in row:
+                gold = row[answer_field]
+            elif require_answer:
+                problems.append(
+                    Problem(
+                        str(p),
+                        n,
+                        1,
+                        answer_field,
+                        f"no field '{answer_field}' (fields: {', '.join(row)})",
+                        "pass --answer-field <the field holding the gold answer>",
+                    )
+                )
+                continue
+        fields = {k: v for k, v in row.items() if k != answer_field}
+        if input_field in row:
+            fields["input"] = row[input_field]
+        examples.append(Example(len(examples), fields, gold))
+        if len(problems) >= 50:
+            break
+    if problems:
+        raise DatasetError(problems)
+    if not examples:
+        raise DatasetError(Problem(str(p), 0, 0, "", "the dataset has no rows", "add one example per line"))
+    return Dataset(p.stem, tuple(examples), str(p))

@@ -1,0 +1,164 @@
+"""Metrics: (the pipeline's answer, the example) → a score in [0, 1].
+
+Built-ins: ``exact``, ``normalized``, ``numeric``, ``math``, ``contains``, ``regex``,
+``tests`` (code run against the gold tests in the sandbox); any other name of the form
+``module:function`` is imported and called as ``function(output, gold, fields)``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import re
+from collections.abc import Awaitable
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from archon.errors import ConfigurationError
+from archon.evaluate._datasets import Example
+from archon.evaluate._math import math_equal
+from archon.operators._parsing import extract_code
+from archon.operators._parsing import normalize_answer
+from archon.sandbox import BaseSandbox
+
+ScoreFn = Callable[[str, Any, Example], float | Awaitable[float]]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A named scoring function; ``needs_sandbox`` marks those that run code."""
+
+    name: str
+    fn: ScoreFn
+    needs_sandbox: bool = False
+
+    async def score(self, output: str | None, example: Example, sandbox: BaseSandbox | None = None) -> float:
+        if output is None:
+            return 0.0
+        if self.needs_sandbox:
+            return float(await _run_tests(output, example, sandbox))
+        value = self.fn(output, example.gold, example)
+        if inspect.isawaitable(value):
+            value = await value
+        return float(value)
+
+
+_NUM = re.compile(r"-?\$?\d[\d,]*(?:\.\d+)?")
+
+
+def last_number(text: str) -> float | None:
+    """The last number in a text, GSM8K style: commas, ``$`` and trailing units ignored;
+    ``#### 72`` wins when present.
+
+    Example:
+        >>> last_number("She pays $1,000.50 in total. #### 1,000.5"), last_number("no digits")
+        (1000.5, None)
+    """
+    if "####" in text:
+        text = text.rsplit("####", 1)[1]
+    found = _NUM.findall(text)
+    if not found:
+        return None
+    try:
+        return float(found[-1].replace(",", "").replace("$", ""))
+    except ValueError:
+        return None
+
+
+def _exact(output: str, gold: Any, _: Example) -> float:
+    return float(output.strip() == str(gold).strip())
+
+
+def _normalized(output: str, gold: Any, _: Example) -> float:
+    golds = gold if isinstance(gold, list) else [gold]
+    return float(any(normalize_answer(output, "text") == normalize_answer(str(g), "text") for g in golds))
+
+
+def _numeric(output: str, gold: Any, _: Example) -> float:
+    want = gold if isinstance(gold, (int, float)) else last_number(str(gold))
+    got = last_number(output)
+    return float(want is not None and got is not None and abs(got - float(want)) <= 1e-6 * max(1.0, abs(float(want))))
+
+
+def _math(output: str, gold: Any, _: Example) -> float:
+    return float(math_equal(output, str(gold)))
+
+
+def _contains(output: str, gold: Any, _: Example) -> float:
+    golds = gold if isinstance(gold, list) else [gold]
+    low = output.lower()
+    return float(any(str(g).lower() in low for g in golds))
+
+
+def _regex(output: str, gold: Any, _: Example) -> float:
+    return float(re.search(str(gold), output, re.I | re.S) is not None)
+
+
+def _tests_placeholder(output: str, gold: Any, _: Example) -> float:  # the sandbox path is in Metric.score
+    raise AssertionError("unreachable")
+
+
+BUILTIN: dict[str, Metric] = {
+    m.name: m
+    for m in (
+        Metric("exact", _exact),
+        Metric("normalized", _normalized),
+        Metric("numeric", _numeric),
+        Metric("math", _math),
+        Metric("contains", _contains),
+        Metric("regex", _regex),
+        Metric("tests", _tests_placeholder, needs_sandbox=True),
+    )
+}
+
+
+def get_metric(name: str) -> Metric:
+    """A built-in metric by name, or ``module:function``.
+
+    Raises:
+        ConfigurationError: unknown name, or a function that cannot be imported.
+    """
+    if name in BUILTIN:
+        return BUILTIN[name]
+    if ":" in name:
+        module, _, attr = name.partition(":")
+        try:
+            fn = getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError) as exc:
+            raise ConfigurationError(
+                f"metric {name!r}: cannot import it ({exc}) — is the module on PYTHONPATH?"
+            ) from None
+        if not callable(fn):
+            raise ConfigurationError(f"metric {name!r} is not callable — give module:function")
+
+        def call(output: str, gold: Any, example: Example) -> float | Awaitable[float]:
+            result = fn(output, gold, dict(example.fields))
+            return result if inspect.isawaitable(result) else float(result)
+
+        return Metric(name, call)
+    raise ConfigurationError(f"unknown metric {name!r} — use one of {', '.join(BUILTIN)} or module:function")
+
+
+async def _run_tests(output: str, example: Example, sandbox: BaseSandbox | None) -> bool:
+    """Runs the answer's code then the gold tests in the sandbox; passes when it exits 0.
+
+    For completion-style benchmarks (HumanEval), when the answer does not define the
+    entry point, the item's visible ``prompt`` (signature + docstring) is put before it.
+    """
+    if sandbox is None:
+        raise ConfigurationError("the tests metric needs a sandbox")
+    code = extract_code(output)
+    entry = example.fields.get("entry_point")
+    if entry and f"def {entry}" not in code and example.fields.get("prompt"):
+        code = str(example.fields["prompt"]) + code
+    gold = example.gold
+    tests = "\n".join(gold) if isinstance(gold, list) else str(gold)
+    timeout = float(example.fields.get("timeout_s", 10.0))
+    result = await sandbox.run(code + "\n\n" + tests + "\n", timeout_s=timeout, memory_mb=1024)
+    return result.ok
+
+
+def describe_gold(gold: Any) -> str:
+    return gold if isinstance(gold, str) else json.dumps(gold, ensure_ascii=False)

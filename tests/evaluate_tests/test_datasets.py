@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from archon.errors import DatasetError
+from archon.evaluate import load_file
+from tests.conftest import ROOT
+
+
+def test_jsonl_and_csv_with_field_mapping(tmp_path: Path) -> None:
+    (tmp_path / "d.csv").write_text('question,gold,topic\nWhat is 2+2?,4,math\n"Hi, there",x,chat\n')
+    ds = load_file(tmp_path / "d.csv", "question", "gold")
+    assert [e.fields["input"] for e in ds.examples] == ["What is 2+2?", "Hi, there"]
+    assert [e.gold for e in ds.examples] == ["4", "x"]
+    assert "gold" not in ds.examples[0].fields  # the answer is never shown to the pipeline
+    assert ds.examples[0].fields["topic"] == "math"
+    ds = load_file(ROOT / "data" / "antonyms.jsonl")
+    assert len(ds) == 30 and ds.examples[0].gold == "cold"
+
+
+def test_splits_are_deterministic_and_disjoint() -> None:
+    ds = load_file(ROOT / "data" / "capitals.jsonl")
+    dev, test = ds.split("dev", 0.3, seed=1), ds.split("test", 0.3, seed=1)
+    assert len(dev) == 9 and len(test) == 21
+    assert {e.index for e in dev.examples}.isdisjoint(e.index for e in test.examples)
+    assert dev.examples == ds.split("dev", 0.3, seed=1).examples
+    assert dev.examples != ds.split("dev", 0.3, seed=2).examples
+    assert len(ds.split("all").head(5)) == 5
+
+
+def test_bad_rows_are_located(tmp_path: Path) -> None:
+    f = tmp_path / "d.jsonl"
+    f.write_text('{"input": "a", "answer": "b"}\n{"input": "a"}\nnot json\n{"q": 1, "answer": 2}\n')
+    with pytest.raises(DatasetError) as info:
+        load_file(f)
+    text = str(info.value)
+    assert f"{f}:2:1: answer: no field 'answer'" in text and "--answer-field" in text
+    assert f"{f}:3:1: invalid JSON" in text
+    assert f"{f}:4:1: input: no field 'input'" in text

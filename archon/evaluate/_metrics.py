@@ -11,6 +11,7 @@ import importlib
 import inspect
 import json
 import re
+import uuid
 from collections.abc import Awaitable
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -156,8 +157,11 @@ async def _run_tests(output: str, example: Example, sandbox: BaseSandbox | None)
     gold = example.gold
     tests = "\n".join(gold) if isinstance(gold, list) else str(gold)
     timeout = float(example.fields.get("timeout_s", 10.0))
-    result = await sandbox.run(code + "\n\n" + tests + "\n", timeout_s=timeout, memory_mb=1024)
-    return result.ok
+    # A secret marker printed after the tests proves they ran: exiting 0 early is no pass.
+    marker = uuid.uuid4().hex
+    program = f"{code}\n\n{tests}\n\nprint({marker!r})\n"
+    result = await sandbox.run(program, timeout_s=timeout, memory_mb=1024)
+    return result.ok and marker in result.stdout
 
 
 def describe_gold(gold: Any) -> str:

@@ -1,10 +1,13 @@
-"""A subprocess sandbox: own process group, rlimits, private temp dir, no network.
+"""A subprocess sandbox: own session, rlimits, private temp dir, no network.
 
 Isolation: a fresh ``python -I`` in an empty temporary directory with a minimal
-environment; CPU, address space, file size, open files and process count limited by
-``setrlimit``; a new network namespace when the kernel allows it (root or user
-namespaces), and in any case a socket guard. It is accident-proofing for generated
-code, not a security boundary against a determined attacker (hardening comes later).
+environment (no API keys); CPU, address space, file size, open files and process count
+limited by ``setrlimit``; a new network namespace when the kernel allows it (root or
+user namespaces), and a socket guard in any case; the whole process group is killed at
+the end. Run as root, the program also drops to the unprivileged ``nobody`` user, so it
+cannot write outside its temp dir (nor anywhere root owns), signal archon, or escape the
+process limit. As an ordinary user it runs as that user: accident-proofing for
+generated code, not a boundary against a determined attacker.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import os
+import pwd
 import resource
 import shutil
 import signal
@@ -36,10 +40,11 @@ del _s
 """
 
 
-def _limits(timeout_s: float, memory_mb: int) -> None:
+def _limits(timeout_s: float, memory_mb: int, drop_to: tuple[int, int] | None) -> None:
+    """Runs in the child between fork and exec."""
     os.setsid()
     libc = ctypes.CDLL(None, use_errno=True)
-    if libc.unshare(_CLONE_NEWNET) != 0:
+    if libc.unshare(_CLONE_NEWNET) != 0 and drop_to is None:
         libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNET)
     cpu = int(timeout_s) + 1
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
@@ -47,8 +52,45 @@ def _limits(timeout_s: float, memory_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
     resource.setrlimit(resource.RLIMIT_FSIZE, (16 << 20, 16 << 20))
     resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
-    resource.setrlimit(resource.RLIMIT_NPROC, (256, 256))
+    resource.setrlimit(resource.RLIMIT_NPROC, (128, 128))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if drop_to is not None:
+        uid, gid = drop_to
+        os.setgroups([])
+        os.setgid(gid)
+        os.setuid(uid)
+
+
+def _world_executable(path: str) -> bool:
+    """Whether a user with no rights but 'other' can execute ``path``."""
+    real = os.path.realpath(path)
+    parts = real.split(os.sep)
+    for i in range(2, len(parts)):
+        if not os.stat(os.sep.join(parts[:i]) or os.sep).st_mode & 0o001:
+            return False
+    return bool(os.stat(real).st_mode & 0o001)
+
+
+def _unprivileged() -> tuple[int, int] | None:
+    if os.geteuid() != 0:
+        return None
+    try:
+        entry = pwd.getpwnam("nobody")
+    except KeyError:
+        return None
+    return entry.pw_uid, entry.pw_gid
+
+
+def _interpreter(python: str | None, dropping: bool) -> str:
+    if python:
+        return python
+    if not dropping:
+        return sys.executable
+    base = getattr(sys, "_base_executable", "")
+    for candidate in (sys.executable, base, shutil.which("python3") or "", "/usr/bin/python3"):
+        if candidate and os.path.exists(candidate) and _world_executable(candidate):
+            return candidate
+    return sys.executable
 
 
 class SubprocessSandbox(BaseSandbox):
@@ -56,7 +98,8 @@ class SubprocessSandbox(BaseSandbox):
 
     def __init__(self, max_parallel: int | None = None, python: str | None = None) -> None:
         self.max_parallel = max_parallel or (os.cpu_count() or 2)
-        self.python = python or sys.executable
+        self.drop_to = _unprivileged()
+        self.python = _interpreter(python, self.drop_to is not None)
         self._sems: dict[int, asyncio.Semaphore] = {}
 
     def _sem(self) -> asyncio.Semaphore:
@@ -75,7 +118,11 @@ class SubprocessSandbox(BaseSandbox):
             path = os.path.join(tmp, "main.py")
             with open(path, "w", encoding="utf-8") as f:
                 f.write(_GUARD + code)
+            if self.drop_to is not None:
+                os.chown(tmp, *self.drop_to)
+                os.chown(path, *self.drop_to)
             env = {"PATH": "/usr/bin:/bin", "HOME": tmp, "TMPDIR": tmp, "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}
+            drop_to = self.drop_to
             t0 = time.perf_counter()
             proc = await asyncio.create_subprocess_exec(
                 self.python,
@@ -86,7 +133,7 @@ class SubprocessSandbox(BaseSandbox):
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
-                preexec_fn=lambda: _limits(timeout_s, memory_mb),
+                preexec_fn=lambda: _limits(timeout_s, memory_mb, drop_to),
             )
             timed_out = False
             try:
@@ -99,11 +146,10 @@ class SubprocessSandbox(BaseSandbox):
                     pass
                 out, err = await proc.communicate()
             finally:
-                if proc.returncode is None:
-                    try:
-                        os.killpg(proc.pid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
+                try:  # whatever it left behind in its group dies with it
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
             return SandboxResult(
                 returncode=proc.returncode,
                 stdout=out[:_MAX_OUTPUT].decode("utf-8", "replace"),

@@ -18,7 +18,10 @@ def run_eval(args: argparse.Namespace) -> int:
     from archon.backends import Limits
     from archon.evaluate import aevaluate
     from archon.evaluate import get_metric
+    from archon.evaluate import load_benchmark
     from archon.evaluate import load_file
+    from archon.evaluate import make_judge
+    from archon.evaluate._benchmarks import BENCHMARKS
 
     db = args.db or os.environ.get("ARCHON_DB")
     pipeline = archon.load(
@@ -28,19 +31,26 @@ def run_eval(args: argparse.Namespace) -> int:
         progress=not args.no_progress and not args.json,
     )
     block = pipeline.spec.dataset
-    path = args.dataset or (block.path if block else None)
-    if path and not args.dataset and block and block.path:
-        path = str(Path(pipeline.spec.file).parent / block.path) if pipeline.spec.file != "<string>" else block.path
-    if not path:
-        if block and block.benchmark:
+    benchmark = args.benchmark or (block.benchmark if block and not args.dataset else None)
+    if benchmark:
+        dataset = load_benchmark(benchmark)
+        for note in dataset.notes:
+            print(f"note: {benchmark}: {note}", file=sys.stderr)
+        default_metric = BENCHMARKS[benchmark].metric
+    else:
+        path = args.dataset or (block.path if block else None)
+        if not path:
             raise ConfigurationError(
-                f"built-in benchmarks are not available yet ({block.benchmark}) — give --dataset FILE"
+                "no dataset: pass --dataset FILE.jsonl or --benchmark NAME, or add dataset: {path: ...} to the pipeline"
             )
-        raise ConfigurationError("no dataset: pass --dataset FILE.jsonl, or add dataset: {path: ...} to the pipeline")
-    input_field = args.input_field or (block.input if block else "input")
-    answer_field = args.answer_field or (block.answer if block else "answer")
-    metric = get_metric(args.metric or pipeline.spec.metric or "exact")
-    dataset = load_file(path, input_field, answer_field)
+        if not args.dataset and pipeline.spec.file != "<string>":
+            path = str(Path(pipeline.spec.file).parent / path)
+        input_field = args.input_field or (block.input if block else "input")
+        answer_field = args.answer_field or (block.answer if block else "answer")
+        dataset = load_file(path, input_field, answer_field)
+        default_metric = "exact"
+    metric = get_metric(args.metric or pipeline.spec.metric or default_metric)
+    judge = make_judge(pipeline, args.judge_model) if args.judge_model else None
     dev = args.dev_fraction if args.dev_fraction is not None else (block.dev if block else 0.5)
     seed = args.seed if args.seed is not None else (block.seed if block else 0)
     try:
@@ -48,7 +58,7 @@ def run_eval(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise ConfigurationError(str(exc)) from None
     if not dataset.examples:
-        raise ConfigurationError(f"the {args.split} split of {path} is empty — use --split all or a larger file")
+        raise ConfigurationError(f"the {args.split} split of {dataset.name} is empty — use --split all or more data")
     out = open(args.out, "w", encoding="utf-8") if args.out else None  # noqa: SIM115
 
     def write(item: ItemScore) -> None:
@@ -56,7 +66,7 @@ def run_eval(args: argparse.Namespace) -> int:
             out.write(json.dumps(item.as_dict(), ensure_ascii=False, default=str) + "\n")
 
     try:
-        result = pipeline._sync(aevaluate(pipeline, dataset, metric, pass_at=args.pass_at, on_item=write))
+        result = pipeline._sync(aevaluate(pipeline, dataset, metric, judge=judge, pass_at=args.pass_at, on_item=write))
     finally:
         pipeline.close()
         if out is not None:

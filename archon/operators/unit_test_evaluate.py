@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import uuid
 
 from archon._typing import Candidate
 from archon._typing import Tests
@@ -38,7 +39,7 @@ for _src in _json.loads({tests!r}):
         _results.append(True)
     except BaseException:
         _results.append(False)
-print("\\n__ARCHON_RESULTS__" + _json.dumps(_results))
+print("\\n{marker}" + _json.dumps(_results))
 """
 
 
@@ -79,13 +80,14 @@ class UnitTestEvaluate(BaseOperator):
 
     @staticmethod
     async def _run_code(c: Candidate, tests: Tests, ctx: OpContext, spec: UnitTestEvaluateSpec) -> int:
-        program = extract_code(c.text) + "\n" + _HARNESS.format(tests=json.dumps(list(tests.items)))
+        marker = "__ARCHON_RESULTS_" + uuid.uuid4().hex + "__"  # unguessable: no faked results
+        program = extract_code(c.text) + "\n" + _HARNESS.format(tests=json.dumps(list(tests.items)), marker=marker)
         result = await ctx.sandbox.run(program, timeout_s=spec.timeout_s, memory_mb=spec.memory_mb)
-        marker = result.stdout.rfind("__ARCHON_RESULTS__")
-        if result.timed_out or marker < 0:
+        at = result.stdout.rfind(marker)
+        if result.timed_out or at < 0:
             return 0
         try:
-            values = json.loads(result.stdout[marker + len("__ARCHON_RESULTS__") :].strip().splitlines()[0])
+            values = json.loads(result.stdout[at + len(marker) :].strip().splitlines()[0])
         except (ValueError, IndexError):
             return 0
         return sum(1 for v in values if v is True)

@@ -60,7 +60,7 @@ class ScoreRecord(Base):
     idx: Mapped[int] = mapped_column(Integer, primary_key=True)
     metric: Mapped[str] = mapped_column(String(200))
     gold: Mapped[Any] = mapped_column(JSON, nullable=True)
-    score: Mapped[float] = mapped_column(Float)
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class ItemRecord(Base):

@@ -34,6 +34,9 @@ lint: setup
 bench: setup
 	$(BIN)/python benchmarks/executor_efficiency.py
 	$(BIN)/python benchmarks/local_overhead.py
+	$(BIN)/python benchmarks/local_accuracy.py
+	$(BIN)/python benchmarks/sandbox_throughput.py
+	$(BIN)/python benchmarks/eval_overhead.py
 
 clean:
 	rm -rf $(VENV)

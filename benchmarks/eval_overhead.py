@@ -15,7 +15,10 @@ import time
 from pathlib import Path
 
 import archon
-from archon.evaluate import Dataset, aevaluate, get_metric, load_file
+from archon.evaluate import Dataset
+from archon.evaluate import aevaluate
+from archon.evaluate import get_metric
+from archon.evaluate import load_file
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,10 +42,21 @@ async def main_async(repeat: int) -> None:
             await p.aclose()
     n = len(ds)
     best = min(warm)
-    print(json.dumps({"items": n, "calls_per_item": 5, "first_run_s": round(cold_s, 2),
-                      "cached_runs_s": [round(w, 3) for w in warm], "score": round(cold.score, 3)}))
-    print(f"eval overhead on cached calls: {best / n * 1000:.1f} ms per item ({n} items, 5 cached calls each); "
-          f"first run {cold_s / n * 1000:.0f} ms per item with the model")
+    print(
+        json.dumps(
+            {
+                "items": n,
+                "calls_per_item": 5,
+                "first_run_s": round(cold_s, 2),
+                "cached_runs_s": [round(w, 3) for w in warm],
+                "score": round(cold.score, 3),
+            }
+        )
+    )
+    print(
+        f"eval overhead on cached calls: {best / n * 1000:.1f} ms per item ({n} items, 5 cached calls each); "
+        f"first run {cold_s / n * 1000:.0f} ms per item with the model"
+    )
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ def pipeline_json_schema(node_types: Mapping[str, type[NodeSpec]] | None = None)
     Example:
         >>> schema = pipeline_json_schema()
         >>> sorted(schema["properties"])[:3]
-        ['budget', 'description', 'layers']
+        ['budget', 'dataset', 'description']
     """
     if node_types is None:
         from archon.spec._nodes import BUILTIN_NODE_TYPES

@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("pipeline", metavar="PIPELINE")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--input", action="append", metavar="TEXT", help="an input (repeat for several)")
-    src.add_argument("--dataset", metavar="FILE.jsonl", help="one JSON object per line")
+    src.add_argument("--dataset", metavar="FILE", help=".jsonl (one JSON object per line) or .csv (header row)")
     p.add_argument(
         "--input-field", default="input", metavar="F", help="dataset field holding the input (default: input)"
     )
@@ -214,11 +214,12 @@ def _schema(output: str | None, fmt: str = "json") -> int:
 def _run(args: argparse.Namespace) -> int:
     import archon
     from archon.backends import Limits
-    from archon.cli._dataset import read_jsonl
+    from archon.evaluate import load_file
 
     items: list[Any]
     if args.dataset:
-        items = read_jsonl(args.dataset, args.input_field, args.limit)
+        dataset = load_file(args.dataset, args.input_field, None, require_answer=False).head(args.limit)
+        items = [dict(e.fields) for e in dataset.examples]
     else:
         items = list(args.input)
     limits = Limits(args.max_calls, args.max_tokens, args.max_usd)

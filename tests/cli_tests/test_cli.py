@@ -72,12 +72,20 @@ def test_bad_db_url_exits_2() -> None:
 
 
 def test_chat_dataset_needs_no_input_field(tmp_path: Path) -> None:
-    from archon.cli._dataset import read_jsonl
+    from archon.evaluate import load_file
 
     data = tmp_path / "chat.jsonl"
     data.write_text('{"messages": [{"role": "user", "content": "Hi"}]}\n"plain"\n')
-    items = read_jsonl(str(data))
+    items = [e.fields for e in load_file(data, answer_field=None).examples]
     assert items[0]["messages"][0]["content"] == "Hi" and items[1]["input"] == "plain"
+
+
+def test_run_reads_csv(tmp_path: Path, db_url: str) -> None:
+    data = tmp_path / "words.csv"
+    data.write_text('word,note\nwet,a\n"high",b\n')
+    r = archon("run", PIPE, "--dataset", str(data), "--input-field", "word", "--json", "--db", db_url)
+    assert r.returncode == 0, r.stderr
+    assert len(json.loads(r.stdout)["outputs"]) == 2
 
 
 def test_validate_warns_about_nodes_that_never_run(tmp_path: Path) -> None:

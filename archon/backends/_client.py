@@ -47,11 +47,15 @@ def backend_class(model: str, spec: ModelSpec | None = None) -> type[BaseBackend
         from archon.backends._local import LocalBackend
 
         return LocalBackend
+    if prefix == "synthetic":
+        from archon.backends._synthetic import SyntheticBackend
+
+        return SyntheticBackend
     for ep in entry_points(group="archon.backends"):
         if ep.name == prefix:
             cls = ep.load()
             return cls  # type: ignore[no-any-return]
-    if prefix in ("vllm", "synthetic"):
+    if prefix == "vllm":
         raise ConfigurationError(f"{model}: the {prefix}/ backend is not available in this version")
     from archon.backends._litellm import LiteLLMBackend
 

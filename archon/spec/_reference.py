@@ -39,7 +39,8 @@ operator `candidate`, `tests`, `count`.
 
 Model strings: `local/<name-or-path.gguf>` (llama.cpp in-process), any litellm route
 (`openai/...`, `anthropic/...`, `together_ai/...`, `hosted_vllm/...`), with `api_base:` for
-any OpenAI-compatible server. `vllm/` and `synthetic/` come in later versions.
+any OpenAI-compatible server; `synthetic/<name>` are SIMULATED models for optimizer
+tests and search benchmarks only (docs/backends.md). `vllm/` comes in a later version.
 """
 
 

@@ -56,6 +56,7 @@ class Pipeline:
         ops: dict[str, type[BaseOperator]] | None = None,
         sandbox: BaseSandbox | None = None,
         progress: bool = False,
+        client: ModelClient | None = None,
     ) -> None:
         self.spec = spec
         self.text = text
@@ -70,7 +71,8 @@ class Pipeline:
         self.sandbox = sandbox
         self.progress = progress
         self._store: Store | None = None
-        self._client: ModelClient | None = None
+        self._client: ModelClient | None = client  # a shared client stays open on close()
+        self._owns_client = client is None
         self._runner: asyncio.Runner | None = None
 
     @property
@@ -117,6 +119,9 @@ class Pipeline:
         return self._runner.run(coro)
 
     async def aclose(self) -> None:
+        if not self._owns_client:
+            self._client = None
+            return
         if self._client is not None:
             await self._client.aclose()
             self._client = None

@@ -91,6 +91,7 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
+    cached_cost_usd: float = 0.0  # what the cached calls cost when they were paid
 
     def add(self, other: Usage) -> None:
         self.paid_calls += other.paid_calls
@@ -99,6 +100,7 @@ class Usage:
         self.prompt_tokens += other.prompt_tokens
         self.completion_tokens += other.completion_tokens
         self.cost_usd += other.cost_usd
+        self.cached_cost_usd += other.cached_cost_usd
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -13,6 +13,8 @@ PACKAGES = [
     "archon.backends",
     "archon.store",
     "archon.execute",
+    "archon.evaluate",
+    "archon.search",
     "archon.sandbox",
     "archon.cli",
     "archon.testing",

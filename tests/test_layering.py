@@ -18,6 +18,8 @@ ORDER = [
     "operators",
     "execute",
     "_pipeline",
+    "evaluate",
+    "search",
     "cli",
     "testing",
 ]

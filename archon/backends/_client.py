@@ -154,10 +154,12 @@ class ClientSession:
             hit = await self.client.store.get_call(key)
             if hit is not None:
                 usage.cached_calls += 1
+                usage.cached_cost_usd += hit.cost_usd
                 return Completion(hit.text, hit.prompt_tokens, hit.completion_tokens, 0.0, hit.finish_reason)
             if key in self._inflight:  # the same request is being paid for right now
                 done = await asyncio.shield(self._inflight[key])
                 usage.cached_calls += 1
+                usage.cached_cost_usd += done.cost_usd
                 return Completion(done.text, done.prompt_tokens, done.completion_tokens, 0.0, done.finish_reason)
         fut: asyncio.Future[Completion] = asyncio.get_running_loop().create_future()
         self._inflight[key] = fut

@@ -76,6 +76,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-cache", action="store_true", help="do not reuse cached calls (new calls are still saved)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
+    p = sub.add_parser("optimize", help="search a space of architectures for the best score under a budget")
+    p.add_argument("space", metavar="SPACE.yaml")
+    p.add_argument(
+        "--db",
+        metavar="URL",
+        help="SQLAlchemy URL holding the cache and the study (default: $ARCHON_DB "
+        "or the user cache dir); the same command resumes a stopped search",
+    )
+    p.add_argument("--study", metavar="NAME", help="study name (default: the space's name)")
+    p.add_argument("--results", metavar="DIR", default="results", help="where best.yaml, pareto/ and trials.csv go")
+    p.add_argument("--json", action="store_true", help="print one JSON object at the end")
+
     p = sub.add_parser("eval", help="score a pipeline on a dataset: score, 95%% interval, cost")
     p.add_argument("pipeline", metavar="PIPELINE")
     src = p.add_mutually_exclusive_group()
@@ -136,6 +148,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(args.files)
         if args.command == "schema":
             return _schema(args.output, args.format)
+        if args.command == "optimize":
+            from archon.cli._optimize import run_optimize
+
+            return run_optimize(args)
         if args.command == "eval":
             from archon.cli._eval import run_eval
 

@@ -23,12 +23,12 @@ from archon.evaluate._stats import pass_at_k
 
 __all__ = [
     "BENCHMARKS",
-    "METRICS",
     "Dataset",
     "EvalResult",
     "Example",
     "ItemScore",
     "Judge",
+    "METRICS",
     "Metric",
     "aevaluate",
     "bootstrap_ci",

@@ -81,6 +81,8 @@ class VoteSpec(NodeSpec):
     needs_model: ClassVar[bool] = False
     op: Literal["vote"] = "vote"
     model: str | None = Field(None, description="accepted and unused, so vote and fuse can be swapped in a search")
+    template: str | None = Field(None, description="accepted and unused (see model)")
+    system: str | None = Field(None, description="accepted and unused (see model)")
     normalize: Literal["exact", "text", "number"] = Field(
         "text", description="how answers are compared: exact, text (case/space/punctuation), number"
     )

@@ -1,0 +1,11 @@
+"""search: architecture search over a space of pipelines (``archon optimize``)."""
+
+from archon.search._optimize import SearchResult
+from archon.search._optimize import TrialRecord
+from archon.search._optimize import aoptimize
+from archon.search._space import Param
+from archon.search._space import SearchSpace
+from archon.search._space import parse_space
+from archon.search._space import parse_space_file
+
+__all__ = ["Param", "SearchResult", "SearchSpace", "TrialRecord", "aoptimize", "parse_space", "parse_space_file"]

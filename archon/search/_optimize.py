@@ -1,0 +1,363 @@
+"""The search driver: Optuna ask/tell over a space, archon's own budget accounting.
+
+Every trial's architecture is planned first; one whose static worst case per query is
+over the per-query budget is rejected before any call (a pruned trial, not a spend).
+Before a trial runs, its worst case on the dev split (static calls × items) must fit the
+search's remaining call budget, so the search never spends past it. All calls go
+through the shared cache: architectures that share generators share samples, and a
+resumed search (same command, same database) replays finished work for free.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+from typing import Any
+
+from archon._pipeline import Pipeline
+from archon.backends import Limits
+from archon.backends import ModelClient
+from archon.errors import ConfigurationError
+from archon.errors import SpecError
+from archon.evaluate import Dataset
+from archon.evaluate import aevaluate
+from archon.evaluate import get_metric
+from archon.evaluate import load_benchmark
+from archon.evaluate import load_file
+from archon.execute import static_check
+from archon.operators import operator_types
+from archon.search._space import Param
+from archon.search._space import SearchSpace
+from archon.search._space import _dump
+from archon.search._space import _substitute
+from archon.store import Store
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    number: int
+    params: dict[str, Any]
+    state: str  # complete | rejected | stopped
+    score: float | None = None
+    ci95: tuple[float, float] | None = None
+    cost: float | None = None  # dollars per query when priced, else calls per query
+    calls_per_query: float | None = None
+    paid_calls: int = 0
+    cached_calls: int = 0
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    study: str
+    trials: tuple[TrialRecord, ...]
+    best: TrialRecord | None
+    pareto: tuple[TrialRecord, ...]
+    paid_calls: int
+    stopped_because: str
+    results_dir: Path | None
+    test_score: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _dataset(space: SearchSpace) -> tuple[Dataset, Dataset]:
+    ds = space.dataset
+    if ds.benchmark:
+        full = load_benchmark(ds.benchmark)
+    else:
+        path = space.dataset_path()
+        assert path is not None
+        full = load_file(path, ds.input, ds.answer)
+    return full.split("dev", ds.dev, ds.seed), full.split("test", ds.dev, ds.seed)
+
+
+def _suggest(trial: Any, params: tuple[Param, ...], grid: bool) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for p in params:
+        if not grid and p.when is not None and values.get(p.when[0]) != p.when[1]:
+            continue
+        if p.kind == "int":
+            values[p.name] = trial.suggest_int(p.name, int(p.low), int(p.high), log=p.log)
+        elif p.kind == "float":
+            values[p.name] = trial.suggest_float(p.name, float(p.low), float(p.high), log=p.log)
+        elif p.kind == "bool":
+            values[p.name] = trial.suggest_categorical(p.name, [False, True])
+        else:
+            values[p.name] = trial.suggest_categorical(p.name, list(p.choices))
+    return values
+
+
+def _sampler(space: SearchSpace) -> Any:
+    import optuna
+
+    if space.strategy == "random":
+        return optuna.samplers.RandomSampler(seed=space.seed)
+    if space.strategy == "grid":
+
+        class AskTellGrid(optuna.samplers.GridSampler):
+            # GridSampler calls study.stop() when the grid is done, which only works inside
+            # study.optimize; with ask/tell archon counts the grid points itself.
+            def after_trial(self, *args: Any, **kwargs: Any) -> None:
+                return None
+
+        return AskTellGrid({p.name: p.grid() for p in space.params}, seed=space.seed)
+    return optuna.samplers.TPESampler(seed=space.seed, multivariate=True)
+
+
+def _pareto(trials: list[TrialRecord]) -> list[TrialRecord]:
+    done = [t for t in trials if t.state == "complete" and t.score is not None and t.cost is not None]
+    front = []
+    for t in done:
+        dominated = any(
+            (o.score or 0) >= (t.score or 0)
+            and (o.cost or 0) <= (t.cost or 0)
+            and ((o.score or 0) > (t.score or 0) or (o.cost or 0) < (t.cost or 0))
+            for o in done
+        )
+        if not dominated:
+            front.append(t)
+    return sorted(front, key=lambda t: (t.cost or 0, -(t.score or 0)))
+
+
+async def aoptimize(
+    space: SearchSpace,
+    *,
+    db: str | None = None,
+    study_name: str | None = None,
+    results_dir: str | Path | None = "results",
+    on_trial: Callable[[TrialRecord, int], None] | None = None,
+) -> SearchResult:
+    """Searches the space; resumable (same study name and database).
+
+    Raises:
+        ConfigurationError: missing optuna, an unreadable dataset, a bad metric.
+    """
+    try:
+        import optuna
+    except ImportError:
+        raise ConfigurationError("archon optimize needs optuna — pip install optuna") from None
+    dev, test = _dataset(space)
+    metric = get_metric(space.metric)
+    store = Store(db)
+    client = ModelClient(store)
+    name = study_name or space.name
+    directions: list[Any] = ["maximize", "minimize"] if space.objectives == ("score", "cost") else ["maximize"]
+    study = optuna.create_study(
+        study_name=name, storage=store.url, sampler=_sampler(space), directions=directions, load_if_exists=True
+    )
+    pq = space.budget.per_query
+    limits = Limits(pq.calls, pq.tokens, pq.usd)
+    sb = space.budget.search
+    records: list[TrialRecord] = [_record(t) for t in study.trials if t.state.is_finished()]
+    test_paid = int(study.user_attrs.get("test_paid_calls", 0))  # earlier held-out re-scores
+    paid = sum(r.paid_calls for r in records) + test_paid
+    t0 = time.monotonic()
+    grid = space.strategy == "grid"
+    stopped = "the space is exhausted" if grid else "the trial budget is spent"
+    ops = operator_types()
+    try:
+        while True:
+            if sb.trials is not None and len(records) >= sb.trials:
+                stopped = f"the trial budget ({sb.trials}) is spent"
+                break
+            if sb.time_s is not None and time.monotonic() - t0 >= sb.time_s:
+                stopped = f"the time budget ({sb.time_s} s) is spent"
+                break
+            if grid and len(records) >= _grid_size(space):
+                stopped = "every grid point was tried"
+                break
+            if not grid and sb.trials is None and sb.calls is None and sb.time_s is None and len(records) >= 50:
+                stopped = "50 trials (no search budget given)"
+                break
+            trial = study.ask()
+            values = _suggest(trial, space.params, grid)
+            trial.set_user_attr("values", space.active(values))
+            try:
+                pipe = Pipeline(space.instantiate(values), ops=ops, limits=limits, client=client)
+                static_check(pipe.plan, pipe.limits, client)
+            except (SpecError, ConfigurationError) as exc:
+                rec = TrialRecord(trial.number, space.active(values), "rejected", reason=str(exc).splitlines()[0])
+                _tell_pruned(study, trial, rec)
+                records.append(rec)
+                if on_trial:
+                    on_trial(rec, paid)
+                continue
+            worst = pipe.plan.cost.calls * len(dev)
+            if sb.calls is not None and paid + worst > sb.calls:
+                rec = TrialRecord(
+                    trial.number,
+                    space.active(values),
+                    "stopped",
+                    reason=f"worst case {worst} calls > {sb.calls - paid} left of the search budget",
+                )
+                _tell_pruned(study, trial, rec)
+                stopped = f"the call budget ({sb.calls}) cannot fit another trial ({paid} spent)"
+                if on_trial:
+                    on_trial(rec, paid)
+                break
+            result = await aevaluate(pipe, dev, metric)
+            u = result.usage
+            n = max(1, len(dev))
+            calls_pq = (u.paid_calls + u.cached_calls) / n
+            usd_pq = (u.cost_usd + u.cached_cost_usd) / n
+            cost = usd_pq if usd_pq > 0 else calls_pq
+            rec = TrialRecord(
+                trial.number,
+                space.active(values),
+                "complete",
+                result.score,
+                result.ci95,
+                cost,
+                calls_pq,
+                u.paid_calls,
+                u.cached_calls,
+            )
+            paid += u.paid_calls
+            for k, v in (
+                ("score", rec.score),
+                ("ci95", list(rec.ci95 or ())),
+                ("cost", cost),
+                ("calls_per_query", calls_pq),
+                ("paid_calls", u.paid_calls),
+                ("cached_calls", u.cached_calls),
+                ("state", "complete"),
+            ):
+                trial.set_user_attr(k, v)
+            study.tell(trial, [result.score, cost] if len(directions) == 2 else result.score)
+            records.append(rec)
+            if on_trial:
+                on_trial(rec, paid)
+        done = [r for r in records if r.state == "complete"]
+        best = max(done, key=lambda r: (r.score or 0, -(r.cost or 0)), default=None)
+        front = _pareto(records)
+        test_score = None
+        if best is not None and len(test):
+            pipe = Pipeline(space.instantiate(best.params), ops=ops, limits=limits, client=client)
+            worst = pipe.plan.cost.calls * len(test)
+            if sb.calls is None or paid + worst <= sb.calls:  # the held-out re-score is inside the budget too
+                rescored = await aevaluate(pipe, test, metric)
+                test_score = rescored.score
+                paid += rescored.usage.paid_calls
+                test_paid += rescored.usage.paid_calls
+                study.set_user_attr("test_paid_calls", test_paid)
+            else:
+                stopped += f"; the test re-score ({worst} calls worst case) did not fit the budget"
+        out_dir = _write_results(space, name, records, best, front, test_score, results_dir)
+    finally:
+        await client.aclose()
+        store.close()
+    return SearchResult(
+        name, tuple(records), best, tuple(front), paid, stopped, out_dir, test_score, {"test_paid_calls": test_paid}
+    )
+
+
+def _grid_size(space: SearchSpace) -> int:
+    size = 1
+    for p in space.params:
+        size *= len(p.grid())
+    return size
+
+
+def _tell_pruned(study: Any, trial: Any, rec: TrialRecord) -> None:
+    import optuna
+
+    trial.set_user_attr("state", rec.state)
+    trial.set_user_attr("reason", rec.reason)
+    study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+
+
+def _record(t: Any) -> TrialRecord:
+    a = t.user_attrs
+    state = a.get("state", "complete" if t.state.name == "COMPLETE" else "rejected")
+    ci = a.get("ci95")
+    return TrialRecord(
+        t.number,
+        dict(a.get("values", t.params)),
+        state,
+        a.get("score"),
+        tuple(ci) if ci else None,
+        a.get("cost"),
+        a.get("calls_per_query"),
+        int(a.get("paid_calls", 0)),
+        int(a.get("cached_calls", 0)),
+        a.get("reason", ""),
+    )
+
+
+def _write_results(
+    space: SearchSpace,
+    name: str,
+    records: list[TrialRecord],
+    best: TrialRecord | None,
+    front: list[TrialRecord],
+    test_score: float | None,
+    results_dir: str | Path | None,
+) -> Path | None:
+    if results_dir is None:
+        return None
+    out = Path(results_dir) / name
+    (out / "pareto").mkdir(parents=True, exist_ok=True)
+
+    def yaml_for(rec: TrialRecord, label: str) -> str:
+        data = _substitute(dict(space.template), space.active(rec.params))
+        data.setdefault("name", f"{space.name}-{label}")
+        head = (
+            f"# {label}: trial {rec.number} of study {name} ({space.file})\n"
+            f"# dev score {rec.score:.4f}, cost {rec.cost:.6g} per query; params {json.dumps(rec.params)}\n"
+        )
+        return head + _dump(data)
+
+    if best is not None:
+        (out / "best.yaml").write_text(yaml_for(best, "best"), encoding="utf-8")
+    for old in (out / "pareto").glob("*.yaml"):
+        old.unlink()
+    for rec in front:
+        (out / "pareto" / f"trial-{rec.number}.yaml").write_text(yaml_for(rec, "pareto"), encoding="utf-8")
+    with (out / "trials.csv").open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        keys = [p.name for p in space.params]
+        w.writerow(
+            [
+                "trial",
+                "state",
+                "score",
+                "ci_low",
+                "ci_high",
+                "cost",
+                "calls_per_query",
+                "paid_calls",
+                "cached_calls",
+                "reason",
+                *keys,
+            ]
+        )
+        for r in records:
+            ci = r.ci95 or (None, None)
+            w.writerow(
+                [
+                    r.number,
+                    r.state,
+                    r.score,
+                    ci[0],
+                    ci[1],
+                    r.cost,
+                    r.calls_per_query,
+                    r.paid_calls,
+                    r.cached_calls,
+                    r.reason,
+                    *[r.params.get(k) for k in keys],
+                ]
+            )
+    summary = {
+        "study": name,
+        "best": best.__dict__ if best else None,
+        "test_score": test_score,
+        "pareto": [r.number for r in front],
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=1, default=str), encoding="utf-8")
+    return out

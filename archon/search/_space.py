@@ -1,0 +1,338 @@
+"""Search-space files: a pipeline template with ``${name}`` parameters, a ``space:``,
+the dataset, metric, budgets, strategy and objectives (optimizers/*.yaml)."""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+from typing import Any
+from typing import Literal
+
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
+from pydantic import PositiveInt
+from pydantic import ValidationError
+
+from archon.errors import Problem
+from archon.errors import SpecError
+from archon.spec import DatasetSpec
+from archon.spec import NodeSpec
+from archon.spec import PipelineSpec
+from archon.spec import parse_pipeline
+from archon.spec._yaml import Locations
+from archon.spec._yaml import dotted
+from archon.spec._yaml import load_yaml
+from archon.spec._yaml import locate
+
+TOP_LEVEL = (
+    "name",
+    "description",
+    "pipeline",
+    "space",
+    "dataset",
+    "metric",
+    "budget",
+    "strategy",
+    "objectives",
+    "seed",
+)
+_REF = re.compile(r"\$\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PerQuery(_Strict):
+    calls: PositiveInt | None = None
+    tokens: PositiveInt | None = None
+    usd: float | None = Field(None, gt=0)
+
+
+class SearchBudget(_Strict):
+    calls: PositiveInt | None = Field(None, description="paid LLM calls for the whole search")
+    trials: PositiveInt | None = Field(None, description="architectures to try")
+    time_s: float | None = Field(None, gt=0, description="wall-clock seconds")
+
+
+class BudgetBlock(_Strict):
+    per_query: PerQuery = Field(default_factory=PerQuery)
+    search: SearchBudget = Field(default_factory=SearchBudget)
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter: ``kind`` int|float|bool|choice, its range or choices, and ``when``."""
+
+    name: str
+    kind: Literal["int", "float", "bool", "choice"]
+    low: float = 0
+    high: float = 0
+    log: bool = False
+    choices: tuple[Any, ...] = ()
+    when: tuple[str, Any] | None = None  # (param, value that activates this one)
+
+    @property
+    def default(self) -> Any:
+        """The value used when the parameter is inactive (its ``when`` is false)."""
+        if self.kind == "int":
+            return int(self.low)
+        if self.kind == "float":
+            return float(self.low)
+        if self.kind == "bool":
+            return False
+        return self.choices[0]
+
+    def grid(self) -> list[Any]:
+        if self.kind == "int":
+            return list(range(int(self.low), int(self.high) + 1))
+        if self.kind == "bool":
+            return [False, True]
+        if self.kind == "choice":
+            return list(self.choices)
+        raise ValueError(f"a float parameter has no grid: {self.name=}")
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    name: str
+    description: str
+    template: Mapping[str, Any]
+    params: tuple[Param, ...]
+    dataset: DatasetSpec
+    metric: str
+    budget: BudgetBlock
+    strategy: Literal["tpe", "random", "grid"]
+    objectives: tuple[str, ...]
+    seed: int
+    file: str
+    node_types: Mapping[str, type[NodeSpec]] | None = field(default=None, repr=False)
+
+    def active(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Fills inactive parameters with their defaults."""
+        out = {}
+        for p in self.params:
+            on = p.when is None or values.get(p.when[0]) == p.when[1]
+            out[p.name] = values[p.name] if on and p.name in values else p.default
+        return out
+
+    def instantiate(self, values: Mapping[str, Any]) -> PipelineSpec:
+        """The pipeline for these parameter values.
+
+        Raises:
+            SpecError: the instantiated pipeline is invalid (an infeasible combination).
+        """
+        data = _substitute(copy.deepcopy(dict(self.template)), self.active(values))
+        data.setdefault("name", f"{self.name}")
+        return parse_pipeline(_dump(data), f"{self.file}#{_label(values)}", self.node_types)
+
+    def dataset_path(self) -> Path | None:
+        if not self.dataset.path:
+            return None
+        return Path(self.file).parent / self.dataset.path
+
+
+def _label(values: Mapping[str, Any]) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(values.items()))
+
+
+def _dump(data: Any) -> str:
+    import io
+
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    buf = io.StringIO()
+    yaml.dump(data, buf)
+    return buf.getvalue()
+
+
+def _substitute(node: Any, values: Mapping[str, Any]) -> Any:
+    if isinstance(node, dict):
+        return {k: _substitute(v, values) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_substitute(v, values) for v in node]
+    if isinstance(node, str):
+        whole = _REF.fullmatch(node.strip())
+        if whole:
+            return values[whole.group(1)]
+        return _REF.sub(lambda m: str(values[m.group(1)]), node)
+    return node
+
+
+def _refs(node: Any, path: tuple[str | int, ...], out: list[tuple[tuple[str | int, ...], str]]) -> None:
+    if isinstance(node, dict):
+        for k, v in node.items():
+            _refs(v, path + (str(k),), out)
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            _refs(v, path + (i,), out)
+    elif isinstance(node, str):
+        out.extend((path, m.group(1)) for m in _REF.finditer(node))
+
+
+def parse_space_file(path: str | Path, node_types: Mapping[str, type[NodeSpec]] | None = None) -> SearchSpace:
+    """Reads and validates a search-space file; every problem located, reported together."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(Problem(str(p), 0, 0, "", f"cannot read: {exc}", "check the path")) from None
+    return parse_space(text, str(p), node_types)
+
+
+def parse_space(
+    text: str, file: str = "<string>", node_types: Mapping[str, type[NodeSpec]] | None = None
+) -> SearchSpace:
+    data, locs = load_yaml(text, file)
+    problems: list[Problem] = []
+
+    def add(path: tuple[str | int, ...], msg: str, fix: str) -> None:
+        line, col = locate(locs, path)
+        problems.append(Problem(file, line, col, dotted(path), msg, fix))
+
+    if not isinstance(data, dict):
+        raise SpecError(Problem(file, 1, 1, "", "a search space must be a mapping", "see optimizers/README.md"))
+    for key in data:
+        if key not in TOP_LEVEL:
+            close = difflib.get_close_matches(str(key), TOP_LEVEL, n=1)
+            add(
+                (str(key),),
+                f"unknown top-level field '{key}'",
+                (f"did you mean '{close[0]}'? " if close else "") + "allowed: " + ", ".join(TOP_LEVEL),
+            )
+    template = data.get("pipeline")
+    if not isinstance(template, dict):
+        add(
+            ("pipeline",) if "pipeline" in data else (),
+            "no pipeline: template",
+            "add pipeline: {models: ..., nodes: ...}",
+        )
+        template = {}
+    params = _parse_params(data.get("space"), add)
+    names = {p.name for p in params}
+    refs: list[tuple[tuple[str | int, ...], str]] = []
+    _refs(template, ("pipeline",), refs)
+    for path, ref in refs:
+        if ref not in names:
+            close = difflib.get_close_matches(ref, list(names), n=1)
+            add(
+                path,
+                f"${{{ref}}} is not a parameter of the space",
+                (f"did you mean '{close[0]}'? " if close else "") + "declare it under space:",
+            )
+    dataset = _model(DatasetSpec, data.get("dataset"), ("dataset",), add, locs)
+    if dataset is not None and not dataset.path and not dataset.benchmark:
+        add(("dataset",), "the dataset has no path or benchmark", "write dataset: {path: data/items.jsonl}")
+    if dataset is None and "dataset" not in data:
+        add((), "no dataset:", "add dataset: {path: ..., input: input, answer: answer}")
+    budget = _model(BudgetBlock, data.get("budget", {}), ("budget",), add, locs) or BudgetBlock()
+    strategy = data.get("strategy", "tpe")
+    if strategy not in ("tpe", "random", "grid"):
+        add(("strategy",), f"unknown strategy {strategy!r}", "use tpe, random or grid")
+    objectives = data.get("objectives", ["score"])
+    if not isinstance(objectives, list) or objectives not in (["score"], ["score", "cost"]):
+        add(
+            ("objectives",),
+            f"objectives must be [score] or [score, cost], got {objectives!r}",
+            "write objectives: [score, cost]",
+        )
+        objectives = ["score"]
+    if strategy == "grid" and any(p.kind == "float" for p in params):
+        add(("strategy",), "grid search needs every parameter discrete", "use tpe or random, or make floats choices")
+    if problems:
+        raise SpecError(problems)
+    assert dataset is not None
+    space = SearchSpace(
+        name=str(data.get("name") or Path(file).stem),
+        description=str(data.get("description", "")),
+        template=template,
+        params=tuple(params),
+        dataset=dataset,
+        metric=str(data.get("metric", "exact")),
+        budget=budget,
+        strategy=strategy,
+        objectives=tuple(objectives),
+        seed=int(data.get("seed", 0)),
+        file=file,
+        node_types=node_types,
+    )
+    try:  # the template must be a valid pipeline at the defaults
+        space.instantiate({})
+    except SpecError as exc:
+        line, col = locate(locs, ("pipeline",))
+        raise SpecError(
+            [Problem(file, line, col, "pipeline", f"at default parameters: {p.message}", p.fix) for p in exc.problems]
+        ) from None
+    return space
+
+
+def _model(cls: type[BaseModel], raw: Any, path: tuple[str, ...], add: Any, locs: Locations) -> Any:
+    if raw is None:
+        return None
+    try:
+        return cls.model_validate(raw)
+    except ValidationError as exc:
+        for err in exc.errors():
+            add(path + tuple(str(x) for x in err["loc"]), err["msg"].lower(), "see optimizers/README.md")
+        return None
+
+
+def _parse_params(raw: Any, add: Any) -> list[Param]:
+    out: list[Param] = []
+    if not isinstance(raw, dict) or not raw:
+        add(("space",), "space: must map parameter names to ranges", "write space: {n: {int: [1, 8]}}")
+        return out
+    for name, spec in raw.items():
+        path = ("space", str(name))
+        if not isinstance(spec, dict):
+            add(path, "a parameter must be a mapping", "write {int: [1, 8]}, {choice: [a, b]}, {bool: true}")
+            continue
+        when = spec.get("when")
+        cond: tuple[str, Any] | None = None
+        if isinstance(when, str):
+            cond = (when, True)
+        elif isinstance(when, dict) and len(when) == 1:
+            cond = next(iter(when.items()))
+        elif when is not None:
+            add(path + ("when",), "when: must name a bool parameter or be {param: value}", "write when: use_rank")
+        kinds = [k for k in ("int", "float", "bool", "choice") if k in spec]
+        if len(kinds) != 1:
+            add(path, "give exactly one of int, float, bool, choice", "write {int: [1, 8]}")
+            continue
+        kind = kinds[0]
+        value = spec[kind]
+        if kind in ("int", "float"):
+            if not (
+                isinstance(value, list)
+                and len(value) == 2
+                and all(isinstance(v, (int, float)) for v in value)
+                and value[0] <= value[1]
+            ):
+                add(path + (kind,), f"{kind} needs [low, high] with low <= high", f"write {kind}: [1, 8]")
+                continue
+            numeric: Literal["int", "float"] = "int" if kind == "int" else "float"
+            out.append(Param(str(name), numeric, value[0], value[1], bool(spec.get("log", False)), when=cond))
+        elif kind == "bool":
+            out.append(Param(str(name), "bool", when=cond))
+        else:
+            if not isinstance(value, list) or not value:
+                add(path + ("choice",), "choice needs a non-empty list", "write choice: [vote, fuse]")
+                continue
+            out.append(Param(str(name), "choice", choices=tuple(value), when=cond))
+    known = {p.name for p in out}
+    for p in out:
+        if p.when and p.when[0] not in known:
+            add(
+                ("space", p.name, "when"),
+                f"when: names unknown parameter '{p.when[0]}'",
+                "name a parameter of the space",
+            )
+    return out

@@ -1,0 +1,132 @@
+"""The search on SIMULATED synthetic/ models (fast, seeded): budgets, rejection,
+resume, results, grid; and located errors in space files."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from archon.errors import SpecError
+from archon.search import aoptimize
+from archon.search import parse_space
+from archon.search import parse_space_file
+from archon.store import Store
+from tests.conftest import ROOT
+
+SPACE = ROOT / "optimizers" / "synthetic-demo.yaml"
+
+
+def space_text(search: str = "{calls: 30000, trials: 12}", strategy: str = "tpe", n_high: int = 12) -> str:
+    text = SPACE.read_text()
+    text = text.replace("search: {calls: 30000, trials: 30}", f"search: {search}")
+    text = text.replace("strategy: tpe", f"strategy: {strategy}").replace(
+        "n: {int: [1, 12]}", f"n: {{int: [1, {n_high}]}}"
+    )
+    return text.replace("../data/", str(ROOT / "data") + "/")
+
+
+async def test_budgets_rejection_results_and_resume(db_url: str, tmp_path: Path) -> None:
+    space = parse_space(space_text(), str(SPACE))
+    first = await aoptimize(space, db=db_url, results_dir=tmp_path)
+    assert len(first.trials) == 12 and "trial budget" in first.stopped_because
+    rejected = [t for t in first.trials if t.state == "rejected"]
+    for t in rejected:  # over the per-query budget: refused before any call
+        assert "calls per query" in t.reason and t.paid_calls == 0
+    done = [t for t in first.trials if t.state == "complete"]
+    assert done and first.best is not None and first.best.score == max(t.score or 0 for t in done)
+    assert first.paid_calls == sum(t.paid_calls for t in first.trials) + first.extra["test_paid_calls"]
+    store = Store(db_url)
+    assert store.count_calls() == first.paid_calls  # every paid call is in the cache, none uncounted
+    store.close()
+    out = tmp_path / "synthetic-demo"
+    assert (out / "best.yaml").exists() and list((out / "pareto").glob("*.yaml"))
+    rows = list(csv.DictReader((out / "trials.csv").open()))
+    assert len(rows) == 12
+    # the front is non-dominated
+    for a in first.pareto:
+        assert not any((b.score or 0) > (a.score or 0) and (b.cost or 0) < (a.cost or 0) for b in done)
+    # resume: the same study with a larger trial budget goes on from trial 12
+    more = await aoptimize(
+        parse_space(space_text("{calls: 30000, trials: 18}"), str(SPACE)), db=db_url, results_dir=tmp_path
+    )
+    assert len(more.trials) == 18 and [t.number for t in more.trials[:12]] == [t.number for t in first.trials]
+    assert more.paid_calls >= first.paid_calls
+
+
+async def test_search_call_budget_is_never_exceeded(db_url: str) -> None:
+    space = parse_space(space_text("{calls: 1500}"), str(SPACE))
+    result = await aoptimize(space, db=db_url, results_dir=None)
+    assert result.paid_calls <= 1500
+    assert "call budget" in result.stopped_because
+    store = Store(db_url)
+    assert store.count_calls() <= 1500
+    store.close()
+
+
+async def test_grid_enumerates_the_space(db_url: str) -> None:
+    text = space_text("{calls: 100000}", "grid", n_high=2)
+    text = text.replace("k: {int: [1, 3], when: use_rank}", "k: {int: [1, 1], when: use_rank}")
+    result = await aoptimize(parse_space(text, str(SPACE)), db=db_url, results_dir=None)
+    # 3 generators x 2 sample counts x 2 ranker switches x 1 k x 2 reducers
+    assert len(result.trials) == 24 and "grid" in result.stopped_because
+    assert {
+        (t.params["generator"], t.params["n"], t.params["use_rank"], t.params["reducer"]) for t in result.trials
+    } == {
+        (g, n, r, red)
+        for g in ("synthetic/small", "synthetic/medium", "synthetic/large")
+        for n in (1, 2)
+        for r in (False, True)
+        for red in ("vote", "fuse")
+    }
+
+
+def test_space_errors_are_located(tmp_path: Path) -> None:
+    bad = space_text().replace('op: "${reducer}"', 'op: "${reduce}"').replace("k: {int: [1, 3]", "k: {int: [3, 1]")
+    bad = bad.replace("strategy: tpe", "strategy: annealing")
+    f = tmp_path / "bad.yaml"
+    f.write_text(bad)
+    with pytest.raises(SpecError) as info:
+        parse_space_file(f)
+    text = str(info.value)
+    assert "${reduce} is not a parameter" in text and "did you mean 'reducer'" in text
+    assert "int needs [low, high]" in text and "unknown strategy" in text
+    assert all(p.line > 0 for p in info.value.problems)
+
+
+def test_cli_optimize_json(db_url: str, tmp_path: Path) -> None:
+    f = tmp_path / "space.yaml"
+    f.write_text(space_text("{calls: 30000, trials: 4}"))
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "archon",
+            "optimize",
+            str(f),
+            "--db",
+            db_url,
+            "--results",
+            str(tmp_path / "res"),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr
+    import json
+
+    s = json.loads(r.stdout)
+    assert s["trials"] == 4 and s["best"]["score"] is not None
+    assert "SIMULATED" in r.stderr  # synthetic models are labelled
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "optimizers").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_space_validates(path: Path) -> None:
+    space = parse_space_file(path)
+    assert space.params and space.dataset_path() is not None and space.dataset_path().exists()
+    space.instantiate({p.name: p.default for p in space.params})

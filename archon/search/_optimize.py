@@ -97,6 +97,8 @@ def _sampler(space: SearchSpace) -> Any:
 
     if space.strategy == "random":
         return optuna.samplers.RandomSampler(seed=space.seed)
+    if space.strategy == "nsga2":
+        return optuna.samplers.NSGAIISampler(seed=space.seed, population_size=max(4, min(20, _grid_cap(space))))
     if space.strategy == "grid":
 
         class AskTellGrid(optuna.samplers.GridSampler):
@@ -254,6 +256,13 @@ async def aoptimize(
     return SearchResult(
         name, tuple(records), best, tuple(front), paid, stopped, out_dir, test_score, {"test_paid_calls": test_paid}
     )
+
+
+def _grid_cap(space: SearchSpace) -> int:
+    try:
+        return _grid_size(space)
+    except ValueError:  # a float parameter: unbounded
+        return 20
 
 
 def _grid_size(space: SearchSpace) -> int:

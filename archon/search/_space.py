@@ -108,7 +108,7 @@ class SearchSpace:
     dataset: DatasetSpec
     metric: str
     budget: BudgetBlock
-    strategy: Literal["tpe", "random", "grid"]
+    strategy: Literal["tpe", "random", "grid", "nsga2"]
     objectives: tuple[str, ...]
     seed: int
     file: str
@@ -235,8 +235,10 @@ def parse_space(
         add((), "no dataset:", "add dataset: {path: ..., input: input, answer: answer}")
     budget = _model(BudgetBlock, data.get("budget", {}), ("budget",), add, locs) or BudgetBlock()
     strategy = data.get("strategy", "tpe")
-    if strategy not in ("tpe", "random", "grid"):
-        add(("strategy",), f"unknown strategy {strategy!r}", "use tpe, random or grid")
+    if strategy not in ("tpe", "random", "grid", "nsga2"):
+        add(("strategy",), f"unknown strategy {strategy!r}", "use tpe, random, grid or nsga2")
+    if strategy == "nsga2" and data.get("objectives") != ["score", "cost"]:
+        add(("strategy",), "nsga2 is multi-objective", "set objectives: [score, cost], or use tpe")
     objectives = data.get("objectives", ["score"])
     if not isinstance(objectives, list) or objectives not in (["score"], ["score", "cost"]):
         add(

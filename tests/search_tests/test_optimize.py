@@ -130,3 +130,12 @@ def test_every_shipped_space_validates(path: Path) -> None:
     space = parse_space_file(path)
     assert space.params and space.dataset_path() is not None and space.dataset_path().exists()
     space.instantiate({p.name: p.default for p in space.params})
+
+
+async def test_nsga2_multi_objective(db_url: str) -> None:
+    text = space_text("{calls: 30000, trials: 10}", "nsga2")
+    result = await aoptimize(parse_space(text, str(SPACE)), db=db_url, results_dir=None)
+    assert len(result.trials) == 10 and result.pareto
+    scores = [t.score for t in result.pareto]
+    costs = [t.cost for t in result.pareto]
+    assert costs == sorted(costs) and scores == sorted(scores)  # a front: paying more buys more

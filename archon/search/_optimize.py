@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import csv
 import json
+import math
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +27,7 @@ from archon.backends import ModelClient
 from archon.errors import ConfigurationError
 from archon.errors import SpecError
 from archon.evaluate import Dataset
+from archon.evaluate import Metric
 from archon.evaluate import aevaluate
 from archon.evaluate import get_metric
 from archon.evaluate import load_benchmark
@@ -42,7 +45,7 @@ from archon.store import Store
 class TrialRecord:
     number: int
     params: dict[str, Any]
-    state: str  # complete | rejected | stopped
+    state: str  # complete | pruned (stopped at a lower rung) | rejected | stopped
     score: float | None = None
     ci95: tuple[float, float] | None = None
     cost: float | None = None  # dollars per query when priced, else calls per query
@@ -50,6 +53,7 @@ class TrialRecord:
     paid_calls: int = 0
     cached_calls: int = 0
     reason: str = ""
+    rung_scores: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -158,6 +162,14 @@ async def aoptimize(
     records: list[TrialRecord] = [_record(t) for t in study.trials if t.state.is_finished()]
     test_paid = int(study.user_attrs.get("test_paid_calls", 0))  # earlier held-out re-scores
     paid = sum(r.paid_calls for r in records) + test_paid
+    rungs = space.fidelity if space.fidelity else (1.0,)
+    keep = space.keep
+    dev_order = list(dev.examples)
+    random.Random(space.seed).shuffle(dev_order)  # nested subsets: a rung re-uses the calls of the one below
+    rung_history: list[list[float]] = [[] for _ in rungs]
+    for r in records:
+        for i, sc in enumerate(r.rung_scores[: len(rungs)]):
+            rung_history[i].append(sc)
     t0 = time.monotonic()
     grid = space.strategy == "grid"
     stopped = "the space is exhausted" if grid else "the trial budget is spent"
@@ -189,48 +201,33 @@ async def aoptimize(
                 if on_trial:
                     on_trial(rec, paid)
                 continue
-            worst = pipe.plan.cost.calls * len(dev)
-            if sb.calls is not None and paid + worst > sb.calls:
-                rec = TrialRecord(
-                    trial.number,
-                    space.active(values),
-                    "stopped",
-                    reason=f"worst case {worst} calls > {sb.calls - paid} left of the search budget",
-                )
+            rec, spent, out_of_budget = await _run_trial(
+                pipe, dev_order, rungs, keep, rung_history, metric, sb.calls, paid, space.active(values), trial.number
+            )
+            paid += spent
+            if out_of_budget:
                 _tell_pruned(study, trial, rec)
                 stopped = f"the call budget ({sb.calls}) cannot fit another trial ({paid} spent)"
                 if on_trial:
                     on_trial(rec, paid)
                 break
-            result = await aevaluate(pipe, dev, metric)
-            u = result.usage
-            n = max(1, len(dev))
-            calls_pq = (u.paid_calls + u.cached_calls) / n
-            usd_pq = (u.cost_usd + u.cached_cost_usd) / n
-            cost = usd_pq if usd_pq > 0 else calls_pq
-            rec = TrialRecord(
-                trial.number,
-                space.active(values),
-                "complete",
-                result.score,
-                result.ci95,
-                cost,
-                calls_pq,
-                u.paid_calls,
-                u.cached_calls,
-            )
-            paid += u.paid_calls
             for k, v in (
                 ("score", rec.score),
                 ("ci95", list(rec.ci95 or ())),
-                ("cost", cost),
-                ("calls_per_query", calls_pq),
-                ("paid_calls", u.paid_calls),
-                ("cached_calls", u.cached_calls),
-                ("state", "complete"),
+                ("cost", rec.cost),
+                ("calls_per_query", rec.calls_per_query),
+                ("paid_calls", rec.paid_calls),
+                ("cached_calls", rec.cached_calls),
+                ("state", rec.state),
+                ("rung_scores", list(rec.rung_scores)),
+                ("reason", rec.reason),
             ):
                 trial.set_user_attr(k, v)
-            study.tell(trial, [result.score, cost] if len(directions) == 2 else result.score)
+            if rec.state == "complete":
+                score, cost = float(rec.score or 0.0), float(rec.cost or 0.0)
+                study.tell(trial, [score, cost] if len(directions) == 2 else score)
+            else:
+                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
             records.append(rec)
             if on_trial:
                 on_trial(rec, paid)
@@ -255,6 +252,86 @@ async def aoptimize(
         store.close()
     return SearchResult(
         name, tuple(records), best, tuple(front), paid, stopped, out_dir, test_score, {"test_paid_calls": test_paid}
+    )
+
+
+async def _run_trial(
+    pipe: Pipeline,
+    dev: list[Any],
+    rungs: tuple[float, ...],
+    keep: float,
+    history: list[list[float]],
+    metric: Metric,
+    budget: int | None,
+    paid: int,
+    params: dict[str, Any],
+    number: int,
+) -> tuple[TrialRecord, int, bool]:
+    """Successive halving for one trial: score it on growing nested subsets of the dev
+    split; it goes on to the next rung only if the top of its 95 % interval reaches the
+    score of the best ``keep`` share of the trials seen at that rung (always, for the first
+    three). Returns the record, the calls paid, and whether the budget stopped it."""
+    spent = done = 0
+    scores: list[float] = []
+    result = None
+    for i, frac in enumerate(rungs):
+        k = max(1, math.ceil(frac * len(dev))) if i < len(rungs) - 1 else len(dev)
+        worst = pipe.plan.cost.calls * (k - done)  # the items below were scored at the last rung: cached
+        if budget is not None and paid + spent + worst > budget:
+            reason = f"worst case {worst} calls > {budget - paid - spent} left of the search budget"
+            return TrialRecord(number, params, "stopped", reason=reason, paid_calls=spent), spent, True
+        result = await aevaluate(pipe, Dataset("dev", tuple(dev[:k])), metric)
+        spent += result.usage.paid_calls
+        done = k
+        scores.append(result.score)
+        if i < len(rungs) - 1:
+            seen = sorted(history[i], reverse=True)
+            history[i].append(result.score)
+            if len(seen) >= 3:
+                bar = seen[max(0, math.ceil(keep * len(seen)) - 1)]
+                if result.ci95[1] < bar:
+                    return (
+                        TrialRecord(
+                            number,
+                            params,
+                            "pruned",
+                            result.score,
+                            result.ci95,
+                            None,
+                            None,
+                            spent,
+                            result.usage.cached_calls,
+                            f"stopped at rung {i + 1} ({k} items): {result.score:.3f}, interval top "
+                            f"{result.ci95[1]:.3f} < {bar:.3f}",
+                            tuple(scores),
+                        ),
+                        spent,
+                        False,
+                    )
+        else:
+            history[i].append(result.score)
+    assert result is not None
+    u = result.usage
+    n = max(1, len(dev))
+    calls_pq = (u.paid_calls + u.cached_calls) / n
+    usd_pq = (u.cost_usd + u.cached_cost_usd) / n
+    cost = usd_pq if usd_pq > 0 else calls_pq
+    return (
+        TrialRecord(
+            number,
+            params,
+            "complete",
+            result.score,
+            result.ci95,
+            cost,
+            calls_pq,
+            spent,
+            u.cached_calls + u.paid_calls - spent,
+            "",
+            tuple(scores),
+        ),
+        spent,
+        False,
     )
 
 
@@ -295,6 +372,7 @@ def _record(t: Any) -> TrialRecord:
         int(a.get("paid_calls", 0)),
         int(a.get("cached_calls", 0)),
         a.get("reason", ""),
+        tuple(a.get("rung_scores", ())),
     )
 
 

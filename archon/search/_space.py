@@ -41,6 +41,7 @@ TOP_LEVEL = (
     "strategy",
     "objectives",
     "seed",
+    "fidelity",
 )
 _REF = re.compile(r"\$\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}")
 
@@ -112,6 +113,8 @@ class SearchSpace:
     objectives: tuple[str, ...]
     seed: int
     file: str
+    fidelity: tuple[float, ...] = ()
+    keep: float = 1 / 3
     node_types: Mapping[str, type[NodeSpec]] | None = field(default=None, repr=False)
 
     def active(self, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -249,6 +252,29 @@ def parse_space(
         objectives = ["score"]
     if strategy == "grid" and any(p.kind == "float" for p in params):
         add(("strategy",), "grid search needs every parameter discrete", "use tpe or random, or make floats choices")
+    rungs: tuple[float, ...] = ()
+    keep = 1 / 3
+    fid = data.get("fidelity")
+    if fid is not None:
+        raw_rungs = fid.get("rungs") if isinstance(fid, dict) else None
+        if (
+            not isinstance(raw_rungs, list)
+            or not raw_rungs
+            or not all(isinstance(x, (int, float)) and 0 < x <= 1 for x in raw_rungs)
+            or raw_rungs != sorted(raw_rungs)
+            or raw_rungs[-1] != 1
+        ):
+            add(
+                ("fidelity",),
+                "fidelity.rungs must be increasing shares of the dev split ending at 1",
+                "write fidelity: {rungs: [0.2, 0.5, 1.0], keep: 0.34}",
+            )
+        else:
+            rungs = tuple(float(x) for x in raw_rungs)
+        keep = fid.get("keep", keep) if isinstance(fid, dict) else keep
+        if not isinstance(keep, (int, float)) or not 0 < keep <= 1:
+            add(("fidelity", "keep"), "keep must be a share in (0, 1]", "write keep: 0.34")
+            keep = 1 / 3
     if problems:
         raise SpecError(problems)
     assert dataset is not None
@@ -264,6 +290,8 @@ def parse_space(
         objectives=tuple(objectives),
         seed=int(data.get("seed", 0)),
         file=file,
+        fidelity=rungs,
+        keep=float(keep),
         node_types=node_types,
     )
     try:  # the template must be a valid pipeline at the defaults

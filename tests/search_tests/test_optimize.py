@@ -139,3 +139,19 @@ async def test_nsga2_multi_objective(db_url: str) -> None:
     scores = [t.score for t in result.pareto]
     costs = [t.cost for t in result.pareto]
     assert costs == sorted(costs) and scores == sorted(scores)  # a front: paying more buys more
+
+
+async def test_successive_halving_spends_less_for_the_same_trials(db_url: str, tmp_path: Path) -> None:
+    plain = space_text("{calls: 100000, trials: 20}")
+    halving = plain.replace("seed: 0\n", "seed: 0\nfidelity: {rungs: [0.2, 0.5, 1.0], keep: 0.34}\n")
+    full = await aoptimize(parse_space(plain, str(SPACE)), db=db_url, results_dir=None)
+    fast = await aoptimize(parse_space(halving, str(SPACE)), db=f"sqlite:///{tmp_path / 'h.db'}", results_dir=None)
+    pruned = [t for t in fast.trials if t.state == "pruned"]
+    assert pruned and all(t.rung_scores and "stopped at rung" in t.reason for t in pruned)
+    spent = lambda r: sum(t.paid_calls for t in r.trials)  # noqa: E731 - the trials only, not the test re-score
+    print(
+        f"paid calls: plain {spent(full)}, halving {spent(fast)}; best {full.best.score:.3f} vs {fast.best.score:.3f}"
+    )
+    assert spent(fast) < spent(full)
+    assert fast.best is not None and full.best is not None
+    assert fast.best.score >= full.best.score - 0.1

@@ -35,6 +35,19 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    """The database, per-query budget and progress options of run and eval."""
+    p.add_argument(
+        "--db",
+        metavar="URL",
+        help="SQLAlchemy URL of the cache/results database (default: $ARCHON_DB or a SQLite file in the user cache dir)",
+    )
+    p.add_argument("--max-calls", type=_positive_int, metavar="N", help="per-query call budget")
+    p.add_argument("--max-tokens", type=_positive_int, metavar="N", help="per-query token budget (prompt + completion)")
+    p.add_argument("--max-usd", type=_positive_float, metavar="X", help="per-query dollar budget")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="archon", description="Compile and run inference-time LLM systems.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens (to stderr)")
@@ -64,17 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=_positive_int, metavar="N", help="only the first N dataset items")
     p.add_argument("--out", metavar="FILE.jsonl", help="write per-item results (output, error, usage) here")
     p.add_argument("--json", action="store_true", help="print one JSON object: outputs and usage")
-    p.add_argument(
-        "--db",
-        metavar="URL",
-        help="SQLAlchemy URL of the cache/results database "
-        "(default: $ARCHON_DB or a SQLite file in the user cache dir)",
-    )
-    p.add_argument("--max-calls", type=_positive_int, metavar="N", help="per-query call budget")
-    p.add_argument("--max-tokens", type=_positive_int, metavar="N", help="per-query token budget (prompt + completion)")
-    p.add_argument("--max-usd", type=_positive_float, metavar="X", help="per-query dollar budget")
+    _add_run_options(p)
     p.add_argument("--no-cache", action="store_true", help="do not reuse cached calls (new calls are still saved)")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
     p = sub.add_parser("optimize", help="search a space of architectures for the best score under a budget")
     p.add_argument("space", metavar="SPACE.yaml")
@@ -125,11 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", metavar="FILE.jsonl", help="per-item results: input, output, gold, score, usage")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--db", metavar="URL", help="SQLAlchemy URL (default: $ARCHON_DB or the user cache dir)")
-    p.add_argument("--max-calls", type=_positive_int, metavar="N", help="per-query call budget")
-    p.add_argument("--max-tokens", type=_positive_int, metavar="N", help="per-query token budget")
-    p.add_argument("--max-usd", type=_positive_float, metavar="X", help="per-query dollar budget")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _add_run_options(p)
     return parser
 
 

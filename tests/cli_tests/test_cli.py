@@ -94,3 +94,10 @@ def test_validate_warns_about_nodes_that_never_run(tmp_path: Path) -> None:
     r = archon("validate", str(f))
     assert r.returncode == 0
     assert "node 'b' does not lead to the output 'a'" in r.stderr
+
+
+def test_no_cache_pays_again_and_saves(db_url: str) -> None:
+    first = json.loads(archon("run", PIPE, "--input", "dry", "--json", "--db", db_url).stdout)
+    again = json.loads(archon("run", PIPE, "--input", "dry", "--json", "--db", db_url, "--no-cache").stdout)
+    assert first["usage"]["calls"]["paid"] == 5 and again["usage"]["calls"]["paid"] == 5
+    assert again["usage"]["calls"]["cached"] == 0

@@ -99,7 +99,7 @@ def _suggest(trial: Any, params: tuple[Param, ...], grid: bool) -> dict[str, Any
 def _sampler(space: SearchSpace) -> Any:
     import optuna
 
-    if space.strategy == "random":
+    if space.strategy in ("random", "greedy"):  # greedy enqueues every trial's parameters itself
         return optuna.samplers.RandomSampler(seed=space.seed)
     if space.strategy == "nsga2":
         return optuna.samplers.NSGAIISampler(seed=space.seed, population_size=max(4, min(20, _grid_cap(space))))
@@ -113,6 +113,35 @@ def _sampler(space: SearchSpace) -> Any:
 
         return AskTellGrid({p.name: p.grid() for p in space.params}, seed=space.seed)
     return optuna.samplers.TPESampler(seed=space.seed, multivariate=True)
+
+
+def _neighbours(p: Param, value: Any) -> list[Any]:
+    if p.kind in ("bool", "choice"):
+        return [v for v in p.grid() if v != value]
+    if p.kind == "int":
+        step = max(1, int(p.high - p.low) // 4)
+        return [v for v in (value - step, value - 1, value + 1, value + step) if p.low <= v <= p.high and v != value]
+    width = (p.high - p.low) / 10
+    return [v for v in (value - width, value + width) if p.low <= v <= p.high]
+
+
+def _greedy_next(space: SearchSpace, records: list[TrialRecord]) -> dict[str, Any] | None:
+    """Coordinate ascent: the first untried neighbour of the best architecture so far
+    (one parameter changed); the defaults first. None when every neighbour was tried."""
+    tried = [space.active(r.params) for r in records]
+    done = [r for r in records if r.state == "complete"]
+    current = space.active(max(done, key=lambda r: (r.score or 0, -(r.cost or 0))).params) if done else None
+    if current is None:
+        start = space.active({p.name: p.default for p in space.params})
+        return start if start not in tried else None
+    for p in space.params:
+        if p.when is not None and current.get(p.when[0]) != p.when[1]:
+            continue
+        for v in _neighbours(p, current[p.name]):
+            proposal = space.active({**current, p.name: v})
+            if proposal not in tried:
+                return proposal
+    return None
 
 
 def _pareto(trials: list[TrialRecord]) -> list[TrialRecord]:
@@ -188,6 +217,12 @@ async def aoptimize(
             if not grid and sb.trials is None and sb.calls is None and sb.time_s is None and len(records) >= 50:
                 stopped = "50 trials (no search budget given)"
                 break
+            if space.strategy == "greedy":
+                proposal = _greedy_next(space, records)
+                if proposal is None:
+                    stopped = "greedy search converged (no neighbour of the best improves it)"
+                    break
+                study.enqueue_trial(proposal, skip_if_exists=False)
             trial = study.ask()
             values = _suggest(trial, space.params, grid)
             trial.set_user_attr("values", space.active(values))

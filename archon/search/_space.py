@@ -109,7 +109,7 @@ class SearchSpace:
     dataset: DatasetSpec
     metric: str
     budget: BudgetBlock
-    strategy: Literal["tpe", "random", "grid", "nsga2"]
+    strategy: Literal["tpe", "random", "grid", "nsga2", "greedy"]
     objectives: tuple[str, ...]
     seed: int
     file: str
@@ -238,8 +238,8 @@ def parse_space(
         add((), "no dataset:", "add dataset: {path: ..., input: input, answer: answer}")
     budget = _model(BudgetBlock, data.get("budget", {}), ("budget",), add, locs) or BudgetBlock()
     strategy = data.get("strategy", "tpe")
-    if strategy not in ("tpe", "random", "grid", "nsga2"):
-        add(("strategy",), f"unknown strategy {strategy!r}", "use tpe, random, grid or nsga2")
+    if strategy not in ("tpe", "random", "grid", "nsga2", "greedy"):
+        add(("strategy",), f"unknown strategy {strategy!r}", "use tpe, random, grid, nsga2 or greedy")
     if strategy == "nsga2" and data.get("objectives") != ["score", "cost"]:
         add(("strategy",), "nsga2 is multi-objective", "set objectives: [score, cost], or use tpe")
     objectives = data.get("objectives", ["score"])

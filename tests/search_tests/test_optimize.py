@@ -155,3 +155,14 @@ async def test_successive_halving_spends_less_for_the_same_trials(db_url: str, t
     assert spent(fast) < spent(full)
     assert fast.best is not None and full.best is not None
     assert fast.best.score >= full.best.score - 0.1
+
+
+async def test_greedy_climbs_from_the_defaults_and_converges(db_url: str) -> None:
+    text = space_text("{calls: 200000, trials: 60}", "greedy", n_high=6)
+    result = await aoptimize(parse_space(text, str(SPACE)), db=db_url, results_dir=None)
+    first = result.trials[0]
+    assert first.params["generator"] == "synthetic/small" and first.params["n"] == 1  # the defaults
+    assert "converged" in result.stopped_because and len(result.trials) < 60
+    params = [tuple(sorted(t.params.items())) for t in result.trials]
+    assert len(params) == len(set(params))  # never the same architecture twice
+    assert result.best is not None and result.best.score > (first.score or 0) + 0.2

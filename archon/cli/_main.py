@@ -92,6 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results", metavar="DIR", default="results", help="where best.yaml, pareto/ and trials.csv go")
     p.add_argument("--json", action="store_true", help="print one JSON object at the end")
 
+    p = sub.add_parser("show", help="reprint a search's trials summary and Pareto front")
+    p.add_argument("study", metavar="STUDY")
+    p.add_argument(
+        "--db", metavar="URL", help="the database the search used (default: $ARCHON_DB or the user cache dir)"
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
     p = sub.add_parser("eval", help="score a pipeline on a dataset: score, 95%% interval, cost")
     p.add_argument("pipeline", metavar="PIPELINE")
     src = p.add_mutually_exclusive_group()
@@ -148,6 +155,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(args.files)
         if args.command == "schema":
             return _schema(args.output, args.format)
+        if args.command == "show":
+            from archon.cli._optimize import run_show
+
+            return run_show(args)
         if args.command == "optimize":
             from archon.cli._optimize import run_optimize
 

@@ -50,6 +50,17 @@ def run_optimize(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_show(args: argparse.Namespace) -> int:
+    from archon.search import load_study_result
+
+    result = load_study_result(args.study, args.db or os.environ.get("ARCHON_DB"))
+    if args.json:
+        print(json.dumps(_summary(result), default=str))
+    else:
+        _table(result)
+    return 0
+
+
 def _summary(r: SearchResult) -> dict[str, object]:
     return {
         "study": r.study,

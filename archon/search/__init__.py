@@ -3,9 +3,19 @@
 from archon.search._optimize import SearchResult
 from archon.search._optimize import TrialRecord
 from archon.search._optimize import aoptimize
+from archon.search._optimize import load_study_result
 from archon.search._space import Param
 from archon.search._space import SearchSpace
 from archon.search._space import parse_space
 from archon.search._space import parse_space_file
 
-__all__ = ["Param", "SearchResult", "SearchSpace", "TrialRecord", "aoptimize", "parse_space", "parse_space_file"]
+__all__ = [
+    "Param",
+    "SearchResult",
+    "SearchSpace",
+    "TrialRecord",
+    "aoptimize",
+    "load_study_result",
+    "parse_space",
+    "parse_space_file",
+]

@@ -281,6 +281,7 @@ async def aoptimize(
                 study.set_user_attr("test_paid_calls", test_paid)
             else:
                 stopped += f"; the test re-score ({worst} calls worst case) did not fit the budget"
+        study.set_user_attr("stopped_because", stopped)
         out_dir = _write_results(space, name, records, best, front, test_score, results_dir)
     finally:
         await client.aclose()
@@ -483,3 +484,30 @@ def _write_results(
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=1, default=str), encoding="utf-8")
     return out
+
+
+def load_study_result(study_name: str, db: str | None = None) -> SearchResult:
+    """A finished (or stopped) study's trials, best and Pareto front, from the database.
+
+    Raises:
+        ConfigurationError: no such study in that database.
+    """
+    import optuna
+
+    store = Store(db)
+    try:
+        names = [s.study_name for s in optuna.get_all_study_summaries(storage=store.url)]
+        if study_name not in names:
+            raise ConfigurationError(
+                f"no study {study_name!r} in {store._safe_url()} — studies: {', '.join(names) or 'none'}"
+            )
+        study = optuna.load_study(study_name=study_name, storage=store.url)
+        records = [_record(t) for t in study.trials if t.state.is_finished()]
+        test_paid = int(study.user_attrs.get("test_paid_calls", 0))
+        stopped = str(study.user_attrs.get("stopped_because", "not recorded"))
+    finally:
+        store.close()
+    done = [r for r in records if r.state == "complete"]
+    best = max(done, key=lambda r: (r.score or 0, -(r.cost or 0)), default=None)
+    paid = sum(r.paid_calls for r in records) + test_paid
+    return SearchResult(study_name, tuple(records), best, tuple(_pareto(records)), paid, stopped, None)

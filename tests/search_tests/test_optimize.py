@@ -123,6 +123,19 @@ def test_cli_optimize_json(db_url: str, tmp_path: Path) -> None:
     s = json.loads(r.stdout)
     assert s["trials"] == 4 and s["best"]["score"] is not None
     assert "SIMULATED" in r.stderr  # synthetic models are labelled
+    show = subprocess.run(
+        [sys.executable, "-m", "archon", "show", s["study"], "--db", db_url, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert show.returncode == 0, show.stderr
+    again = json.loads(show.stdout)
+    assert again["best"] == s["best"] and again["trials"] == 4 and again["stopped_because"] == s["stopped_because"]
+    missing = subprocess.run(
+        [sys.executable, "-m", "archon", "show", "nope", "--db", db_url], capture_output=True, text=True, timeout=120
+    )
+    assert missing.returncode == 2 and "no study 'nope'" in missing.stderr
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "optimizers").glob("*.yaml")), ids=lambda p: p.name)

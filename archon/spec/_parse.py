@@ -290,15 +290,15 @@ def _expand_layers(raw: Any, col: _Collector, output: Any) -> tuple[dict[str, An
         return {}, output
     nodes: dict[str, Any] = {}
     previous: list[str] = []
-    for i, layer in enumerate(raw):
+    for i, (where, layer) in enumerate(_repeat_layers(raw, col)):
         if isinstance(layer, dict):
             layer = [layer]
         if not isinstance(layer, list) or not layer:
-            col.add(("layers", i), f"layer {i} must be a non-empty list of nodes", "write - [{op: ..., ...}]")
+            col.add(where, f"layer {i} must be a non-empty list of nodes", "write - [{op: ..., ...}]")
             continue
         current: list[str] = []
         for j, entry in enumerate(layer):
-            path = ("layers", i, j)
+            path = (*where, j)
             if not isinstance(entry, dict):
                 col.add(path, "a layer entry must be a mapping {op: ..., ...}", "write {op: generate, model: ...}")
                 continue
@@ -315,8 +315,8 @@ def _expand_layers(raw: Any, col: _Collector, output: Any) -> tuple[dict[str, An
                 entry["inputs"] = list(previous)
             # Errors inside this node are reported at the layer entry's own location.
             for p, loc in list(col.locations.items()):
-                if p[:3] == path:
-                    col.locations[("nodes", nid) + p[3:]] = loc
+                if p[: len(path)] == path:
+                    col.locations[("nodes", nid) + p[len(path) :]] = loc
             nodes[nid] = entry
             current.append(nid)
         previous = current
@@ -331,6 +331,34 @@ def _expand_layers(raw: Any, col: _Collector, output: Any) -> tuple[dict[str, An
                 "end with a one-node layer (e.g. a fuse) or add output: <node id>",
             )
     return nodes, output
+
+
+def _repeat_layers(raw: list[Any], col: _Collector) -> list[tuple[Path, Any]]:
+    """Expands ``{repeat: N, layer: [...]}`` entries into N copies of the layer."""
+    out: list[tuple[Path, Any]] = []
+    for i, layer in enumerate(raw):
+        if not (isinstance(layer, dict) and "repeat" in layer):
+            out.append((("layers", i), layer))
+            continue
+        count, body = layer.get("repeat"), layer.get("layer")
+        extra = sorted(set(layer) - {"repeat", "layer"})
+        if extra:
+            col.add(
+                ("layers", i, extra[0]), f"unknown field '{extra[0]}' in a repeat", "write {repeat: 3, layer: [...]}"
+            )
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            col.add(
+                ("layers", i, "repeat"),
+                f"repeat must be a whole number ≥ 0, got {count!r}",
+                "write repeat: 3",
+                value=True,
+            )
+            continue
+        if body is None:
+            col.add(("layers", i), "a repeat needs layer: [nodes]", "write {repeat: 3, layer: [{op: fuse, ...}]}")
+            continue
+        out.extend((("layers", i, "layer"), body) for _ in range(count))
+    return out
 
 
 def _parse_node(nid: str, raw: Any, node_types: Mapping[str, type[NodeSpec]], col: _Collector) -> NodeSpec | None:

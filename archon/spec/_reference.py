@@ -25,7 +25,7 @@ A pipeline file has these top-level fields (anything else is an error):
 | `description` | one line on what it does |
 | `models` | aliases: `alias: {model: <model string>, ...}` or `alias: <model string>` |
 | `nodes` | the graph: `id: {op: <operator>, inputs: [...], ...}` |
-| `layers` | instead of `nodes`: a list of layers, each a list of nodes; each layer's nodes read all of the previous layer's outputs (ids are `layer<i>_<op>`, or `id:`) |
+| `layers` | instead of `nodes`: a list of layers, each a list of nodes; each layer's nodes read all of the previous layer's outputs (ids are `layer<i>_<op>`, or `id:`); `{repeat: N, layer: [...]}` stands for N copies of a layer |
 | `output` | the node whose first candidate is the answer (with `layers`: the last layer's only node by default) |
 | `budget` | `per_query: {calls, tokens, usd}`; the tighter of this and the command line's wins |
 | `dataset` | for `archon eval`: `{path: data.jsonl, input: input, answer: answer, dev: 0.5, seed: 0}` (or `benchmark:`) |

@@ -179,3 +179,23 @@ async def test_greedy_climbs_from_the_defaults_and_converges(db_url: str) -> Non
     params = [tuple(sorted(t.params.items())) for t in result.trials]
     assert len(params) == len(set(params))  # never the same architecture twice
     assert result.best is not None and result.best.score > (first.score or 0) + 0.2
+
+
+def test_repeat_depth_is_a_parameter() -> None:
+    text = """
+name: depth
+pipeline:
+  models:
+    m: {model: synthetic/medium}
+  layers:
+    - [{op: generate, model: m, samples: 3}]
+    - {repeat: "${depth}", layer: [{op: fuse, model: m, samples: 2}]}
+    - [{op: fuse, model: m}]
+space:
+  depth: {int: [0, 3]}
+dataset: {path: data/synthetic-200.jsonl}
+"""
+    space = parse_space(text, str(ROOT / "space.yaml"))
+    assert len(space.instantiate({"depth": 0}).nodes) == 2
+    deep = space.instantiate({"depth": 3})
+    assert len(deep.nodes) == 5 and deep.nodes["layer3_fuse"].inputs == ["layer2_fuse"]

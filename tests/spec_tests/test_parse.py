@@ -59,3 +59,30 @@ def test_schema_lists_every_operator() -> None:
 def test_cli_schema_is_json() -> None:
     r = subprocess.run([sys.executable, "-m", "archon", "schema"], capture_output=True, text=True, check=True)
     assert json.loads(r.stdout)["title"] == "archon pipeline"
+
+
+def test_repeat_expands_a_layer() -> None:
+    spec = parse_pipeline(
+        "layers:\n  - [{op: generate, model: local/x, samples: 4}]\n"
+        "  - {repeat: 3, layer: [{op: critique, model: local/x}]}\n"
+        "  - {repeat: 0, layer: [{op: rank, model: local/x}]}\n"
+        "  - [{op: fuse, model: local/x}]\n"
+    )
+    assert list(spec.nodes) == [
+        "layer0_generate",
+        "layer1_critique",
+        "layer2_critique",
+        "layer3_critique",
+        "layer4_fuse",
+    ]
+    assert spec.nodes["layer3_critique"].inputs == ["layer2_critique"]
+    assert spec.output == "layer4_fuse"
+
+
+def test_bad_repeat_is_located() -> None:
+    import pytest
+
+    from archon.errors import SpecError
+
+    with pytest.raises(SpecError, match=r"<string>:2:14: layers\[0\]\.repeat: repeat must be a whole number"):
+        parse_pipeline("layers:\n  - {repeat: -1, layer: [{op: fuse, model: local/x}]}\n")

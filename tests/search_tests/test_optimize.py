@@ -199,3 +199,9 @@ dataset: {path: data/synthetic-200.jsonl}
     assert len(space.instantiate({"depth": 0}).nodes) == 2
     deep = space.instantiate({"depth": 3})
     assert len(deep.nodes) == 5 and deep.nodes["layer3_fuse"].inputs == ["layer2_fuse"]
+
+
+async def test_time_budget_stops_the_search(db_url: str) -> None:
+    space = parse_space(space_text("{calls: 100000, trials: 50, time_s: 0.001}"), str(SPACE))
+    result = await aoptimize(space, db=db_url, results_dir=None)
+    assert len(result.trials) == 1 and "time budget" in result.stopped_because

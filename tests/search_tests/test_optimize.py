@@ -202,6 +202,10 @@ dataset: {path: data/synthetic-200.jsonl}
 
 
 async def test_time_budget_stops_the_search(db_url: str) -> None:
-    space = parse_space(space_text("{calls: 100000, trials: 50, time_s: 0.001}"), str(SPACE))
+    import time
+
+    space = parse_space(space_text("{calls: 100000, trials: 500, time_s: 2}"), str(SPACE))
+    t0 = time.monotonic()
     result = await aoptimize(space, db=db_url, results_dir=None)
-    assert len(result.trials) == 1 and "time budget" in result.stopped_because
+    assert 1 <= len(result.trials) < 500 and "time budget" in result.stopped_because
+    assert time.monotonic() - t0 < 30  # a trial started before the deadline may finish after it

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import difflib
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
@@ -17,7 +16,6 @@ from pydantic import BaseModel
 from pydantic import ConfigDict
 from pydantic import Field
 from pydantic import PositiveInt
-from pydantic import ValidationError
 
 from archon.errors import Problem
 from archon.errors import SpecError
@@ -25,8 +23,10 @@ from archon.spec import DatasetSpec
 from archon.spec import NodeSpec
 from archon.spec import PipelineSpec
 from archon.spec import parse_pipeline
-from archon.spec._yaml import Locations
-from archon.spec._yaml import dotted
+from archon.spec._parse import _PARAM_RE
+from archon.spec._parse import _Collector
+from archon.spec._parse import _find_params
+from archon.spec._parse import read_source
 from archon.spec._yaml import load_yaml
 from archon.spec._yaml import locate
 
@@ -43,7 +43,6 @@ TOP_LEVEL = (
     "seed",
     "fidelity",
 )
-_REF = re.compile(r"\$\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}")
 
 
 class _Strict(BaseModel):
@@ -163,54 +162,27 @@ def _substitute(node: Any, values: Mapping[str, Any]) -> Any:
     if isinstance(node, list):
         return [_substitute(v, values) for v in node]
     if isinstance(node, str):
-        whole = _REF.fullmatch(node.strip())
+        whole = _PARAM_RE.fullmatch(node.strip())
         if whole:
             return values[whole.group(1)]
-        return _REF.sub(lambda m: str(values[m.group(1)]), node)
+        return _PARAM_RE.sub(lambda m: str(values[m.group(1)]), node)
     return node
-
-
-def _refs(node: Any, path: tuple[str | int, ...], out: list[tuple[tuple[str | int, ...], str]]) -> None:
-    if isinstance(node, dict):
-        for k, v in node.items():
-            _refs(v, path + (str(k),), out)
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            _refs(v, path + (i,), out)
-    elif isinstance(node, str):
-        out.extend((path, m.group(1)) for m in _REF.finditer(node))
 
 
 def parse_space_file(path: str | Path, node_types: Mapping[str, type[NodeSpec]] | None = None) -> SearchSpace:
     """Reads and validates a search-space file; every problem located, reported together."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(Problem(str(p), 0, 0, "", f"cannot read: {exc}", "check the path")) from None
-    return parse_space(text, str(p), node_types)
+    return parse_space(read_source(path), str(path), node_types)
 
 
 def parse_space(
     text: str, file: str = "<string>", node_types: Mapping[str, type[NodeSpec]] | None = None
 ) -> SearchSpace:
     data, locs = load_yaml(text, file)
-    problems: list[Problem] = []
-
-    def add(path: tuple[str | int, ...], msg: str, fix: str) -> None:
-        line, col = locate(locs, path)
-        problems.append(Problem(file, line, col, dotted(path), msg, fix))
-
+    col = _Collector(file, locs)
+    add = col.add
     if not isinstance(data, dict):
         raise SpecError(Problem(file, 1, 1, "", "a search space must be a mapping", "see optimizers/README.md"))
-    for key in data:
-        if key not in TOP_LEVEL:
-            close = difflib.get_close_matches(str(key), TOP_LEVEL, n=1)
-            add(
-                (str(key),),
-                f"unknown top-level field '{key}'",
-                (f"did you mean '{close[0]}'? " if close else "") + "allowed: " + ", ".join(TOP_LEVEL),
-            )
+    col.unknown_keys(data, TOP_LEVEL)
     template = data.get("pipeline")
     if not isinstance(template, dict):
         add(
@@ -222,7 +194,7 @@ def parse_space(
     params = _parse_params(data.get("space"), add)
     names = {p.name for p in params}
     refs: list[tuple[tuple[str | int, ...], str]] = []
-    _refs(template, ("pipeline",), refs)
+    _find_params(template, ("pipeline",), refs)
     for path, ref in refs:
         if ref not in names:
             close = difflib.get_close_matches(ref, list(names), n=1)
@@ -231,12 +203,12 @@ def parse_space(
                 f"${{{ref}}} is not a parameter of the space",
                 (f"did you mean '{close[0]}'? " if close else "") + "declare it under space:",
             )
-    dataset = _model(DatasetSpec, data.get("dataset"), ("dataset",), add, locs)
+    dataset = col.block(DatasetSpec, data.get("dataset"), ("dataset",))
     if dataset is not None and not dataset.path and not dataset.benchmark:
         add(("dataset",), "the dataset has no path or benchmark", "write dataset: {path: data/items.jsonl}")
     if dataset is None and "dataset" not in data:
         add((), "no dataset:", "add dataset: {path: ..., input: input, answer: answer}")
-    budget = _model(BudgetBlock, data.get("budget", {}), ("budget",), add, locs) or BudgetBlock()
+    budget = col.block(BudgetBlock, data.get("budget", {}), ("budget",)) or BudgetBlock()
     strategy = data.get("strategy", "tpe")
     if strategy not in ("tpe", "random", "grid", "nsga2", "greedy"):
         add(("strategy",), f"unknown strategy {strategy!r}", "use tpe, random, grid, nsga2 or greedy")
@@ -275,8 +247,8 @@ def parse_space(
         if not isinstance(keep, (int, float)) or not 0 < keep <= 1:
             add(("fidelity", "keep"), "keep must be a share in (0, 1]", "write keep: 0.34")
             keep = 1 / 3
-    if problems:
-        raise SpecError(problems)
+    if col.problems:
+        raise SpecError(col.problems)
     assert dataset is not None
     space = SearchSpace(
         name=str(data.get("name") or Path(file).stem),
@@ -297,22 +269,14 @@ def parse_space(
     try:  # the template must be a valid pipeline at the defaults
         space.instantiate({})
     except SpecError as exc:
-        line, col = locate(locs, ("pipeline",))
+        line, column = locate(locs, ("pipeline",))
         raise SpecError(
-            [Problem(file, line, col, "pipeline", f"at default parameters: {p.message}", p.fix) for p in exc.problems]
+            [
+                Problem(file, line, column, "pipeline", f"at default parameters: {p.message}", p.fix)
+                for p in exc.problems
+            ]
         ) from None
     return space
-
-
-def _model(cls: type[BaseModel], raw: Any, path: tuple[str, ...], add: Any, locs: Locations) -> Any:
-    if raw is None:
-        return None
-    try:
-        return cls.model_validate(raw)
-    except ValidationError as exc:
-        for err in exc.errors():
-            add(path + tuple(str(x) for x in err["loc"]), err["msg"].lower(), "see optimizers/README.md")
-        return None
 
 
 def _parse_params(raw: Any, add: Any) -> list[Param]:

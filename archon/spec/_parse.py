@@ -57,8 +57,29 @@ class _Collector:
         self.file = file
         self.locations = locations
         self.problems: list[Problem] = []
-        self.silenced: set[Path] = set()
-        self.ambiguous_layers = False  # paths already reported (e.g. an unresolved ${param})
+        self.silenced: set[Path] = set()  # paths already reported (e.g. an unresolved ${param})
+        self.ambiguous_layers = False
+
+    def unknown_keys(self, data: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
+        """Reports top-level keys that are not ``allowed``, with a did-you-mean."""
+        for key in data:
+            if key not in allowed:
+                close = difflib.get_close_matches(str(key), allowed, n=1)
+                self.add(
+                    (str(key),),
+                    f"unknown top-level field '{key}'",
+                    (f"did you mean '{close[0]}'? " if close else "") + "allowed: " + ", ".join(allowed),
+                )
+
+    def block(self, model: type[BaseModel], raw: Any, path: Path) -> Any:
+        """``model`` validated from ``raw`` (None when absent); problems are recorded, None returned."""
+        if raw is None:
+            return None
+        try:
+            return model.model_validate(raw)
+        except ValidationError as exc:
+            self.pydantic(exc, path, model)
+            return None
 
     def add(self, path: Path, message: str, fix: str = "", value: bool = False) -> None:
         if tuple(path) in self.silenced:
@@ -136,14 +157,7 @@ def parse_pipeline(
         )
         raise SpecError(col.problems)
 
-    for key in data:
-        if key not in TOP_LEVEL:
-            close = difflib.get_close_matches(str(key), TOP_LEVEL, n=1)
-            col.add(
-                (str(key),),
-                f"unknown top-level field '{key}'",
-                (f"did you mean '{close[0]}'? " if close else "") + "allowed: " + ", ".join(TOP_LEVEL),
-            )
+    col.unknown_keys(data, TOP_LEVEL)
     params: list[tuple[Path, str]] = []
     _find_params(data, (), params)
     for path, name in params:
@@ -172,19 +186,8 @@ def parse_pipeline(
         if spec is not None:
             nodes[nid] = spec
 
-    budget = None
-    if data.get("budget") is not None:
-        try:
-            budget = BudgetSpec.model_validate(data["budget"])
-        except ValidationError as exc:
-            col.pydantic(exc, ("budget",), BudgetSpec)
-
-    dataset = None
-    if data.get("dataset") is not None:
-        try:
-            dataset = DatasetSpec.model_validate(data["dataset"])
-        except ValidationError as exc:
-            col.pydantic(exc, ("dataset",), DatasetSpec)
+    budget = col.block(BudgetSpec, data.get("budget"), ("budget",))
+    dataset = col.block(DatasetSpec, data.get("dataset"), ("dataset",))
     metric = data.get("metric")
     if metric is not None and not isinstance(metric, str):
         col.add(
@@ -412,17 +415,21 @@ def _check_templates(spec: NodeSpec, path: Path, col: _Collector) -> None:
 
 def parse_pipeline_file(path: str | FsPath, node_types: Mapping[str, type[NodeSpec]] | None = None) -> PipelineSpec:
     """Reads and parses a pipeline file; an unreadable file is a :class:`SpecError`."""
+    return parse_pipeline(read_source(path), str(path), node_types)
+
+
+def read_source(path: str | FsPath) -> str:
+    """A YAML file's text; an unreadable file is a located :class:`SpecError`."""
     p = FsPath(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        return p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SpecError(Problem(str(p), 0, 0, "", "file not found", "check the path")) from None
     except IsADirectoryError:
-        raise SpecError(Problem(str(p), 0, 0, "", "is a directory, not a pipeline file", "pass a .yaml file")) from None
+        raise SpecError(Problem(str(p), 0, 0, "", "is a directory, not a YAML file", "pass a .yaml file")) from None
     except UnicodeDecodeError as exc:
         raise SpecError(Problem(str(p), 0, 0, "", f"not UTF-8 text ({exc.reason})", "save the file as UTF-8")) from None
     except OSError as exc:
         raise SpecError(
             Problem(str(p), 0, 0, "", f"cannot read: {exc.strerror}", "check the path and permissions")
         ) from None
-    return parse_pipeline(text, str(p), node_types)

@@ -6,6 +6,7 @@ import os
 from abc import ABC
 from abc import abstractmethod
 from dataclasses import dataclass
+from typing import Any
 from typing import ClassVar
 from typing import Literal
 
@@ -18,6 +19,12 @@ from archon.errors import ServerError
 from archon.spec import ModelSpec
 
 Message = tuple[str, str]  # (role, content)
+TEXT_ROUTES = ("text-completion-openai/", "text-completion-codestral/")
+
+
+def route_mode(model: str) -> Literal["chat", "text"]:
+    """``text`` for the plain-completion routes (``text-completion-openai/...``), else ``chat``."""
+    return "text" if model.startswith(TEXT_ROUTES) else "chat"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +62,11 @@ class BaseBackend(ABC):
     default_concurrency: ClassVar[int] = 16
     default_mode: ClassVar[Literal["chat", "text"]] = "chat"
 
-    def __init__(self, spec: ModelSpec) -> None:
+    def __init__(self, spec: ModelSpec, shared: dict[str, Any] | None = None) -> None:
+        """``shared`` is the client's store for heavy resources its backends share (a
+        loaded model used by several aliases); it lives as long as the client."""
         self.spec = spec
+        self.shared = shared if shared is not None else {}
 
     @abstractmethod
     async def complete(self, request: Request, seed: int) -> Completion:

@@ -8,8 +8,6 @@ import json
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
-from dataclasses import field
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -75,13 +73,6 @@ def cache_key(endpoint: str, request: Request, mode: str) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-@dataclass
-class CallStats:
-    """Per-call failures, for the run report."""
-
-    failures: list[str] = field(default_factory=list)
-
-
 class ModelClient:
     """Holds one backend per (model, api_base) and sends requests through the cache.
 
@@ -93,16 +84,12 @@ class ModelClient:
         self.store = store
         self.cache = cache
         self._backends: dict[str, BaseBackend] = {}
-        self._engines: dict[str, Any] = {}
+        self._shared: dict[str, Any] = {}  # heavy resources the backends share (loaded models)
 
     def backend(self, spec: ModelSpec) -> BaseBackend:
         key = f"{spec.model}@{spec.api_base or ''}@{spec.mode}@{spec.context}@{spec.client}"
         if key not in self._backends:
-            cls = backend_class(spec.model, spec)
-            if cls.__name__ == "LocalBackend":
-                self._backends[key] = cls(spec, engines=self._engines)  # type: ignore[call-arg]
-            else:
-                self._backends[key] = cls(spec)
+            self._backends[key] = backend_class(spec.model, spec)(spec, shared=self._shared)
         return self._backends[key]
 
     def check(self, models: Mapping[str, BoundModel]) -> None:
@@ -122,7 +109,7 @@ class ModelClient:
     async def aclose(self) -> None:
         for b in self._backends.values():
             await b.aclose()
-        self._engines.clear()
+        self._shared.clear()
         self._backends.clear()
 
 
@@ -180,15 +167,11 @@ class ClientSession:
     ) -> Completion:
         seed = int(key[:8], 16) & 0x7FFFFFFF
         price = backend.price_per_1k() or (0.0, 0.0)
-        attempts = 0
 
         async def attempt() -> tuple[Completion, float]:
-            nonlocal attempts
             prompt_bound = backend.max_prompt_tokens(request) if budget.limits.tokens or budget.limits.usd else 0
             worst_usd = (prompt_bound * price[0] + request.sampling.max_tokens * price[1]) / 1000
             reservation = budget.reserve(prompt_bound + request.sampling.max_tokens, worst_usd)
-            attempts += 1
-            t0 = time.perf_counter()
             try:
                 async with self._sem(backend):
                     t0 = time.perf_counter()

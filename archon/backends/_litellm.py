@@ -11,14 +11,13 @@ from archon.backends._base import BaseBackend
 from archon.backends._base import Completion
 from archon.backends._base import Request
 from archon.backends._base import error_for_status
+from archon.backends._base import route_mode
 from archon.errors import BackendError
 from archon.errors import ConfigurationError
 from archon.errors import ProviderTimeoutError
 from archon.errors import RateLimitError
 from archon.errors import RequestError
 from archon.errors import ServerError
-
-_TEXT_ROUTES = ("text-completion-openai/", "text-completion-codestral/")
 
 
 def _litellm() -> Any:
@@ -44,11 +43,7 @@ class LiteLLMBackend(BaseBackend):
 
     @property
     def default_mode(self) -> Literal["chat", "text"]:  # type: ignore[override]
-        return "text" if self.spec.model.startswith(_TEXT_ROUTES) else "chat"
-
-    @property
-    def mode(self) -> Literal["chat", "text"]:
-        return self.default_mode if self.spec.mode == "auto" else self.spec.mode
+        return route_mode(self.spec.model)
 
     @property
     def endpoint(self) -> str:

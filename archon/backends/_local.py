@@ -112,10 +112,9 @@ class LocalBackend(BaseBackend):
     default_concurrency: ClassVar[int] = 1
     default_mode: ClassVar[Literal["chat", "text"]] = "text"
 
-    def __init__(self, spec: ModelSpec, engines: dict[str, _Engine] | None = None) -> None:
-        super().__init__(spec)
+    def __init__(self, spec: ModelSpec, shared: dict[str, Any] | None = None) -> None:
+        super().__init__(spec, shared)
         self.name = spec.model.split("/", 1)[1]
-        self._engines = engines if engines is not None else {}
         self._path: Path | None = None
 
     @property
@@ -128,10 +127,11 @@ class LocalBackend(BaseBackend):
     def _engine(self) -> _Engine:
         if self._path is None:
             self._path = resolve_local_model(self.name)
-        key = f"{self._path}:{self.spec.context}"
-        if key not in self._engines:
-            self._engines[key] = _Engine(self._path, self.spec.context)
-        return self._engines[key]
+        key = f"llama.cpp:{self._path}:{self.spec.context}"
+        if key not in self.shared:
+            self.shared[key] = _Engine(self._path, self.spec.context)
+        engine: _Engine = self.shared[key]
+        return engine
 
     async def complete(self, request: Request, seed: int) -> Completion:
         engine = self._engine()

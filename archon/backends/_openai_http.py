@@ -17,8 +17,8 @@ from archon.backends._base import BaseBackend
 from archon.backends._base import Completion
 from archon.backends._base import Request
 from archon.backends._base import error_for_status
+from archon.backends._base import route_mode
 from archon.errors import BackendError
-from archon.errors import ConfigurationError
 from archon.errors import ProviderTimeoutError
 from archon.errors import ServerError
 
@@ -31,18 +31,14 @@ class OpenAIHTTPBackend(BaseBackend):
     prefix: ClassVar[str] = "http"
     default_concurrency: ClassVar[int] = 64
 
-    def __init__(self, spec: Any) -> None:
-        super().__init__(spec)
-        route, _, name = spec.model.partition("/")
-        self.route = route
-        self.served_name = name or spec.model
+    def __init__(self, spec: Any, shared: dict[str, Any] | None = None) -> None:
+        super().__init__(spec, shared)
+        self.served_name = spec.model.partition("/")[2] or spec.model
         self._sessions: dict[int, Any] = {}
 
     @property
-    def mode(self) -> Literal["chat", "text"]:
-        if self.spec.mode != "auto":
-            return self.spec.mode
-        return "text" if self.route == "text-completion-openai" else "chat"
+    def default_mode(self) -> Literal["chat", "text"]:  # type: ignore[override]
+        return route_mode(self.spec.model)
 
     @property
     def endpoint(self) -> str:
@@ -51,10 +47,6 @@ class OpenAIHTTPBackend(BaseBackend):
 
     def check(self) -> None:
         self.check_key_env()
-        try:
-            import aiohttp  # noqa: F401
-        except ImportError:
-            raise ConfigurationError("the http client needs aiohttp — pip install aiohttp") from None
 
     def _session(self) -> Any:
         import aiohttp

@@ -115,5 +115,4 @@ class Usage:
 
 
 NodeValue = tuple[Candidate, ...] | Tests
-EMPTY: Mapping[str, Any] = MappingProxyType({})
 __all__ = ["Candidate", "NodeValue", "Query", "Sampling", "Tests", "Usage", "Verdict"]

@@ -25,7 +25,7 @@ def run_optimize(args: argparse.Namespace) -> int:
     logging.getLogger("optuna").setLevel(logging.WARNING)
     space = parse_space_file(args.space, node_types(operator_types()))
     console = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=200)
-    if any("synthetic/" in json.dumps(space.template) for _ in [0]):
+    if "synthetic/" in json.dumps(space.template):
         console.print("[yellow]note: this space uses synthetic/ models — SIMULATED, for testing the search only[/]")
 
     def line(rec: TrialRecord, paid: int) -> None:

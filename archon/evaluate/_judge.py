@@ -75,7 +75,6 @@ class Judge:
     model: BoundModel
     session: ClientSession
     usage: Usage = field(default_factory=Usage)
-    unparsed: int = 0
 
     async def _ask(self, prompt: str) -> str:
         out = await self.session.complete(self.model, (("user", prompt),), 0, QueryBudget(Limits()), self.usage)
@@ -92,10 +91,7 @@ class Judge:
             reference=f"\n[Reference answer]\n{reference}\n" if reference else "",
         )
         rating = parse_rating(await self._ask(prompt))
-        if rating is None:
-            self.unparsed += 1
-            return None
-        return rating / 10
+        return None if rating is None else rating / 10
 
     async def versus(self, question: str, answer: str, baseline: str) -> float | None:
         """The answer's win rate against the baseline over both orders (tie = 0.5)."""
@@ -106,7 +102,4 @@ class Judge:
             scores.append({"A": 1.0, "B": 0.0, "C": 0.5}[first])
         if second is not None:
             scores.append({"A": 0.0, "B": 1.0, "C": 0.5}[second])
-        if not scores:
-            self.unparsed += 1
-            return None
-        return sum(scores) / len(scores)
+        return sum(scores) / len(scores) if scores else None

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import json
 import re
 import uuid
 from collections.abc import Awaitable
@@ -35,7 +34,7 @@ class Metric:
     """A named scoring function; ``needs_sandbox`` marks those that run code."""
 
     name: str
-    fn: ScoreFn
+    fn: ScoreFn | None = None  # None for the sandbox and judge metrics, scored in score()
     needs_sandbox: bool = False
     needs_judge: bool = False
 
@@ -56,6 +55,7 @@ class Metric:
                     raise ConfigurationError("pairwise needs the baseline's answer as each example's answer field")
                 return await judge.versus(question, output, str(example.gold))
             return await judge.rate(question, output, None if example.gold is None else str(example.gold))
+        assert self.fn is not None, self.name
         value = self.fn(output, example.gold, example)
         if inspect.isawaitable(value):
             value = await value
@@ -113,10 +113,6 @@ def _regex(output: str, gold: Any, _: Example) -> float:
     return float(re.search(str(gold), output, re.I | re.S) is not None)
 
 
-def _tests_placeholder(output: str, gold: Any, _: Example) -> float:  # sandbox and judge paths are in score()
-    raise AssertionError("unreachable")
-
-
 BUILTIN: dict[str, Metric] = {
     m.name: m
     for m in (
@@ -126,9 +122,9 @@ BUILTIN: dict[str, Metric] = {
         Metric("math", _math),
         Metric("contains", _contains),
         Metric("regex", _regex),
-        Metric("tests", _tests_placeholder, needs_sandbox=True),
-        Metric("judge", _tests_placeholder, needs_judge=True),
-        Metric("pairwise", _tests_placeholder, needs_judge=True),
+        Metric("tests", needs_sandbox=True),
+        Metric("judge", needs_judge=True),
+        Metric("pairwise", needs_judge=True),
     )
 }
 
@@ -180,7 +176,3 @@ async def _run_tests(output: str, example: Example, sandbox: BaseSandbox | None)
     program = f"{code}\n\n{tests}\n\nprint({marker!r})\n"
     result = await sandbox.run(program, timeout_s=timeout, memory_mb=1024)
     return result.ok and marker in result.stdout
-
-
-def describe_gold(gold: Any) -> str:
-    return gold if isinstance(gold, str) else json.dumps(gold, ensure_ascii=False)

@@ -25,7 +25,6 @@ from archon.errors import ArchonError
 from archon.plan import BoundModel
 from archon.plan import PlannedNode
 from archon.sandbox import BaseSandbox
-from archon.spec import LLMNodeSpec
 from archon.spec import NodeSpec
 
 
@@ -158,7 +157,3 @@ class BaseOperator(ABC):
     @abstractmethod
     async def run(self, inputs: NodeInputs, ctx: OpContext) -> NodeValue:
         """Computes the node's output for one item."""
-
-
-def is_llm(spec: NodeSpec) -> bool:
-    return isinstance(spec, LLMNodeSpec)

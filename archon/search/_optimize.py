@@ -125,12 +125,18 @@ def _neighbours(p: Param, value: Any) -> list[Any]:
     return [v for v in (value - width, value + width) if p.low <= v <= p.high]
 
 
+def _best(records: list[TrialRecord]) -> TrialRecord | None:
+    """The complete trial with the highest score, the cheaper one on a tie."""
+    done = [r for r in records if r.state == "complete"]
+    return max(done, key=lambda r: (r.score or 0, -(r.cost or 0)), default=None)
+
+
 def _greedy_next(space: SearchSpace, records: list[TrialRecord]) -> dict[str, Any] | None:
     """Coordinate ascent: the first untried neighbour of the best architecture so far
     (one parameter changed); the defaults first. None when every neighbour was tried."""
     tried = [space.active(r.params) for r in records]
-    done = [r for r in records if r.state == "complete"]
-    current = space.active(max(done, key=lambda r: (r.score or 0, -(r.cost or 0))).params) if done else None
+    best = _best(records)
+    current = space.active(best.params) if best else None
     if current is None:
         start = space.active({p.name: p.default for p in space.params})
         return start if start not in tried else None
@@ -266,8 +272,7 @@ async def aoptimize(
             records.append(rec)
             if on_trial:
                 on_trial(rec, paid)
-        done = [r for r in records if r.state == "complete"]
-        best = max(done, key=lambda r: (r.score or 0, -(r.cost or 0)), default=None)
+        best = _best(records)
         front = _pareto(records)
         test_score = None
         if best is not None and len(test):
@@ -507,7 +512,6 @@ def load_study_result(study_name: str, db: str | None = None) -> SearchResult:
         stopped = str(study.user_attrs.get("stopped_because", "not recorded"))
     finally:
         store.close()
-    done = [r for r in records if r.state == "complete"]
-    best = max(done, key=lambda r: (r.score or 0, -(r.cost or 0)), default=None)
+    best = _best(records)
     paid = sum(r.paid_calls for r in records) + test_paid
     return SearchResult(study_name, tuple(records), best, tuple(_pareto(records)), paid, stopped, None)

@@ -77,9 +77,6 @@ class BudgetSpec(_Strict):
     per_query: BudgetLimits | None = None
 
 
-Kind = Literal["query", "candidates", "tests"]
-
-
 class NodeSpec(_Strict):
     """Fields every node has. Operators subclass it with their own parameters.
 

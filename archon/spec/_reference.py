@@ -71,10 +71,6 @@ def _fmt(ann: Any) -> str:
     }.get(name, name)
 
 
-def _type(info: Any) -> str:
-    return _fmt(info.annotation)
-
-
 def _default(info: Any) -> str:
     if info.is_required():
         return "**required**"
@@ -94,7 +90,7 @@ def _table(model: type[BaseModel], skip: frozenset[str] = frozenset()) -> str:
                 if getattr(m, attr, None) is not None:
                     limits.append(f"{sym} {getattr(m, attr)}")
         desc = (info.description or "") + (f" ({', '.join(limits)})" if limits else "")
-        rows.append(f"| `{name}` | {_type(info)} | {_default(info)} | {desc} |")
+        rows.append(f"| `{name}` | {_fmt(info.annotation)} | {_default(info)} | {desc} |")
     return "\n".join(rows)
 
 

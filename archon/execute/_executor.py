@@ -54,6 +54,17 @@ class ItemResult:
     error: str | None
     usage: Usage
 
+    def as_dict(self) -> dict[str, Any]:
+        """The ``--out`` row: index, input, output, error, candidates, usage."""
+        return {
+            "index": self.index,
+            "input": dict(self.query.fields),
+            "output": self.output,
+            "error": self.error,
+            "candidates": [c.text for c in self.candidates],
+            "usage": self.usage.as_dict(),
+        }
+
 
 @dataclass(frozen=True)
 class RunResult:
@@ -176,11 +187,8 @@ async def execute(
                     )
                 )
                 log.info("wave %d %s: %d items in %.3f s", w, list(wave), len(live), time.perf_counter() - tw)
-                if record:
-                    done = [s for s in states if results[s.index] is None and (s.error or wave is plan.waves[-1])]
-                    await _finish(done, plan, results, store, run_id, on_item)
-            if not record:
-                await _finish([s for s in states if results[s.index] is None], plan, results, None, None, on_item)
+                done = [s for s in states if results[s.index] is None and (s.error or wave is plan.waves[-1])]
+                await _finish(done, plan, results, store if record else None, run_id, on_item)
     except BaseException:
         if run_id is not None:
             await store.finish_run(run_id, "interrupted", {})
@@ -251,9 +259,9 @@ async def _run_node(
     )
     try:
         state.values[nid] = await op.run(NodeInputs(tuple(cands), tuple(tests)), ctx)
+    except ConfigurationError:
+        raise  # the set-up is wrong (a rejected key): every item would fail the same way
     except (BudgetExceededError, BackendError, TemplateError) as exc:
-        if isinstance(exc, ConfigurationError) and "API key" in str(exc):
-            raise
         if state.error is None:
             state.error = f"{nid}: {type(exc).__name__}: {exc}"
         log.info("item %d failed at node %s: %s", state.index, nid, exc)

@@ -8,9 +8,9 @@ import os
 import sys
 from pathlib import Path
 
+from archon.cli._jsonl import jsonl_writer
 from archon.errors import ConfigurationError
 from archon.evaluate import EvalResult
-from archon.evaluate import ItemScore
 
 
 def run_eval(args: argparse.Namespace) -> int:
@@ -59,18 +59,11 @@ def run_eval(args: argparse.Namespace) -> int:
         raise ConfigurationError(str(exc)) from None
     if not dataset.examples:
         raise ConfigurationError(f"the {args.split} split of {dataset.name} is empty — use --split all or more data")
-    out = open(args.out, "w", encoding="utf-8") if args.out else None  # noqa: SIM115
-
-    def write(item: ItemScore) -> None:
-        if out is not None:
-            out.write(json.dumps(item.as_dict(), ensure_ascii=False, default=str) + "\n")
-
-    try:
-        result = pipeline._sync(aevaluate(pipeline, dataset, metric, judge=judge, pass_at=args.pass_at, on_item=write))
-    finally:
-        pipeline.close()
-        if out is not None:
-            out.close()
+    with jsonl_writer(args.out) as write, pipeline:
+        evaluation = aevaluate(
+            pipeline, dataset, metric, judge=judge, pass_at=args.pass_at, on_item=lambda item: write(item.as_dict())
+        )
+        result = pipeline._sync(evaluation)
     if args.json:
         print(json.dumps(result.summary(), ensure_ascii=False))
     else:

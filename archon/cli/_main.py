@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from archon.cli._jsonl import jsonl_writer
 from archon.errors import ArchonError
 from archon.errors import ConfigurationError
 from archon.errors import SpecError
@@ -254,32 +255,8 @@ def _run(args: argparse.Namespace) -> int:
     pipeline = archon.load(
         args.pipeline, db=db, cache=not args.no_cache, limits=limits, progress=not args.no_progress and not args.json
     )
-    out_file = open(args.out, "w", encoding="utf-8") if args.out else None  # noqa: SIM115
-
-    def on_item(r: archon.ItemResult) -> None:
-        if out_file is not None:
-            out_file.write(
-                json.dumps(
-                    {
-                        "index": r.index,
-                        "input": dict(r.query.fields),
-                        "output": r.output,
-                        "error": r.error,
-                        "candidates": [c.text for c in r.candidates],
-                        "usage": r.usage.as_dict(),
-                    },
-                    ensure_ascii=False,
-                )
-                + "\n"
-            )
-            out_file.flush()
-
-    try:
-        result = pipeline.execute(items, on_item=on_item)
-    finally:
-        pipeline.close()
-        if out_file is not None:
-            out_file.close()
+    with jsonl_writer(args.out) as write, pipeline:
+        result = pipeline.execute(items, on_item=lambda r: write(r.as_dict()))
     if args.json:
         print(json.dumps(result.summary(), ensure_ascii=False))
     else:

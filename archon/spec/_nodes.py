@@ -105,6 +105,9 @@ class UnitTestGenerateSpec(LLMNodeSpec):
     def max_out(self, n_in: int, n_models: int = 1) -> int:
         return 0
 
+    def yields_tests(self) -> str | None:
+        return self.kind
+
 
 class UnitTestEvaluateSpec(LLMNodeSpec):
     """unit_test_evaluate: orders candidates by tests passed (code runs in the sandbox)."""

@@ -89,8 +89,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="SQLAlchemy URL holding the cache and the study (default: $ARCHON_DB "
         "or the user cache dir); the same command resumes a stopped search",
     )
+    p.add_argument(
+        "--storage",
+        dest="db",
+        metavar="URL",
+        help="the same as --db: e.g. postgresql://host/db, shared by workers on many machines",
+    )
     p.add_argument("--study", metavar="NAME", help="study name (default: the space's name)")
-    p.add_argument("--results", metavar="DIR", default="results", help="where best.yaml, pareto/ and trials.csv go")
+    p.add_argument(
+        "--results", metavar="DIR", default="results", help="where best.yaml, pareto/, trials.csv and report.html go"
+    )
+    p.add_argument(
+        "--workers", type=_positive_int, default=1, metavar="N", help="processes on this machine (default 1)"
+    )
+    p.add_argument(
+        "--join",
+        action="store_true",
+        help="run as an extra worker of a study another 'archon optimize' leads (same --db/--storage and --study)",
+    )
+    p.add_argument("--heartbeat", type=_positive_int, default=10, help=argparse.SUPPRESS)
     p.add_argument("--json", action="store_true", help="print one JSON object at the end")
 
     p = sub.add_parser("show", help="reprint a search's trials summary and Pareto front")

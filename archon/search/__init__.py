@@ -1,5 +1,6 @@
 """search: architecture search over a space of pipelines (``archon optimize``)."""
 
+from archon.search._ledger import Spend
 from archon.search._optimize import SearchResult
 from archon.search._optimize import TrialRecord
 from archon.search._optimize import aoptimize
@@ -13,6 +14,7 @@ __all__ = [
     "Param",
     "SearchResult",
     "SearchSpace",
+    "Spend",
     "TrialRecord",
     "aoptimize",
     "load_study_result",

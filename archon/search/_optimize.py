@@ -34,6 +34,9 @@ from archon.evaluate import load_benchmark
 from archon.evaluate import load_file
 from archon.execute import static_check
 from archon.operators import operator_types
+from archon.search._ledger import TEST_ROW
+from archon.search._ledger import Ledger
+from archon.search._ledger import Spend
 from archon.search._space import Param
 from archon.search._space import SearchSpace
 from archon.search._space import _dump
@@ -165,15 +168,71 @@ def _pareto(trials: list[TrialRecord]) -> list[TrialRecord]:
     return sorted(front, key=lambda t: (t.cost or 0, -(t.score or 0)))
 
 
+def _storage(url: str, heartbeat_s: int) -> Any:
+    """Optuna's RDB storage on the archon database: heartbeats let a live worker fail
+    the trial of a killed one, which is then retried (twice at most) with the same
+    parameters."""
+    import optuna
+
+    kwargs: dict[str, Any] = {}
+    if url.startswith("sqlite"):
+        kwargs = {"connect_args": {"timeout": 60}}
+    return optuna.storages.RDBStorage(
+        url,
+        engine_kwargs=kwargs,
+        heartbeat_interval=heartbeat_s,
+        grace_period=3 * heartbeat_s,
+        heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=2),
+    )
+
+
+class _Heartbeat:
+    """Records a running trial's heartbeat from a thread while the event loop works."""
+
+    def __init__(self, storage: Any, trial_id: int, every_s: float) -> None:
+        import threading
+
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._beat, args=(storage, trial_id, every_s), daemon=True)
+        self.thread.start()
+
+    def _beat(self, storage: Any, trial_id: int, every_s: float) -> None:
+        storage.record_heartbeat(trial_id)
+        while not self.stop.wait(every_s):
+            storage.record_heartbeat(trial_id)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
+def _records(study: Any) -> list[TrialRecord]:
+    return [_record(t) for t in study.get_trials(deepcopy=False) if t.state.is_finished()]
+
+
+def _counted(records: list[TrialRecord]) -> int:
+    return sum(1 for r in records if r.state != "failed")
+
+
 async def aoptimize(
     space: SearchSpace,
     *,
     db: str | None = None,
     study_name: str | None = None,
     results_dir: str | Path | None = "results",
-    on_trial: Callable[[TrialRecord, int], None] | None = None,
+    on_trial: Callable[[TrialRecord, list[TrialRecord], Spend], None] | None = None,
+    role: str = "main",
+    workers: int = 1,
+    heartbeat_s: int = 10,
 ) -> SearchResult:
-    """Searches the space; resumable (same study name and database).
+    """Searches the space; resumable (same study name and database) and shareable by
+    several workers (the same call with ``role="worker"`` in other processes or machines
+    on one database: they share the study, the cache and the search budget).
+
+    ``on_trial(record, all_records, spent)`` is called after each of this worker's trials.
+    Only the ``main`` role re-scores the best on the test split and writes the results.
+    ``workers`` > 1 starts that many processes in all on this machine (``archon optimize
+    --join``); the main one waits for the others before its re-score.
 
     Raises:
         ConfigurationError: missing optuna, an unreadable dataset, a bad metric.
@@ -182,48 +241,59 @@ async def aoptimize(
         import optuna
     except ImportError:
         raise ConfigurationError("archon optimize needs optuna — pip install optuna") from None
+    import os
+    import socket
+    import warnings
+
+    # archon records heartbeats itself around ask/tell (optuna expects Study.optimize)
+    warnings.filterwarnings("ignore", message="Heartbeat of storage", category=UserWarning)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+
     dev, test = _dataset(space)
     metric = get_metric(space.metric)
     store = Store(db)
     client = ModelClient(store)
     name = study_name or space.name
     directions: list[Any] = ["maximize", "minimize"] if space.objectives == ("score", "cost") else ["maximize"]
+    storage = _storage(store.url, heartbeat_s)
     study = optuna.create_study(
-        study_name=name, storage=store.url, sampler=_sampler(space), directions=directions, load_if_exists=True
+        study_name=name, storage=storage, sampler=_sampler(space), directions=directions, load_if_exists=True
     )
+    ledger = Ledger(store, name, f"{socket.gethostname()}:{os.getpid()}")
     pq = space.budget.per_query
     limits = Limits(pq.calls, pq.tokens, pq.usd)
     sb = space.budget.search
-    records: list[TrialRecord] = [_record(t) for t in study.trials if t.state.is_finished()]
-    test_paid = int(study.user_attrs.get("test_paid_calls", 0))  # earlier held-out re-scores
-    paid = sum(r.paid_calls for r in records) + test_paid
+    caps = (sb.calls, sb.tokens, sb.usd)
     rungs = space.fidelity if space.fidelity else (1.0,)
-    keep = space.keep
     dev_order = list(dev.examples)
     random.Random(space.seed).shuffle(dev_order)  # nested subsets: a rung re-uses the calls of the one below
-    rung_history: list[list[float]] = [[] for _ in rungs]
-    for r in records:
-        for i, sc in enumerate(r.rung_scores[: len(rungs)]):
-            rung_history[i].append(sc)
     t0 = time.monotonic()
     grid = space.strategy == "grid"
     stopped = "the space is exhausted" if grid else "the trial budget is spent"
     ops = operator_types()
+    records: list[TrialRecord] = []
+    children = _spawn_workers(space, store.url, name, workers - 1, heartbeat_s) if role == "main" else []
     try:
         while True:
-            if sb.trials is not None and len(records) >= sb.trials:
+            optuna.storages.fail_stale_trials(study)
+            all_trials = study.get_trials(deepcopy=False)
+            ledger.mark_dead({t.number for t in all_trials if t.state == optuna.trial.TrialState.FAIL})
+            records = _records(study)
+            running = sum(1 for t in all_trials if t.state == optuna.trial.TrialState.RUNNING)
+            waiting = any(t.state == optuna.trial.TrialState.WAITING for t in all_trials)
+            if sb.trials is not None and _counted(records) + running >= sb.trials and not waiting:
                 stopped = f"the trial budget ({sb.trials}) is spent"
                 break
             if sb.time_s is not None and time.monotonic() - t0 >= sb.time_s:
                 stopped = f"the time budget ({sb.time_s} s) is spent"
                 break
-            if grid and len(records) >= _grid_size(space):
+            if grid and _counted(records) + running >= _grid_size(space) and not waiting:
                 stopped = "every grid point was tried"
                 break
-            if not grid and sb.trials is None and sb.calls is None and sb.time_s is None and len(records) >= 50:
+            if not grid and not any(caps) and sb.trials is None and sb.time_s is None and _counted(records) >= 50:
                 stopped = "50 trials (no search budget given)"
                 break
-            if space.strategy == "greedy":
+            if space.strategy == "greedy" and not waiting:
                 proposal = _greedy_next(space, records)
                 if proposal is None:
                     stopped = "greedy search converged (no neighbour of the best improves it)"
@@ -231,27 +301,26 @@ async def aoptimize(
                 study.enqueue_trial(proposal, skip_if_exists=False)
             trial = study.ask()
             values = _suggest(trial, space.params, grid)
-            trial.set_user_attr("values", space.active(values))
+            params = space.active(values)
+            trial.set_user_attr("values", params)
             try:
                 pipe = Pipeline(space.instantiate(values), ops=ops, limits=limits, client=client)
                 static_check(pipe.plan, pipe.limits, client)
             except (SpecError, ConfigurationError) as exc:
-                rec = TrialRecord(trial.number, space.active(values), "rejected", reason=str(exc).splitlines()[0])
+                rec = TrialRecord(trial.number, params, "rejected", reason=str(exc).splitlines()[0])
                 _tell_pruned(study, trial, rec)
                 records.append(rec)
                 if on_trial:
-                    on_trial(rec, paid)
+                    on_trial(rec, records, ledger.spent())
                 continue
-            rec, spent, out_of_budget = await _run_trial(
-                pipe, dev_order, rungs, keep, rung_history, metric, sb.calls, paid, space.active(values), trial.number
-            )
-            paid += spent
-            if out_of_budget:
-                _tell_pruned(study, trial, rec)
-                stopped = f"the call budget ({sb.calls}) cannot fit another trial ({paid} spent)"
-                if on_trial:
-                    on_trial(rec, paid)
-                break
+            history = _rung_history(records, len(rungs))
+            beat = _Heartbeat(storage, trial._trial_id, heartbeat_s)
+            try:
+                rec, out_of_budget = await _run_trial(
+                    pipe, dev_order, rungs, space.keep, history, metric, ledger, caps, pq, params, trial.number
+                )
+            finally:
+                beat.close()
             for k, v in (
                 ("score", rec.score),
                 ("ci95", list(rec.ci95 or ())),
@@ -262,6 +331,7 @@ async def aoptimize(
                 ("state", rec.state),
                 ("rung_scores", list(rec.rung_scores)),
                 ("reason", rec.reason),
+                ("worker", ledger.worker),
             ):
                 trial.set_user_attr(k, v)
             if rec.state == "complete":
@@ -269,31 +339,117 @@ async def aoptimize(
                 study.tell(trial, [score, cost] if len(directions) == 2 else score)
             else:
                 study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-            records.append(rec)
+            records = _records(study)
             if on_trial:
-                on_trial(rec, paid)
+                on_trial(rec, records, ledger.spent())
+            if out_of_budget:
+                stopped = f"the search budget cannot fit another step ({rec.reason})"
+                break
+        await _wait(children)
+        records = _records(study)
         best = _best(records)
         front = _pareto(records)
         test_score = None
-        if best is not None and len(test):
-            pipe = Pipeline(space.instantiate(best.params), ops=ops, limits=limits, client=client)
-            worst = pipe.plan.cost.calls * len(test)
-            if sb.calls is None or paid + worst <= sb.calls:  # the held-out re-score is inside the budget too
-                rescored = await aevaluate(pipe, test, metric)
-                test_score = rescored.score
-                paid += rescored.usage.paid_calls
-                test_paid += rescored.usage.paid_calls
-                study.set_user_attr("test_paid_calls", test_paid)
-            else:
-                stopped += f"; the test re-score ({worst} calls worst case) did not fit the budget"
-        study.set_user_attr("stopped_because", stopped)
-        out_dir = _write_results(space, name, records, best, front, test_score, results_dir)
+        out_dir = None
+        if role == "main":
+            study.set_user_attr("stopped_because", stopped)
+            if best is not None and len(test):
+                pipe = Pipeline(space.instantiate(best.params), ops=ops, limits=limits, client=client)
+                before = _test_paid_before(ledger)
+                why = ledger.reserve(TEST_ROW, _worst(pipe, pq, len(test)), caps)
+                if why is None:  # the held-out re-score is inside the budget too
+                    rescored = await aevaluate(pipe, test, metric)
+                    test_score = rescored.score
+                    ledger.settle(TEST_ROW, before + _paid(rescored.usage), final=True)
+                    study.set_user_attr("test_score", test_score)
+                else:
+                    stopped += f"; the test re-score did not fit the budget ({why})"
+                    study.set_user_attr("stopped_because", stopped)
+            out_dir = _write_results(space, name, records, best, front, test_score, results_dir)
     finally:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
         await client.aclose()
         store.close()
+    spent = ledger.spent()
     return SearchResult(
-        name, tuple(records), best, tuple(front), paid, stopped, out_dir, test_score, {"test_paid_calls": test_paid}
+        name,
+        tuple(records),
+        best,
+        tuple(front),
+        spent.calls,
+        stopped,
+        out_dir,
+        test_score,
+        {"spent": spent.__dict__, "workers": workers},
     )
+
+
+def _spawn_workers(space: SearchSpace, url: str, study: str, n: int, heartbeat_s: int) -> list[Any]:
+    import subprocess
+    import sys
+
+    if n <= 0:
+        return []
+    if url in ("sqlite://", "sqlite:///:memory:"):
+        raise ConfigurationError("--workers needs a database the workers can share: --db sqlite:///search.db")
+    if space.file.startswith("<"):
+        raise ConfigurationError("--workers needs the space in a file the workers can read")
+    cmd = [sys.executable, "-m", "archon", "optimize", space.file, "--db", url, "--study", study, "--join"]
+    cmd += ["--heartbeat", str(heartbeat_s), "--json"]
+    import tempfile
+
+    children = []
+    for _ in range(n):
+        log = tempfile.TemporaryFile()  # a pipe could fill and stall the worker
+        child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
+        child.log = log  # type: ignore[attr-defined]
+        children.append(child)
+    return children
+
+
+async def _wait(children: list[Any]) -> None:
+    import asyncio
+
+    while any(c.poll() is None for c in children):
+        await asyncio.sleep(0.2)
+    for c in children:
+        c.log.seek(0)
+        err = c.log.read().decode(errors="replace")
+        c.log.close()
+        if c.returncode != 0:
+            raise ConfigurationError(f"a search worker exited with code {c.returncode}: {err.strip()[-2000:]}")
+
+
+def _test_paid_before(ledger: Ledger) -> Spend:
+    """What earlier re-scores on the test split paid (a resumed search re-scores again)."""
+    for row in ledger.rows():
+        if row["trial"] == TEST_ROW and row["state"] == "closed":
+            return Spend(row["calls"], row["tokens"], row["usd"])
+    return Spend()
+
+
+def _rung_history(records: list[TrialRecord], n: int) -> list[list[float]]:
+    history: list[list[float]] = [[] for _ in range(n)]
+    for r in records:
+        for i, sc in enumerate(r.rung_scores[:n]):
+            history[i].append(sc)
+    return history
+
+
+def _worst(pipe: Pipeline, pq: Any, items: int) -> Spend:
+    """The most ``items`` queries can spend: the static call count, and the per-query
+    token and dollar caps (the executor holds every query to them)."""
+    return Spend(
+        pipe.plan.cost.calls * items,
+        (pq.tokens or 0) * items,
+        (pq.usd or 0.0) * items,
+    )
+
+
+def _paid(u: Any) -> Spend:
+    return Spend(u.paid_calls, u.prompt_tokens + u.completion_tokens, u.cost_usd)
 
 
 async def _run_trial(
@@ -303,34 +459,44 @@ async def _run_trial(
     keep: float,
     history: list[list[float]],
     metric: Metric,
-    budget: int | None,
-    paid: int,
+    ledger: Ledger,
+    caps: tuple[int | None, int | None, float | None],
+    pq: Any,
     params: dict[str, Any],
     number: int,
-) -> tuple[TrialRecord, int, bool]:
+) -> tuple[TrialRecord, bool]:
     """Successive halving for one trial: score it on growing nested subsets of the dev
     split; it goes on to the next rung only if the top of its 95 % interval reaches the
     score of the best ``keep`` share of the trials seen at that rung (always, for the first
-    three). Returns the record, the calls paid, and whether the budget stopped it."""
-    spent = done = 0
+    three). Each rung's worst case is reserved in the ledger first. Returns the record
+    and whether the search budget stopped it."""
+    paid = Spend()
+    done = 0
     scores: list[float] = []
     result = None
     for i, frac in enumerate(rungs):
         k = max(1, math.ceil(frac * len(dev))) if i < len(rungs) - 1 else len(dev)
-        worst = pipe.plan.cost.calls * (k - done)  # the items below were scored at the last rung: cached
-        if budget is not None and paid + spent + worst > budget:
-            reason = f"worst case {worst} calls > {budget - paid - spent} left of the search budget"
-            return TrialRecord(number, params, "stopped", reason=reason, paid_calls=spent), spent, True
-        result = await aevaluate(pipe, Dataset("dev", tuple(dev[:k])), metric)
-        spent += result.usage.paid_calls
+        # the items below were scored at the last rung: cached
+        why = ledger.reserve(number, _worst(pipe, pq, k - done), caps)
+        if why is not None:
+            ledger.settle(number, paid, final=True)
+            reason = f"rung {i + 1} worst case would put the search at {why}"
+            return TrialRecord(number, params, "stopped", reason=reason, paid_calls=paid.calls), True
+        try:
+            result = await aevaluate(pipe, Dataset("dev", tuple(dev[:k])), metric)
+        except BaseException:
+            ledger.settle(number, paid, final=False)  # what finished rungs paid; this one's reservation is lost
+            raise
+        paid = paid + _paid(result.usage)
+        ledger.settle(number, paid, final=i == len(rungs) - 1)
         done = k
         scores.append(result.score)
         if i < len(rungs) - 1:
             seen = sorted(history[i], reverse=True)
-            history[i].append(result.score)
             if len(seen) >= 3:
                 bar = seen[max(0, math.ceil(keep * len(seen)) - 1)]
                 if result.ci95[1] < bar:
+                    ledger.settle(number, paid, final=True)
                     return (
                         TrialRecord(
                             number,
@@ -340,17 +506,14 @@ async def _run_trial(
                             result.ci95,
                             None,
                             None,
-                            spent,
+                            paid.calls,
                             result.usage.cached_calls,
                             f"stopped at rung {i + 1} ({k} items): {result.score:.3f}, interval top "
                             f"{result.ci95[1]:.3f} < {bar:.3f}",
                             tuple(scores),
                         ),
-                        spent,
                         False,
                     )
-        else:
-            history[i].append(result.score)
     assert result is not None
     u = result.usage
     n = max(1, len(dev))
@@ -366,12 +529,11 @@ async def _run_trial(
             result.ci95,
             cost,
             calls_pq,
-            spent,
-            u.cached_calls + u.paid_calls - spent,
+            paid.calls,
+            u.cached_calls + u.paid_calls - paid.calls,
             "",
             tuple(scores),
         ),
-        spent,
         False,
     )
 
@@ -400,6 +562,11 @@ def _tell_pruned(study: Any, trial: Any, rec: TrialRecord) -> None:
 
 def _record(t: Any) -> TrialRecord:
     a = t.user_attrs
+    if t.state.name == "FAIL":
+        retry = a.get("worker", "")
+        return TrialRecord(
+            t.number, dict(a.get("values", t.params)), "failed", reason=f"its worker died {retry}".strip() + "; retried"
+        )
     state = a.get("state", "complete" if t.state.name == "COMPLETE" else "rejected")
     ci = a.get("ci95")
     return TrialRecord(
@@ -507,11 +674,21 @@ def load_study_result(study_name: str, db: str | None = None) -> SearchResult:
                 f"no study {study_name!r} in {store._safe_url()} — studies: {', '.join(names) or 'none'}"
             )
         study = optuna.load_study(study_name=study_name, storage=store.url)
-        records = [_record(t) for t in study.trials if t.state.is_finished()]
-        test_paid = int(study.user_attrs.get("test_paid_calls", 0))
+        records = _records(study)
         stopped = str(study.user_attrs.get("stopped_because", "not recorded"))
+        test_score = study.user_attrs.get("test_score")
+        spent = Ledger(store, study_name, "show").spent()
     finally:
         store.close()
     best = _best(records)
-    paid = sum(r.paid_calls for r in records) + test_paid
-    return SearchResult(study_name, tuple(records), best, tuple(_pareto(records)), paid, stopped, None)
+    return SearchResult(
+        study_name,
+        tuple(records),
+        best,
+        tuple(_pareto(records)),
+        spent.calls,
+        stopped,
+        None,
+        test_score,
+        {"spent": spent.__dict__},
+    )

@@ -57,6 +57,8 @@ class PerQuery(_Strict):
 
 class SearchBudget(_Strict):
     calls: PositiveInt | None = Field(None, description="paid LLM calls for the whole search")
+    tokens: PositiveInt | None = Field(None, description="paid prompt + completion tokens for the whole search")
+    usd: float | None = Field(None, gt=0, description="paid dollars for the whole search")
     trials: PositiveInt | None = Field(None, description="architectures to try")
     time_s: float | None = Field(None, gt=0, description="wall-clock seconds")
 
@@ -209,6 +211,13 @@ def parse_space(
     if dataset is None and "dataset" not in data:
         add((), "no dataset:", "add dataset: {path: ..., input: input, answer: answer}")
     budget = col.block(BudgetBlock, data.get("budget", {}), ("budget",)) or BudgetBlock()
+    for dim, unit in (("tokens", "tokens"), ("usd", "dollars")):
+        if getattr(budget.search, dim) is not None and getattr(budget.per_query, dim) is None:
+            add(
+                ("budget", "search", dim),
+                f"a search budget in {unit} needs a per-query cap in {unit}, so each trial's worst case is known",
+                f"add budget: {{per_query: {{{dim}: ...}}}}",
+            )
     strategy = data.get("strategy", "tpe")
     if strategy not in ("tpe", "random", "grid", "nsga2", "greedy"):
         add(("strategy",), f"unknown strategy {strategy!r}", "use tpe, random, grid, nsga2 or greedy")

@@ -71,3 +71,23 @@ class ItemRecord(Base):
     output: Mapped[str | None] = mapped_column(Text, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     usage: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class SearchSpendRecord(Base):
+    """What one trial of a search may spend or has spent, shared by every worker.
+
+    A trial reserves its worst case before each step and settles to what it paid after
+    it; the search budget counts ``reserved`` of every row (``trial`` -1 is the row
+    workers lock on, -2 the held-out re-score). A killed worker's row keeps its
+    reservation, so a search never counts less than it may have spent.
+    """
+
+    __tablename__ = "archon_search_spend"
+    study: Mapped[str] = mapped_column(String(200), primary_key=True)
+    trial: Mapped[int] = mapped_column(Integer, primary_key=True)
+    worker: Mapped[str] = mapped_column(String(200), default="")
+    state: Mapped[str] = mapped_column(String(20), default="open")  # open | closed | dead
+    calls: Mapped[int] = mapped_column(Integer, default=0)
+    tokens: Mapped[int] = mapped_column(Integer, default=0)
+    usd: Mapped[float] = mapped_column(Float, default=0.0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)

@@ -1,0 +1,164 @@
+"""The search budget, shared through the database by every worker of a study.
+
+Before a step (a rung of a trial, the held-out re-score) a worker reserves the step's
+worst case; the reservation succeeds only if every capped dimension (calls, tokens,
+dollars) still fits, checked and written in one transaction while holding the study's
+lock row — an ``UPDATE`` of one row, which serializes writers on SQLite and PostgreSQL
+alike. After the step the row is settled to what was really paid. A worker killed
+mid-step leaves its reservation standing, so the sum can over-count but never
+under-count what was spent.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from typing import TypeVar
+
+from sqlalchemy import Table
+from sqlalchemy import func
+from sqlalchemy import insert
+from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import OperationalError
+
+from archon.store import SearchSpendRecord
+from archon.store import Store
+from archon.store._store import _now
+
+LOCK_ROW = -1
+TEST_ROW = -2
+_T: Table = SearchSpendRecord.__table__  # type: ignore[assignment]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Spend:
+    """Calls, tokens (prompt + completion) and dollars."""
+
+    calls: int = 0
+    tokens: int = 0
+    usd: float = 0.0
+
+    def __add__(self, other: Spend) -> Spend:
+        return Spend(self.calls + other.calls, self.tokens + other.tokens, self.usd + other.usd)
+
+    def over(self, calls: int | None, tokens: int | None, usd: float | None) -> str | None:
+        """The first cap this spend is over, described; None if within every cap."""
+        if calls is not None and self.calls > calls:
+            return f"{self.calls} calls > {calls}"
+        if tokens is not None and self.tokens > tokens:
+            return f"{self.tokens} tokens > {tokens}"
+        if usd is not None and self.usd > usd + 1e-12:
+            return f"${self.usd:.4f} > ${usd:.4f}"
+        return None
+
+
+class Ledger:
+    """Reservations and spend of one study (see the module docstring)."""
+
+    def __init__(self, store: Store, study: str, worker: str) -> None:
+        self.engine = store.engine
+        self.study = study
+        self.worker = worker
+        self._locked(lambda conn: None)
+
+    def _locked(self, work: Callable[[Connection], T]) -> T:
+        """Runs ``work`` in one transaction that holds the study's lock row; retried
+        whole when SQLite reports a busy snapshot or two workers create the lock row."""
+        for attempt in range(300):
+            try:
+                with self.engine.begin() as conn:
+                    hit = conn.execute(
+                        update(_T).where(_T.c.study == self.study, _T.c.trial == LOCK_ROW).values(updated_at=_now())
+                    ).rowcount
+                    if not hit:
+                        conn.execute(insert(_T).values(**self._row(LOCK_ROW, Spend(), "lock")))
+                    return work(conn)
+            except (OperationalError, IntegrityError):
+                if attempt == 299:
+                    raise
+                time.sleep(0.02 + 0.01 * (attempt % 10))
+        raise AssertionError("unreachable")
+
+    def _row(self, trial: int, s: Spend, state: str) -> dict[str, Any]:
+        return {
+            "study": self.study,
+            "trial": trial,
+            "worker": self.worker,
+            "state": state,
+            "calls": s.calls,
+            "tokens": s.tokens,
+            "usd": s.usd,
+            "updated_at": _now(),
+        }
+
+    def _sum(self, conn: Connection) -> Spend:
+        row = conn.execute(
+            select(func.coalesce(func.sum(_T.c.calls), 0), func.coalesce(func.sum(_T.c.tokens), 0), func.sum(_T.c.usd))
+            .where(_T.c.study == self.study)
+            .where(_T.c.trial != LOCK_ROW)
+        ).one()
+        return Spend(int(row[0]), int(row[1]), float(row[2] or 0.0))
+
+    def spent(self) -> Spend:
+        """Settled spend plus open (and dead workers') reservations."""
+        with self.engine.connect() as conn:
+            return self._sum(conn)
+
+    def reserve(self, trial: int, want: Spend, caps: tuple[int | None, int | None, float | None]) -> str | None:
+        """Adds ``want`` to the trial's reservation if every cap still fits.
+
+        Returns None when reserved, else why not (nothing is written)."""
+
+        def work(conn: Connection) -> str | None:
+            total = self._sum(conn) + want
+            why = total.over(*caps)
+            if why is not None:
+                return why
+            old = conn.execute(
+                select(_T.c.calls, _T.c.tokens, _T.c.usd).where(_T.c.study == self.study, _T.c.trial == trial)
+            ).one_or_none()
+            if old is None:
+                conn.execute(insert(_T).values(**self._row(trial, want, "open")))
+            else:
+                now = Spend(int(old[0]), int(old[1]), float(old[2])) + want
+                conn.execute(
+                    update(_T)
+                    .where(_T.c.study == self.study, _T.c.trial == trial)
+                    .values(**self._row(trial, now, "open"))
+                )
+            return None
+
+        return self._locked(work)
+
+    def settle(self, trial: int, paid: Spend, *, final: bool) -> None:
+        """Replaces the trial's reservation by what it has paid so far."""
+        self._locked(
+            lambda conn: conn.execute(
+                update(_T)
+                .where(_T.c.study == self.study, _T.c.trial == trial)
+                .values(**self._row(trial, paid, "closed" if final else "open"))
+            )
+        )
+
+    def mark_dead(self, trials: set[int]) -> None:
+        """Trials whose worker died: their reservations stay counted, marked as such."""
+        if not trials:
+            return
+        self._locked(
+            lambda conn: conn.execute(
+                update(_T)
+                .where(_T.c.study == self.study, _T.c.trial.in_(sorted(trials)), _T.c.state == "open")
+                .values(state="dead")
+            )
+        )
+
+    def rows(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            res = conn.execute(select(_T).where(_T.c.study == self.study, _T.c.trial != LOCK_ROW).order_by(_T.c.trial))
+            return [dict(r._mapping) for r in res]

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -46,3 +50,58 @@ output: answer
 
 def pytest_report_header(config: pytest.Config) -> str:
     return f"archon tests: root {ROOT}, CI={os.environ.get('CI', '')}"
+
+
+def _pg_bin(name: str) -> str | None:
+    found = shutil.which(name)
+    if found:
+        return found
+    for d in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (d / name).exists():
+            return str(d / name)
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL server of its own, started from the installed binaries on a temp dir."""
+    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
+    if not initdb or not pg_ctl:
+        pytest.fail("PostgreSQL server binaries (initdb, pg_ctl) are not installed: apt-get install postgresql")
+    tmp = tempfile.mkdtemp(prefix="archon-pg-")
+    data = os.path.join(tmp, "data")
+    from archon.testing import free_port
+
+    port = free_port()
+    user = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root: use the postgres user
+        import pwd
+
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.fail("running as root needs a 'postgres' system user for the test server")
+        shutil.chown(tmp, "postgres")
+        user = ["runuser", "-u", "postgres", "--"]
+    subprocess.run(user + [initdb, "-D", data, "-A", "trust", "-U", "archon"], check=True, capture_output=True)
+    subprocess.run(
+        user
+        + [
+            pg_ctl,
+            "-D",
+            data,
+            "-o",
+            f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1",
+            "-l",
+            os.path.join(tmp, "log"),
+            "-w",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield f"postgresql+psycopg2://archon@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(user + [pg_ctl, "-D", data, "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -18,11 +18,15 @@ a request is reproducible and differs from sample j):
   wrong input.
 - **verify** (``Verdict``) and **critique**: the right judgement with probability ``skill``.
 - Tokens: a quarter of the characters; price from ``price_per_1k`` or by preset.
+- Latency: none, unless ``$ARCHON_SYNTHETIC_LATENCY_S`` sets seconds per call (for
+  tests that need a search to be slow enough to interrupt).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import os
 import math
 import random
 import re
@@ -105,6 +109,9 @@ class SyntheticBackend(BaseBackend):
         return len(request.as_text()) // 4 + 1
 
     async def complete(self, request: Request, seed: int) -> Completion:
+        delay = float(os.environ.get("ARCHON_SYNTHETIC_LATENCY_S", "0") or 0)
+        if delay > 0:
+            await asyncio.sleep(delay)
         prompt = request.as_text()
         rng = random.Random(seed)
         skill = skill_of(self.name)

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +10,6 @@ import pytest
 import archon
 from archon.store import Store
 from archon.testing import ServerProcess
-from archon.testing import free_port
 
 PIPE = """
 models:
@@ -24,58 +19,6 @@ nodes:
   f: {{op: fuse, model: m, inputs: [g]}}
 output: f
 """
-
-
-def _pg_bin(name: str) -> str | None:
-    found = shutil.which(name)
-    if found:
-        return found
-    for d in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
-        if (d / name).exists():
-            return str(d / name)
-    return None
-
-
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
-    if not initdb or not pg_ctl:
-        pytest.fail("PostgreSQL server binaries (initdb, pg_ctl) are not installed: apt-get install postgresql")
-    tmp = tempfile.mkdtemp(prefix="archon-pg-")
-    data = os.path.join(tmp, "data")
-    port = free_port()
-    user = []
-    if os.geteuid() == 0:  # PostgreSQL refuses to run as root: use the postgres user
-        import pwd
-
-        try:
-            pwd.getpwnam("postgres")
-        except KeyError:
-            pytest.fail("running as root needs a 'postgres' system user for the test server")
-        shutil.chown(tmp, "postgres")
-        user = ["runuser", "-u", "postgres", "--"]
-    subprocess.run(user + [initdb, "-D", data, "-A", "trust", "-U", "archon"], check=True, capture_output=True)
-    subprocess.run(
-        user
-        + [
-            pg_ctl,
-            "-D",
-            data,
-            "-o",
-            f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1",
-            "-l",
-            os.path.join(tmp, "log"),
-            "-w",
-            "start",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield f"postgresql+psycopg2://archon@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(user + [pg_ctl, "-D", data, "-m", "immediate", "stop"], capture_output=True)
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])

@@ -1,0 +1,147 @@
+"""Several search workers on one study: shared budget, SQLite and a real PostgreSQL,
+and a worker killed with SIGKILL mid-trial (its trial is retried, its spend still counted).
+
+The models are synthetic/ (SIMULATED), which is what makes these searches fast and seeded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+
+from archon.search import aoptimize
+from archon.search import parse_space_file
+from archon.search._ledger import Ledger
+from archon.store import Store
+from tests.search_tests.test_optimize import space_text
+
+
+def _space_file(tmp_path: Path, search: str) -> Path:
+    path = tmp_path / "space.yaml"
+    path.write_text(space_text(search), encoding="utf-8")
+    return path
+
+
+def _optimize(*args: str, env: dict[str, str] | None = None, timeout: int = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "archon", "optimize", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def _check_shared_search(url: str, tmp_path: Path, trials: int, budget: int) -> None:
+    space = _space_file(tmp_path, f"{{calls: {budget}, trials: {trials}}}")
+    done = _optimize(
+        str(space),
+        "--storage",
+        url,
+        "--workers",
+        "2",
+        "--json",
+        "--results",
+        str(tmp_path / "results"),
+        env={"ARCHON_SYNTHETIC_LATENCY_S": "0.01"},  # trials long enough for both workers to take some
+    )
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    study = optuna.load_study(study_name="synthetic-demo", storage=url)
+    finished = [t for t in study.trials if t.state.is_finished()]
+    workers = {t.user_attrs.get("worker") for t in finished if "worker" in t.user_attrs}
+    assert len(workers) == 2, workers  # both processes ran trials of the one study
+    # the trial budget can be overshot only by a race between the two workers' last asks
+    assert trials <= len(finished) <= trials + 1
+    store = Store(url)
+    try:
+        spent = Ledger(store, "synthetic-demo", "test").spent()
+        # two workers may both pay for one call they asked at once; the ledger counts both
+        assert store.count_calls() <= spent.calls == out["paid_calls"] <= budget
+    finally:
+        store.close()
+    assert out["best"] is not None and (tmp_path / "results" / "synthetic-demo" / "best.yaml").exists()
+
+
+def test_two_workers_share_a_study_and_its_budget_on_sqlite(tmp_path: Path) -> None:
+    _check_shared_search(f"sqlite:///{tmp_path / 'search.db'}", tmp_path, trials=14, budget=20000)
+
+
+def test_two_workers_share_a_study_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
+    _check_shared_search(postgres_url, tmp_path, trials=10, budget=20000)
+
+
+def test_call_budget_holds_across_workers(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'search.db'}"
+    space = _space_file(tmp_path, "{calls: 2500}")
+    done = _optimize(str(space), "--db", url, "--workers", "3", "--json", "--results", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert "search budget" in out["stopped_because"]
+    store = Store(url)
+    try:
+        assert store.count_calls() <= out["paid_calls"] <= 2500
+    finally:
+        store.close()
+
+
+async def test_a_killed_workers_trial_is_retried_and_its_spend_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'search.db'}"
+    space_path = _space_file(tmp_path, "{calls: 30000, trials: 3}")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "archon", "optimize", str(space_path), "--db", url, "--study", "kill"]
+        + ["--join", "--heartbeat", "1", "--json"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "ARCHON_SYNTHETIC_LATENCY_S": "1"},  # each wave of calls takes a second
+        start_new_session=True,
+    )
+    store = Store(url)
+    try:
+        deadline = time.monotonic() + 120
+        running: list[optuna.trial.FrozenTrial] = []
+        while time.monotonic() < deadline:  # wait until it is in the middle of a trial that has paid calls
+            time.sleep(0.3)
+            try:
+                study = optuna.load_study(study_name="kill", storage=url)
+            except KeyError:
+                continue
+            running = [t for t in study.trials if t.state == optuna.trial.TrialState.RUNNING]
+            if running and store.count_calls() > 0:
+                break
+        assert worker.poll() is None, worker.stderr.read() if worker.stderr else ""
+        assert running, "the worker never started a trial"
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
+        killed = running[0]
+        paid_by_killed = store.count_calls()
+        time.sleep(3.5)  # past the grace period (3 heartbeats)
+        monkeypatch.setenv("ARCHON_SYNTHETIC_LATENCY_S", "0")
+        result = await aoptimize(
+            parse_space_file(space_path), db=url, study_name="kill", results_dir=None, heartbeat_s=1
+        )
+        rows = {r["trial"]: r for r in Ledger(store, "kill", "test").rows()}
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+        store.close()
+    states = {t.number: t.state for t in result.trials}
+    assert states[killed.number] == "failed"
+    study = optuna.load_study(study_name="kill", storage=url)
+    retries = [t for t in study.trials if t.system_attrs.get("failed_trial") == killed.number]
+    assert len(retries) == 1 and retries[0].params == killed.params
+    retry = next(t for t in result.trials if t.number == retries[0].number)
+    assert retry.state in ("complete", "pruned")
+    assert retry.cached_calls >= paid_by_killed > 0  # what the killed worker paid came back from the cache
+    assert rows[killed.number]["state"] == "dead" and rows[killed.number]["calls"] >= paid_by_killed
+    assert len([t for t in result.trials if t.state != "failed"]) == 3

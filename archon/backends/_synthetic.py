@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 import math
+import os
 import random
 import re
 from collections import Counter

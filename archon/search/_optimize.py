@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,7 @@ from archon.store import Store
 class TrialRecord:
     number: int
     params: dict[str, Any]
-    state: str  # complete | pruned (stopped at a lower rung) | rejected | stopped
+    state: str  # complete | pruned (at a lower rung) | rejected | stopped (budget) | repeat | failed (worker died)
     score: float | None = None
     ci95: tuple[float, float] | None = None
     cost: float | None = None  # dollars per query when priced, else calls per query
@@ -211,7 +212,22 @@ def _records(study: Any) -> list[TrialRecord]:
 
 
 def _counted(records: list[TrialRecord]) -> int:
-    return sum(1 for r in records if r.state != "failed")
+    """Architectures tried: not repeats of tried ones (free), nor trials of dead workers."""
+    return sum(1 for r in records if r.state not in ("failed", "repeat"))
+
+
+def _tell_repeat(study: Any, trial: Any, rec: TrialRecord, same: TrialRecord, objectives: int) -> None:
+    import optuna
+
+    trial.set_user_attr("state", "repeat")
+    trial.set_user_attr("reason", rec.reason)
+    for k in ("score", "cost", "calls_per_query"):
+        trial.set_user_attr(k, getattr(same, k))
+    if same.state == "complete":
+        score, cost = float(same.score or 0.0), float(same.cost or 0.0)
+        study.tell(trial, [score, cost] if objectives == 2 else score)
+    else:
+        study.tell(trial, state=optuna.trial.TrialState.PRUNED)
 
 
 async def aoptimize(
@@ -272,6 +288,7 @@ async def aoptimize(
     stopped = "the space is exhausted" if grid else "the trial budget is spent"
     ops = operator_types()
     records: list[TrialRecord] = []
+    repeats = 0
     children = _spawn_workers(space, store.url, name, workers - 1, heartbeat_s) if role == "main" else []
     try:
         while True:
@@ -303,6 +320,20 @@ async def aoptimize(
             values = _suggest(trial, space.params, grid)
             params = space.active(values)
             trial.set_user_attr("values", params)
+            same = next((r for r in records if r.params == params and r.state not in ("failed", "repeat")), None)
+            if same is not None and same.state != "stopped":
+                # samplers re-propose architectures of small spaces: answer from the first result
+                repeats += 1
+                rec = replace(same, number=trial.number, state="repeat", paid_calls=0, reason=f"= trial {same.number}")
+                _tell_repeat(study, trial, rec, same, len(directions))
+                records.append(rec)
+                if repeats >= 25:
+                    stopped = (
+                        "the sampler proposed only tried architectures 25 times in a row (the space looks exhausted)"
+                    )
+                    break
+                continue
+            repeats = 0
             try:
                 pipe = Pipeline(space.instantiate(values), ops=ops, limits=limits, client=client)
                 static_check(pipe.plan, pipe.limits, client)

@@ -32,7 +32,11 @@ def space_text(search: str = "{calls: 30000, trials: 12}", strategy: str = "tpe"
 async def test_budgets_rejection_results_and_resume(db_url: str, tmp_path: Path) -> None:
     space = parse_space(space_text(), str(SPACE))
     first = await aoptimize(space, db=db_url, results_dir=tmp_path)
-    assert len(first.trials) == 12 and "trial budget" in first.stopped_because
+    tried = lambda r: [t for t in r.trials if t.state != "repeat"]  # noqa: E731 - repeats are answered for free
+    assert len(tried(first)) == 12 and "trial budget" in first.stopped_because
+    for t in first.trials:
+        if t.state == "repeat":  # a re-proposed architecture: the first result, no call
+            assert t.paid_calls == 0 and any(o.params == t.params and o.state != "repeat" for o in first.trials)
     rejected = [t for t in first.trials if t.state == "rejected"]
     for t in rejected:  # over the per-query budget: refused before any call
         assert "calls per query" in t.reason and t.paid_calls == 0
@@ -46,7 +50,7 @@ async def test_budgets_rejection_results_and_resume(db_url: str, tmp_path: Path)
     out = tmp_path / "synthetic-demo"
     assert (out / "best.yaml").exists() and list((out / "pareto").glob("*.yaml"))
     rows = list(csv.DictReader((out / "trials.csv").open()))
-    assert len(rows) == 12
+    assert len(rows) == len(first.trials)
     # the front is non-dominated
     for a in first.pareto:
         assert not any((b.score or 0) > (a.score or 0) and (b.cost or 0) < (a.cost or 0) for b in done)
@@ -54,7 +58,8 @@ async def test_budgets_rejection_results_and_resume(db_url: str, tmp_path: Path)
     more = await aoptimize(
         parse_space(space_text("{calls: 30000, trials: 18}"), str(SPACE)), db=db_url, results_dir=tmp_path
     )
-    assert len(more.trials) == 18 and [t.number for t in more.trials[:12]] == [t.number for t in first.trials]
+    assert len(tried(more)) == 18
+    assert [t.number for t in more.trials[: len(first.trials)]] == [t.number for t in first.trials]
     assert more.paid_calls >= first.paid_calls
 
 
@@ -149,7 +154,7 @@ def test_every_shipped_space_validates(path: Path) -> None:
 async def test_nsga2_multi_objective(db_url: str) -> None:
     text = space_text("{calls: 30000, trials: 10}", "nsga2")
     result = await aoptimize(parse_space(text, str(SPACE)), db=db_url, results_dir=None)
-    assert len(result.trials) == 10 and result.pareto
+    assert len([t for t in result.trials if t.state != "repeat"]) == 10 and result.pareto
     scores = [t.score for t in result.pareto]
     costs = [t.cost for t in result.pareto]
     assert costs == sorted(costs) and scores == sorted(scores)  # a front: paying more buys more
@@ -210,3 +215,20 @@ async def test_time_budget_stops_the_search(db_url: str) -> None:
     result = await aoptimize(space, db=db_url, results_dir=None)
     assert 1 <= len(result.trials) < 500 and "time budget" in result.stopped_because
     assert time.monotonic() - t0 < 30  # a trial started before the deadline may finish after it
+
+
+async def test_dollar_and_token_search_budgets_are_never_exceeded(db_url: str) -> None:
+    text = space_text("{usd: 0.15}").replace("per_query: {calls: 12}", "per_query: {calls: 12, usd: 0.0005}")
+    result = await aoptimize(parse_space(text, str(SPACE)), db=db_url, results_dir=None, study_name="usd")
+    spent = result.extra["spent"]
+    assert 0 < spent["usd"] <= 0.15 and "$" in result.stopped_because
+    text = space_text("{tokens: 60000}").replace("per_query: {calls: 12}", "per_query: {calls: 12, tokens: 400}")
+    result = await aoptimize(parse_space(text, str(SPACE)), db=db_url, results_dir=None, study_name="tokens")
+    spent = result.extra["spent"]
+    assert 0 < spent["tokens"] <= 60000 and "tokens >" in result.stopped_because
+
+
+def test_a_token_search_budget_needs_a_per_query_token_cap() -> None:
+    with pytest.raises(SpecError) as err:
+        parse_space(space_text("{tokens: 60000}"), str(SPACE))
+    assert "budget.search.tokens" in str(err.value) and "per_query" in str(err.value)

@@ -95,6 +95,8 @@ def _suggest(trial: Any, params: tuple[Param, ...], grid: bool) -> dict[str, Any
             values[p.name] = trial.suggest_float(p.name, float(p.low), float(p.high), log=p.log)
         elif p.kind == "bool":
             values[p.name] = trial.suggest_categorical(p.name, [False, True])
+        elif p.kind == "subset":  # optuna's choices are scalars: each combination as JSON
+            values[p.name] = json.loads(trial.suggest_categorical(p.name, [json.dumps(c) for c in p.grid()]))
         else:
             values[p.name] = trial.suggest_categorical(p.name, list(p.choices))
     return values
@@ -115,18 +117,25 @@ def _sampler(space: SearchSpace) -> Any:
             def after_trial(self, *args: Any, **kwargs: Any) -> None:
                 return None
 
-        return AskTellGrid({p.name: p.grid() for p in space.params}, seed=space.seed)
+        grid = {p.name: [json.dumps(v) for v in p.grid()] if p.kind == "subset" else p.grid() for p in space.params}
+        return AskTellGrid(grid, seed=space.seed)
     return optuna.samplers.TPESampler(seed=space.seed, multivariate=True)
 
 
 def _neighbours(p: Param, value: Any) -> list[Any]:
-    if p.kind in ("bool", "choice"):
+    if p.kind in ("bool", "choice", "subset"):
         return [v for v in p.grid() if v != value]
     if p.kind == "int":
         step = max(1, int(p.high - p.low) // 4)
         return [v for v in (value - step, value - 1, value + 1, value + step) if p.low <= v <= p.high and v != value]
     width = (p.high - p.low) / 10
     return [v for v in (value - width, value + width) if p.low <= v <= p.high]
+
+
+def _encode(space: SearchSpace, values: dict[str, Any]) -> dict[str, Any]:
+    """Parameter values as optuna stores them (a subset as its JSON)."""
+    kinds = {p.name: p.kind for p in space.params}
+    return {k: json.dumps(v) if kinds.get(k) == "subset" else v for k, v in values.items()}
 
 
 def _best(records: list[TrialRecord]) -> TrialRecord | None:
@@ -315,7 +324,7 @@ async def aoptimize(
                 if proposal is None:
                     stopped = "greedy search converged (no neighbour of the best improves it)"
                     break
-                study.enqueue_trial(proposal, skip_if_exists=False)
+                study.enqueue_trial(_encode(space, proposal), skip_if_exists=False)
             trial = study.ask()
             values = _suggest(trial, space.params, grid)
             params = space.active(values)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
@@ -70,10 +71,12 @@ class BudgetBlock(_Strict):
 
 @dataclass(frozen=True)
 class Param:
-    """One parameter: ``kind`` int|float|bool|choice, its range or choices, and ``when``."""
+    """One parameter: ``kind`` int|float|bool|choice|subset, its range or choices, and
+    ``when``. A subset's choices are every combination (a list) of its items within its
+    sizes, smallest first."""
 
     name: str
-    kind: Literal["int", "float", "bool", "choice"]
+    kind: Literal["int", "float", "bool", "choice", "subset"]
     low: float = 0
     high: float = 0
     log: bool = False
@@ -89,6 +92,8 @@ class Param:
             return float(self.low)
         if self.kind == "bool":
             return False
+        if self.kind == "subset":
+            return list(self.choices[0])
         return self.choices[0]
 
     def grid(self) -> list[Any]:
@@ -98,6 +103,8 @@ class Param:
             return [False, True]
         if self.kind == "choice":
             return list(self.choices)
+        if self.kind == "subset":
+            return [list(c) for c in self.choices]
         raise ValueError(f"a float parameter has no grid: {self.name=}")
 
 
@@ -194,7 +201,7 @@ def parse_space(
         )
         template = {}
     params = _parse_params(data.get("space"), add)
-    names = {p.name for p in params}
+    names = {p.name for p in params} | (set(map(str, data["space"])) if isinstance(data.get("space"), dict) else set())
     refs: list[tuple[tuple[str | int, ...], str]] = []
     _find_params(template, ("pipeline",), refs)
     for path, ref in refs:
@@ -306,9 +313,9 @@ def _parse_params(raw: Any, add: Any) -> list[Param]:
             cond = next(iter(when.items()))
         elif when is not None:
             add(path + ("when",), "when: must name a bool parameter or be {param: value}", "write when: use_rank")
-        kinds = [k for k in ("int", "float", "bool", "choice") if k in spec]
+        kinds = [k for k in ("int", "float", "bool", "choice", "subset") if k in spec]
         if len(kinds) != 1:
-            add(path, "give exactly one of int, float, bool, choice", "write {int: [1, 8]}")
+            add(path, "give exactly one of int, float, bool, choice, subset", "write {int: [1, 8]}")
             continue
         kind = kinds[0]
         value = spec[kind]
@@ -325,6 +332,16 @@ def _parse_params(raw: Any, add: Any) -> list[Param]:
             out.append(Param(str(name), numeric, value[0], value[1], bool(spec.get("log", False)), when=cond))
         elif kind == "bool":
             out.append(Param(str(name), "bool", when=cond))
+        elif kind == "subset":
+            if not isinstance(value, list) or not value or len(set(map(str, value))) != len(value):
+                add(path + ("subset",), "subset needs a non-empty list of distinct items", "write subset: [m1, m2, m3]")
+                continue
+            lo, hi = spec.get("min", 1), spec.get("max", len(value))
+            if not (isinstance(lo, int) and isinstance(hi, int) and 1 <= lo <= hi <= len(value)):
+                add(path, f"subset sizes need 1 <= min <= max <= {len(value)}", "write {subset: [a, b, c], max: 2}")
+                continue
+            combos = tuple(c for size in range(lo, hi + 1) for c in itertools.combinations(value, size))
+            out.append(Param(str(name), "subset", choices=combos, when=cond))
         else:
             if not isinstance(value, list) or not value:
                 add(path + ("choice",), "choice needs a non-empty list", "write choice: [vote, fuse]")

@@ -232,3 +232,37 @@ def test_a_token_search_budget_needs_a_per_query_token_cap() -> None:
     with pytest.raises(SpecError) as err:
         parse_space(space_text("{tokens: 60000}"), str(SPACE))
     assert "budget.search.tokens" in str(err.value) and "per_query" in str(err.value)
+
+
+SUBSET_SPACE = """
+name: subset
+pipeline:
+  nodes:
+    samples: {op: generate, models: "${generators}", samples: 3, max_tokens: 16}
+    answer: {op: vote, inputs: [samples]}
+  output: answer
+space:
+  generators: {subset: [synthetic/small, synthetic/medium, synthetic/large], max: 2}
+dataset: {path: DATA, input: input, answer: answer, dev: 0.5, seed: 0}
+metric: exact
+strategy: grid
+"""
+
+
+async def test_a_subset_of_models_is_searched_as_lists(db_url: str) -> None:
+    space = parse_space(SUBSET_SPACE.replace("DATA", str(ROOT / "data" / "synthetic-200.jsonl")), str(SPACE))
+    assert space.params[0].grid()[0] == ["synthetic/small"] and len(space.params[0].grid()) == 3 + 3
+    result = await aoptimize(space, db=db_url, results_dir=None)
+    tried = sorted(tuple(t.params["generators"]) for t in result.trials if t.state == "complete")
+    assert len(tried) == 6 and all(1 <= len(g) <= 2 for g in tried)
+    calls = {tuple(t.params["generators"]): t.calls_per_query for t in result.trials}
+    assert calls[("synthetic/small",)] == 3 and calls[("synthetic/small", "synthetic/large")] == 6
+    assert result.best is not None and "synthetic/large" in result.best.params["generators"]
+
+
+def test_subset_sizes_are_checked() -> None:
+    bad = SUBSET_SPACE.replace("max: 2", "max: 5").replace("DATA", "x.jsonl")
+    with pytest.raises(SpecError) as err:
+        parse_space(bad, "s.yaml")
+    assert "s.yaml:9:3: space.generators" in str(err.value) and "max <= 3" in str(err.value)
+    assert len(err.value.problems) == 1  # no knock-on error for the template's ${generators}

@@ -41,7 +41,6 @@ from archon.search._ledger import Spend
 from archon.search._space import Param
 from archon.search._space import SearchSpace
 from archon.search._space import _dump
-from archon.search._space import _substitute
 from archon.store import Store
 
 
@@ -87,7 +86,7 @@ def _dataset(space: SearchSpace) -> tuple[Dataset, Dataset]:
 def _suggest(trial: Any, params: tuple[Param, ...], grid: bool) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for p in params:
-        if not grid and p.when is not None and values.get(p.when[0]) != p.when[1]:
+        if not grid and not p.is_active(values):
             continue
         if p.kind == "int":
             values[p.name] = trial.suggest_int(p.name, int(p.low), int(p.high), log=p.log)
@@ -154,7 +153,7 @@ def _greedy_next(space: SearchSpace, records: list[TrialRecord]) -> dict[str, An
         start = space.active({p.name: p.default for p in space.params})
         return start if start not in tried else None
     for p in space.params:
-        if p.when is not None and current.get(p.when[0]) != p.when[1]:
+        if not p.is_active(current):
             continue
         for v in _neighbours(p, current[p.name]):
             proposal = space.active({**current, p.name: v})
@@ -639,8 +638,8 @@ def _write_results(
     (out / "pareto").mkdir(parents=True, exist_ok=True)
 
     def yaml_for(rec: TrialRecord, label: str) -> str:
-        data = _substitute(dict(space.template), space.active(rec.params))
-        data.setdefault("name", f"{space.name}-{label}")
+        data = space.pipeline_data(rec.params)
+        data["name"] = f"{space.name}-{label}"
         head = (
             f"# {label}: trial {rec.number} of study {name} ({space.file})\n"
             f"# dev score {rec.score:.4f}, cost {rec.cost:.6g} per query; params {json.dumps(rec.params)}\n"

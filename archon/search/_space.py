@@ -20,6 +20,11 @@ from pydantic import PositiveInt
 
 from archon.errors import Problem
 from archon.errors import SpecError
+from archon.search._archon import ArchonBlock
+from archon.search._archon import Ranking
+from archon.search._archon import archon_params
+from archon.search._archon import build_archon
+from archon.search._archon import default_ranking
 from archon.spec import DatasetSpec
 from archon.spec import NodeSpec
 from archon.spec import PipelineSpec
@@ -43,6 +48,7 @@ TOP_LEVEL = (
     "objectives",
     "seed",
     "fidelity",
+    "archon",
 )
 
 
@@ -96,6 +102,15 @@ class Param:
             return list(self.choices[0])
         return self.choices[0]
 
+    def is_active(self, values: Mapping[str, Any]) -> bool:
+        """``when: x`` / ``{x: value}``: x equals the value; ``{x: {not: value}}``: it differs."""
+        if self.when is None:
+            return True
+        other, want = self.when
+        if isinstance(want, dict) and set(want) == {"not"}:
+            return bool(values.get(other) != want["not"])
+        return bool(values.get(other) == want)
+
     def grid(self) -> list[Any]:
         if self.kind == "int":
             return list(range(int(self.low), int(self.high) + 1))
@@ -124,12 +139,14 @@ class SearchSpace:
     fidelity: tuple[float, ...] = ()
     keep: float = 1 / 3
     node_types: Mapping[str, type[NodeSpec]] | None = field(default=None, repr=False)
+    archon: ArchonBlock | None = None  # the built-in Archon space instead of a template
+    ranking: Ranking | None = None  # its power ranking (archon rank-models); None: the listed order
 
     def active(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """Fills inactive parameters with their defaults."""
         out = {}
         for p in self.params:
-            on = p.when is None or values.get(p.when[0]) == p.when[1]
+            on = p.is_active(values)
             out[p.name] = values[p.name] if on and p.name in values else p.default
         return out
 
@@ -139,9 +156,17 @@ class SearchSpace:
         Raises:
             SpecError: the instantiated pipeline is invalid (an infeasible combination).
         """
-        data = _substitute(copy.deepcopy(dict(self.template)), self.active(values))
-        data.setdefault("name", f"{self.name}")
+        data = self.pipeline_data(values)
         return parse_pipeline(_dump(data), f"{self.file}#{_label(values)}", self.node_types)
+
+    def pipeline_data(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The pipeline for these parameter values, as YAML data."""
+        if self.archon is not None:
+            data = build_archon(self.archon, self.ranking or default_ranking(self.archon), self.active(values))
+        else:
+            data = _substitute(copy.deepcopy(dict(self.template)), self.active(values))
+        data.setdefault("name", f"{self.name}")
+        return data
 
     def dataset_path(self) -> Path | None:
         if not self.dataset.path:
@@ -193,14 +218,23 @@ def parse_space(
         raise SpecError(Problem(file, 1, 1, "", "a search space must be a mapping", "see optimizers/README.md"))
     col.unknown_keys(data, TOP_LEVEL)
     template = data.get("pipeline")
-    if not isinstance(template, dict):
+    archon = None
+    if "archon" in data:
+        archon = col.block(ArchonBlock, data.get("archon"), ("archon",))
+        for key in ("pipeline", "space"):
+            if key in data:
+                add((key,), f"archon: generates the {key}; both are given", f"remove {key}: or archon:")
+        template = {}
+        params = archon_params(archon) if archon is not None else []
+    elif not isinstance(template, dict):
         add(
             ("pipeline",) if "pipeline" in data else (),
             "no pipeline: template",
             "add pipeline: {models: ..., nodes: ...}",
         )
         template = {}
-    params = _parse_params(data.get("space"), add)
+    if "archon" not in data:
+        params = _parse_params(data.get("space"), add)
     names = {p.name for p in params} | (set(map(str, data["space"])) if isinstance(data.get("space"), dict) else set())
     refs: list[tuple[tuple[str | int, ...], str]] = []
     _find_params(template, ("pipeline",), refs)
@@ -281,11 +315,12 @@ def parse_space(
         fidelity=rungs,
         keep=float(keep),
         node_types=node_types,
+        archon=archon,
     )
     try:  # the template must be a valid pipeline at the defaults
         space.instantiate({})
     except SpecError as exc:
-        line, column = locate(locs, ("pipeline",))
+        line, column = locate(locs, ("archon",) if archon is not None else ("pipeline",))
         raise SpecError(
             [
                 Problem(file, line, column, "pipeline", f"at default parameters: {p.message}", p.fix)
@@ -312,7 +347,11 @@ def _parse_params(raw: Any, add: Any) -> list[Param]:
         elif isinstance(when, dict) and len(when) == 1:
             cond = next(iter(when.items()))
         elif when is not None:
-            add(path + ("when",), "when: must name a bool parameter or be {param: value}", "write when: use_rank")
+            add(
+                path + ("when",),
+                "when: must name a bool parameter or be {param: value} or {param: {not: value}}",
+                "write when: use_rank",
+            )
         kinds = [k for k in ("int", "float", "bool", "choice", "subset") if k in spec]
         if len(kinds) != 1:
             add(path, "give exactly one of int, float, bool, choice, subset", "write {int: [1, 8]}")

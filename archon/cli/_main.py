@@ -110,6 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--heartbeat", type=_positive_int, default=10, help=argparse.SUPPRESS)
     p.add_argument("--json", action="store_true", help="print one JSON object at the end")
 
+    p = sub.add_parser("rank-models", help="power-rank an archon: space's models as generators and fusers (stored)")
+    p.add_argument("space", metavar="SPACE.yaml")
+    p.add_argument("--db", metavar="URL", help="the database (default: $ARCHON_DB or the user cache dir)")
+    p.add_argument("--again", action="store_true", help="rank again even if a ranking is stored")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
     p = sub.add_parser("show", help="reprint a search's trials summary and Pareto front")
     p.add_argument("study", metavar="STUDY")
     p.add_argument(
@@ -177,6 +183,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from archon.cli._optimize import run_show
 
             return run_show(args)
+        if args.command == "rank-models":
+            from archon.cli._optimize import run_rank_models
+
+            return run_rank_models(args)
         if args.command == "optimize":
             from archon.cli._optimize import run_optimize
 

@@ -109,6 +109,43 @@ def _live_table(space: SearchSpace, records: list[TrialRecord], spent: Spend) ->
     return Group(table, Text(f"budget: {_budget_line(space, spent)}; {trials}"))
 
 
+def run_rank_models(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from archon.operators import node_types
+    from archon.operators import operator_types
+    from archon.search import parse_space_file
+    from archon.search import rank_models
+
+    space = parse_space_file(args.space, node_types(operator_types()))
+    ranking, paid, stored = asyncio.run(rank_models(space, args.db or os.environ.get("ARCHON_DB"), again=args.again))
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "generators": ranking.generators,
+                    "fusers": ranking.fusers,
+                    "scores": ranking.scores,
+                    "items": ranking.items,
+                    "paid_calls": paid.calls,
+                    "stored": stored,
+                }
+            )
+        )
+        return 0
+    console = Console() if sys.stdout.isatty() else Console(width=140)
+    table = Table(title=f"{space.name}: power ranking on {ranking.items} dev items ({space.metric})")
+    for col in ("rank", "generator", "score", "fuser", "score"):
+        table.add_column(col)
+    for i, (g, f) in enumerate(zip(ranking.generators, ranking.fusers, strict=True)):
+        table.add_row(str(i + 1), g, f"{ranking.scores['generator'][g]:.3f}", f, f"{ranking.scores['fuser'][f]:.3f}")
+    console.print(table)
+    how = "stored ranking reused (--again to rank anew)" if stored else f"{paid.calls} paid calls; stored"
+    console.print(f"{how}; archon optimize {args.space} uses it")
+    return 0
+
+
 def run_show(args: argparse.Namespace) -> int:
     from archon.search import load_study_result
 

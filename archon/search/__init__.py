@@ -5,6 +5,7 @@ from archon.search._optimize import SearchResult
 from archon.search._optimize import TrialRecord
 from archon.search._optimize import aoptimize
 from archon.search._optimize import load_study_result
+from archon.search._rank import rank_models
 from archon.search._space import Param
 from archon.search._space import SearchSpace
 from archon.search._space import parse_space
@@ -20,4 +21,5 @@ __all__ = [
     "load_study_result",
     "parse_space",
     "parse_space_file",
+    "rank_models",
 ]

@@ -35,6 +35,8 @@ from archon.evaluate import load_benchmark
 from archon.evaluate import load_file
 from archon.execute import static_check
 from archon.operators import operator_types
+from archon.search._archon import Ranking
+from archon.search._ledger import RANK_ROW
 from archon.search._ledger import TEST_ROW
 from archon.search._ledger import Ledger
 from archon.search._ledger import Spend
@@ -295,6 +297,8 @@ async def aoptimize(
     grid = space.strategy == "grid"
     stopped = "the space is exhausted" if grid else "the trial budget is spent"
     ops = operator_types()
+    if space.archon is not None and space.ranking is None:
+        space = replace(space, ranking=await _ranked(space, dev, client, store, ledger, caps))
     records: list[TrialRecord] = []
     repeats = 0
     children = _spawn_workers(space, store.url, name, workers - 1, heartbeat_s) if role == "main" else []
@@ -423,6 +427,32 @@ async def aoptimize(
         test_score,
         {"spent": spent.__dict__, "workers": workers},
     )
+
+
+async def _ranked(
+    space: SearchSpace,
+    dev: Dataset,
+    client: ModelClient,
+    store: Store,
+    ledger: Ledger,
+    caps: tuple[int | None, int | None, float | None],
+) -> Ranking:
+    """The stored power ranking of an archon: space's models, or a new one paid from the
+    search budget."""
+    from archon.search._rank import arank_models
+    from archon.search._rank import rank_items
+    from archon.search._rank import rank_worst_case
+    from archon.search._rank import stored_ranking
+
+    ranking = stored_ranking(space, store)
+    if ranking is not None:
+        return ranking
+    why = ledger.reserve(RANK_ROW, rank_worst_case(space, len(rank_items(space, dev))), caps)
+    if why is not None:
+        raise ConfigurationError(f"ranking the models (archon rank-models) does not fit the search budget: {why}")
+    ranking, paid = await arank_models(space, dev, client, store)
+    ledger.settle(RANK_ROW, paid, final=True)
+    return ranking
 
 
 def _spawn_workers(space: SearchSpace, url: str, study: str, n: int, heartbeat_s: int) -> list[Any]:

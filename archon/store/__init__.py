@@ -2,10 +2,20 @@
 
 from archon.store._schema import CallRecord
 from archon.store._schema import ItemRecord
+from archon.store._schema import ModelRankRecord
 from archon.store._schema import RunRecord
 from archon.store._schema import ScoreRecord
 from archon.store._schema import SearchSpendRecord
 from archon.store._store import Store
 from archon.store._store import default_db_url
 
-__all__ = ["CallRecord", "ItemRecord", "RunRecord", "ScoreRecord", "SearchSpendRecord", "Store", "default_db_url"]
+__all__ = [
+    "CallRecord",
+    "ItemRecord",
+    "ModelRankRecord",
+    "RunRecord",
+    "ScoreRecord",
+    "SearchSpendRecord",
+    "Store",
+    "default_db_url",
+]

@@ -78,7 +78,7 @@ class SearchSpendRecord(Base):
 
     A trial reserves its worst case before each step and settles to what it paid after
     it; the search budget counts ``reserved`` of every row (``trial`` -1 is the row
-    workers lock on, -2 the held-out re-score). A killed worker's row keeps its
+    workers lock on, -2 the held-out re-score, -3 the model ranking). A killed worker's row keeps its
     reservation, so a search never counts less than it may have spent.
     """
 
@@ -91,3 +91,16 @@ class SearchSpendRecord(Base):
     tokens: Mapped[int] = mapped_column(Integer, default=0)
     usd: Mapped[float] = mapped_column(Float, default=0.0)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ModelRankRecord(Base):
+    """One model's dev score as a generator or a fuser (``archon rank-models``), keyed by
+    the hash of what was ranked (models, dataset, metric, sample, settings)."""
+
+    __tablename__ = "archon_model_ranks"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(20), primary_key=True)  # generator | fuser
+    model: Mapped[str] = mapped_column(String(300), primary_key=True)
+    score: Mapped[float] = mapped_column(Float)
+    items: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime)

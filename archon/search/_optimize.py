@@ -409,6 +409,10 @@ async def aoptimize(
                     stopped += f"; the test re-score did not fit the budget ({why})"
                     study.set_user_attr("stopped_because", stopped)
             out_dir = _write_results(space, name, records, best, front, test_score, results_dir)
+            if out_dir is not None:
+                from archon.search._report import write_report
+
+                write_report(out_dir, space, name, records, best, front, test_score, stopped, ledger.spent())
     finally:
         for child in children:
             if child.poll() is None:

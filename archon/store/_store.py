@@ -64,6 +64,9 @@ class Store:
             raise ConfigurationError(f"bad database URL {self._safe_url()}: {exc}") from None
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            db_file = self.engine.url.database
+            if db_file and db_file != ":memory:" and not db_file.startswith("file:"):
+                Path(db_file).expanduser().parent.mkdir(parents=True, exist_ok=True)  # a new file in a new folder
         try:
             Base.metadata.create_all(self.engine)
         except OperationalError as exc:

@@ -49,6 +49,9 @@ async def test_budgets_rejection_results_and_resume(db_url: str, tmp_path: Path)
     store.close()
     out = tmp_path / "synthetic-demo"
     assert (out / "best.yaml").exists() and list((out / "pareto").glob("*.yaml"))
+    report = (out / "report.html").read_text()
+    assert report.count("<svg") == 2 and "Pareto front" in report and "SIMULATION" in report
+    assert f"<td>{first.best.number}</td>" in report and "best.yaml" in report
     rows = list(csv.DictReader((out / "trials.csv").open()))
     assert len(rows) == len(first.trials)
     # the front is non-dominated

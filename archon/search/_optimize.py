@@ -316,7 +316,7 @@ async def aoptimize(
             if sb.time_s is not None and time.monotonic() - t0 >= sb.time_s:
                 stopped = f"the time budget ({sb.time_s} s) is spent"
                 break
-            if grid and _counted(records) + running >= _grid_size(space) and not waiting:
+            if grid and sum(r.state != "failed" for r in records) + running >= _grid_size(space) and not waiting:
                 stopped = "every grid point was tried"
                 break
             if not grid and not any(caps) and sb.trials is None and sb.time_s is None and _counted(records) >= 50:

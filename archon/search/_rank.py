@@ -86,7 +86,7 @@ def rank_worst_case(space: SearchSpace, items: int) -> Spend:
 def rank_items(space: SearchSpace, dev: Dataset) -> Dataset:
     assert space.archon is not None
     order = list(dev.examples)
-    random.Random(space.seed).shuffle(order)
+    random.Random(space.dataset.seed).shuffle(order)  # the split's seed: one ranking for every search seed
     return Dataset("rank", tuple(order[: space.archon.rank_items]))
 
 

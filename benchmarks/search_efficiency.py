@@ -1,0 +1,238 @@
+"""P1: LLM calls a search needs to first reach an architecture within 1 point of its
+space's true optimum — archon vs an Archon-style baseline, as a ratio measured in one run.
+
+- **archon**: ``archon optimize`` as shipped — TPE, successive halving on growing dev
+  subsets, the shared call cache, and (for ``archon:`` spaces) the power ranking, whose
+  calls are counted too. Each seed starts from an empty database.
+- **baseline** (Archon's ITAS, arXiv 2409.15254 §3.3): Bayesian optimization (the same
+  TPE sampler and seed) that evaluates every candidate on the full dev split with no call
+  reuse between candidates — a candidate costs its calls per query × dev items. An
+  architecture it proposes again is not charged again (kinder to the baseline than ITAS).
+- **true optimum**: every architecture of the space evaluated on the whole dev split
+  (exhaustive grid; the cache makes that affordable). A method "reaches" it when it
+  completes an architecture whose true score is within ``--tolerance`` (1 point) of it.
+
+Part 1 runs on SIMULATED synthetic/ models (an Archon-like space of 624 architectures,
+200 dev items, ``--seeds`` seeds); part 2 (``--local``) on the embedded model
+(gemma-3-270m) over the small real space of optimizers/local-antonyms.yaml.
+
+Run: python benchmarks/search_efficiency.py [--seeds 10] [--local] [--local-seeds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import statistics
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from archon.backends._synthetic import make_dataset
+from archon.search import SearchSpace
+from archon.search import aoptimize
+from archon.search import parse_space
+from archon.search._archon import archon_params
+from archon.search._ledger import RANK_ROW
+from archon.search._ledger import Ledger
+from archon.search._optimize import _suggest
+from archon.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SYNTHETIC = """
+name: p1-synthetic
+description: SIMULATED models — an Archon-like space for measuring the search itself.
+archon:
+  models: [synthetic/a-0.45, synthetic/b-0.62, synthetic/c-0.55, synthetic/d-0.70, synthetic/e-0.50]
+  generators: 4
+  samples: [1, 6]
+  fusion_layers: [0, 2]
+  width: [1, 3]
+  critic_ranker: true
+  verifier: true
+  max_tokens: 32
+dataset: {path: DATA, dev: 0.5, seed: 0}
+metric: exact
+budget:
+  per_query: {calls: 80}
+  search: {trials: TRIALS}
+FIDELITY
+strategy: STRATEGY
+seed: SEED
+"""
+
+
+def _key(params: dict[str, Any]) -> str:
+    return json.dumps(params, sort_keys=True, default=str)
+
+
+async def truth_table(space: SearchSpace, db: str) -> dict[str, tuple[float, float]]:
+    """Every architecture's dev score and calls per query (``space`` is a grid search)."""
+    result = await aoptimize(space, db=db, results_dir=None, study_name="truth")
+    return {
+        _key(t.params): (float(t.score or 0.0), float(t.calls_per_query or 0.0))
+        for t in result.trials
+        if t.state == "complete"
+    }
+
+
+async def archon_p1(
+    space: SearchSpace, db: str, truth: dict[str, tuple[float, float]], target: float
+) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    result = await aoptimize(space, db=db, results_dir=None, study_name="archon")
+    store = Store(db)
+    try:
+        rank = next((r["calls"] for r in Ledger(store, "archon", "bench").rows() if r["trial"] == RANK_ROW), 0)
+    finally:
+        store.close()
+    spent = rank
+    hit = None
+    for t in sorted(result.trials, key=lambda r: r.number):
+        spent += t.paid_calls
+        if hit is None and t.state == "complete" and truth[_key(t.params)][0] >= target:
+            hit = spent
+    return {"p1": hit, "total": spent, "trials": len(result.trials), "s": time.perf_counter() - t0, "rank": rank}
+
+
+def baseline_p1(space: SearchSpace, truth: dict[str, tuple[float, float]], target: float, n_dev: int) -> dict[str, Any]:
+    sampler = optuna.samplers.TPESampler(seed=space.seed, multivariate=True)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    seen: set[str] = set()
+    spent = 0.0
+    for _ in range(20 * len(truth)):
+        trial = study.ask()
+        params = space.active(_suggest(trial, space.params, False))
+        key = _key(params)
+        if key not in truth:  # over the per-query budget: rejected for free, as archon does
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            continue
+        score, calls_pq = truth[key]
+        if key not in seen:
+            seen.add(key)
+            spent += calls_pq * n_dev
+        study.tell(trial, score)
+        if score >= target:
+            return {"p1": int(spent), "candidates": len(seen)}
+    return {"p1": None, "candidates": len(seen)}
+
+
+def _space(text: str, file: str, **subs: Any) -> SearchSpace:
+    for k, v in subs.items():
+        text = text.replace(k, str(v))
+    return parse_space(text, file)
+
+
+async def part(
+    name: str,
+    make: Any,
+    seeds: list[int],
+    tolerance: float,
+    tmp: Path,
+) -> tuple[list[float], list[float]]:
+    truth_space = make(seed=0, strategy="grid", fidelity="", trials=100000)
+    t0 = time.perf_counter()
+    truth = await truth_table(truth_space, f"sqlite:///{tmp / (name + '-truth.db')}")
+    best = max(s for s, _ in truth.values())
+    target = best - tolerance
+    n_dev = len(_dev_items(truth_space))
+    print(
+        f"\n== {name}: {len(truth)} architectures, {n_dev} dev items; true optimum {best:.3f} "
+        f"({sum(1 for s, _ in truth.values() if s >= target)} within {tolerance:.2f}); "
+        f"exhaustive evaluation {time.perf_counter() - t0:.0f} s"
+    )
+    print(f"{'seed':>4}  {'archon P1':>10}  {'baseline P1':>11}  {'ratio':>6}  archon trials (s)  baseline candidates")
+    ours: list[float] = []
+    theirs: list[float] = []
+    for seed in seeds:
+        space = make(seed=seed)
+        a = await archon_p1(space, f"sqlite:///{tmp / f'{name}-{seed}.db'}", truth, target)
+        b = baseline_p1(space, truth, target, n_dev)
+        ratio = a["p1"] / b["p1"] if a["p1"] and b["p1"] else float("nan")
+        print(
+            f"{seed:>4}  {a['p1'] if a['p1'] is not None else 'miss':>10}  {b['p1'] if b['p1'] else 'miss':>11}  "
+            f"{ratio:>6.3f}  {a['trials']:>6} ({a['s']:.0f} s)  {b['candidates']:>6}"
+        )
+        # a miss counts as the search's whole spend (a lower bound of its P1)
+        ours.append(float(a["p1"] if a["p1"] is not None else a["total"]))
+        theirs.append(float(b["p1"] if b["p1"] is not None else sum(c * n_dev for _, c in truth.values())))
+    ratio = statistics.mean(ours) / statistics.mean(theirs)
+    print(
+        f"{name}: mean P1 archon {statistics.mean(ours):,.0f} calls vs baseline {statistics.mean(theirs):,.0f} "
+        f"calls -> ratio {ratio:.3f} (median of per-seed ratios "
+        f"{statistics.median(o / t for o, t in zip(ours, theirs, strict=True)):.3f})"
+    )
+    return ours, theirs
+
+
+def _dev_items(space: SearchSpace) -> Any:
+    from archon.search._optimize import _dataset
+
+    return _dataset(space)[0].examples
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    logging.getLogger("optuna").setLevel(logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        data = tmp / "items.jsonl"
+        data.write_text("\n".join(json.dumps(i) for i in make_dataset(400, seed=7)) + "\n", encoding="utf-8")
+
+        def synthetic(seed: int, strategy: str = "tpe", fidelity: str | None = None, trials: int | None = None) -> Any:
+            fid = "fidelity: {rungs: [0.1, 0.3, 1.0], keep: 0.34}" if fidelity is None else fidelity
+            return _space(
+                SYNTHETIC,
+                str(tmp / "p1.yaml"),
+                DATA=data,
+                TRIALS=trials or args.trials,
+                FIDELITY=fid,
+                STRATEGY=strategy,
+                SEED=seed,
+            )
+
+        if args.smoke:  # a small space, to check this script quickly (not a measurement)
+            big = synthetic
+
+            def synthetic(
+                seed: int, strategy: str = "tpe", fidelity: str | None = None, trials: int | None = None
+            ) -> Any:
+                space = big(seed, strategy, fidelity, trials)
+                small = space.archon.model_copy(update={"samples": (1, 2), "fusion_layers": (0, 1), "width": (1, 2)})
+                return replace(space, archon=small, params=tuple(archon_params(small)))
+
+        await part("synthetic (SIMULATED)", synthetic, list(range(args.seeds)), args.tolerance, tmp)
+        if args.local:
+            local_text = (ROOT / "optimizers" / "local-antonyms.yaml").read_text()
+            local_text = local_text.replace("../data/", str(ROOT / "data") + "/")
+
+            def local(seed: int, strategy: str = "tpe", fidelity: str | None = None, trials: int | None = None) -> Any:
+                text = local_text.replace("strategy: tpe", f"strategy: {strategy}\nseed: {seed}")
+                text = text.replace("search: {calls: 1500, trials: 12}", f"search: {{trials: {trials or 16}}}")
+                if fidelity is None:
+                    text += "fidelity: {rungs: [0.34, 1.0], keep: 0.5}\n"
+                return parse_space(text, str(ROOT / "optimizers" / "local-antonyms.yaml"))
+
+            await part("embedded gemma-3-270m", local, list(range(args.local_seeds)), args.tolerance, tmp)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--trials", type=int, default=60, help="archon's trial budget per seed (synthetic part)")
+    ap.add_argument("--tolerance", type=float, default=0.01, help="'within 1 point' of the optimum")
+    ap.add_argument("--local", action="store_true", help="also run part 2 on the embedded model (minutes)")
+    ap.add_argument("--local-seeds", type=int, default=3)
+    ap.add_argument("--smoke", action="store_true", help="a tiny synthetic space: checks the script, measures nothing")
+    asyncio.run(main_async(ap.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

@@ -19,8 +19,7 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	touch $@
 
 demo: setup
-	$(BIN)/archon validate pipelines/local-best-of-5-vote.yaml
-	$(BIN)/archon run pipelines/local-best-of-5-vote.yaml --input hot --input big --input fast --input happy --input early
+	$(BIN)/archon optimize optimizers/local-antonyms.yaml --results results
 
 test: setup
 	$(BIN)/ruff check archon tests benchmarks
@@ -37,6 +36,7 @@ bench: setup
 	$(BIN)/python benchmarks/local_accuracy.py
 	$(BIN)/python benchmarks/sandbox_throughput.py
 	$(BIN)/python benchmarks/eval_overhead.py
+	$(BIN)/python benchmarks/search_efficiency.py --local
 
 clean:
 	rm -rf $(VENV)

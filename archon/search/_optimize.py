@@ -360,7 +360,18 @@ async def aoptimize(
             beat = _Heartbeat(storage, trial._trial_id, heartbeat_s)
             try:
                 rec, out_of_budget = await _run_trial(
-                    pipe, dev_order, rungs, space.keep, history, metric, ledger, caps, pq, params, trial.number
+                    pipe,
+                    dev_order,
+                    rungs,
+                    space.keep,
+                    history,
+                    metric,
+                    ledger,
+                    caps,
+                    pq,
+                    params,
+                    trial.number,
+                    first=trial.number % space.brackets,
                 )
             finally:
                 beat.close()
@@ -507,7 +518,8 @@ def _rung_history(records: list[TrialRecord], n: int) -> list[list[float]]:
     history: list[list[float]] = [[] for _ in range(n)]
     for r in records:
         for i, sc in enumerate(r.rung_scores[:n]):
-            history[i].append(sc)
+            if not math.isnan(sc):  # NaN: a rung below the trial's bracket
+                history[i].append(sc)
     return history
 
 
@@ -537,17 +549,22 @@ async def _run_trial(
     pq: Any,
     params: dict[str, Any],
     number: int,
+    first: int = 0,
 ) -> tuple[TrialRecord, bool]:
     """Successive halving for one trial: score it on growing nested subsets of the dev
     split; it goes on to the next rung only if the top of its 95 % interval reaches the
     score of the best ``keep`` share of the trials seen at that rung (always, for the first
-    three). Each rung's worst case is reserved in the ledger first. Returns the record
+    three). Hyperband-style brackets: a trial of bracket ``first`` starts at that rung, so
+    some trials are never stopped on the smallest, noisiest subsets. Each rung's worst case is reserved in the ledger first. Returns the record
     and whether the search budget stopped it."""
     paid = Spend()
     done = 0
     scores: list[float] = []
     result = None
     for i, frac in enumerate(rungs):
+        if i < first:  # a later bracket: no early stop below its first rung
+            scores.append(math.nan)
+            continue
         k = max(1, math.ceil(frac * len(dev))) if i < len(rungs) - 1 else len(dev)
         # the items below were scored at the last rung: cached
         why = ledger.reserve(number, _worst(pipe, pq, k - done), caps)

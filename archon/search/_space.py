@@ -138,6 +138,7 @@ class SearchSpace:
     file: str
     fidelity: tuple[float, ...] = ()
     keep: float = 1 / 3
+    brackets: int = 1  # Hyperband-style: trial t starts at rung t % brackets
     node_types: Mapping[str, type[NodeSpec]] | None = field(default=None, repr=False)
     archon: ArchonBlock | None = None  # the built-in Archon space instead of a template
     ranking: Ranking | None = None  # its power ranking (archon rank-models); None: the listed order
@@ -276,6 +277,7 @@ def parse_space(
         add(("strategy",), "grid search needs every parameter discrete", "use tpe or random, or make floats choices")
     rungs: tuple[float, ...] = ()
     keep = 1 / 3
+    brackets = 1
     fid = data.get("fidelity")
     if fid is not None:
         raw_rungs = fid.get("rungs") if isinstance(fid, dict) else None
@@ -297,6 +299,14 @@ def parse_space(
         if not isinstance(keep, (int, float)) or not 0 < keep <= 1:
             add(("fidelity", "keep"), "keep must be a share in (0, 1]", "write keep: 0.34")
             keep = 1 / 3
+        brackets = fid.get("brackets", 1) if isinstance(fid, dict) else 1
+        if not isinstance(brackets, int) or not 1 <= brackets <= max(1, len(rungs)):
+            add(
+                ("fidelity", "brackets"),
+                f"brackets must be a whole number from 1 to the number of rungs ({len(rungs)})",
+                "write brackets: 2",
+            )
+            brackets = 1
     if col.problems:
         raise SpecError(col.problems)
     assert dataset is not None
@@ -314,6 +324,7 @@ def parse_space(
         file=file,
         fidelity=rungs,
         keep=float(keep),
+        brackets=brackets,
         node_types=node_types,
         archon=archon,
     )

@@ -269,3 +269,17 @@ def test_subset_sizes_are_checked() -> None:
         parse_space(bad, "s.yaml")
     assert "s.yaml:9:3: space.generators" in str(err.value) and "max <= 3" in str(err.value)
     assert len(err.value.problems) == 1  # no knock-on error for the template's ${generators}
+
+
+async def test_hyperband_brackets_start_trials_at_later_rungs(db_url: str) -> None:
+    text = space_text("{calls: 60000, trials: 16}") + "fidelity: {rungs: [0.2, 0.5, 1.0], keep: 0.34, brackets: 2}\n"
+    space = parse_space(text, str(SPACE))
+    assert space.brackets == 2
+    result = await aoptimize(space, db=db_url, results_dir=None)
+    ran = [t for t in result.trials if t.state in ("complete", "pruned")]
+    late = [t for t in ran if t.number % 2 == 1]
+    assert late and all(len(t.rung_scores) >= 2 and t.rung_scores[0] != t.rung_scores[0] for t in late)  # NaN
+    assert all(t.state == "complete" or "rung 2" in t.reason for t in late)  # never stopped at rung 1
+    with pytest.raises(SpecError) as err:
+        parse_space(text.replace("brackets: 2", "brackets: 5"), str(SPACE))
+    assert "fidelity.brackets" in str(err.value)

@@ -15,6 +15,7 @@ PACKAGES = [
     "archon.execute",
     "archon.evaluate",
     "archon.search",
+    "archon.export",
     "archon.sandbox",
     "archon.cli",
     "archon.testing",

@@ -20,6 +20,7 @@ ORDER = [
     "_pipeline",
     "evaluate",
     "search",
+    "export",
     "cli",
     "testing",
 ]

@@ -110,6 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--heartbeat", type=_positive_int, default=10, help=argparse.SUPPRESS)
     p.add_argument("--json", action="store_true", help="print one JSON object at the end")
 
+    p = sub.add_parser("export", help="write a pipeline (or a search's trial) as a readable Python module")
+    p.add_argument("source", metavar="PIPELINE.yaml|STUDY")
+    p.add_argument("--trial", metavar="best|N|pareto:K", help="for a study: which trial (default: best)")
+    p.add_argument("--format", choices=["python"], default="python", help="python: a module on the archon runtime")
+    p.add_argument("-o", "--output", metavar="FILE.py", help="write it here (default: stdout)")
+    p.add_argument("--db", metavar="URL", help="the database holding the study (default: $ARCHON_DB or the cache dir)")
+
     p = sub.add_parser("rank-models", help="power-rank an archon: space's models as generators and fusers (stored)")
     p.add_argument("space", metavar="SPACE.yaml")
     p.add_argument("--db", metavar="URL", help="the database (default: $ARCHON_DB or the user cache dir)")
@@ -183,6 +190,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from archon.cli._optimize import run_show
 
             return run_show(args)
+        if args.command == "export":
+            return _export(args)
         if args.command == "rank-models":
             from archon.cli._optimize import run_rank_models
 
@@ -300,3 +309,19 @@ def _run(args: argparse.Namespace) -> int:
     for r in result.failed:
         print(f"item {r.index} failed: {r.error}", file=sys.stderr)
     return 1 if result.failed else 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from archon.export import export_python
+    from archon.export import read_export_source
+
+    src = read_export_source(args.source, args.trial, args.db or os.environ.get("ARCHON_DB"))
+    code = export_python(src.spec, source_text=src.text, provenance=src.provenance)
+    if args.output:
+        from pathlib import Path
+
+        Path(args.output).write_text(code, encoding="utf-8")
+        print(f'wrote {args.output}: run() / arun() / batch(), or python {args.output} "INPUT"', file=sys.stderr)
+    else:
+        sys.stdout.write(code)
+    return 0

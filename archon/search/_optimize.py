@@ -389,6 +389,7 @@ async def aoptimize(
             ):
                 trial.set_user_attr(k, v)
             if rec.state == "complete":
+                trial.set_user_attr("pipeline", _dump(space.pipeline_data(params)))  # for archon export
                 score, cost = float(rec.score or 0.0), float(rec.cost or 0.0)
                 study.tell(trial, [score, cost] if len(directions) == 2 else score)
             else:
@@ -407,6 +408,7 @@ async def aoptimize(
         out_dir = None
         if role == "main":
             study.set_user_attr("stopped_because", stopped)
+            study.set_user_attr("space_file", space.file)
             if best is not None and len(test):
                 pipe = Pipeline(space.instantiate(best.params), ops=ops, limits=limits, client=client)
                 before = _test_paid_before(ledger)

@@ -21,8 +21,8 @@ class _Strict(BaseModel):
 class PriceSpec(_Strict):
     """Dollars per 1,000 tokens."""
 
-    prompt: float = Field(0.0, ge=0)
-    completion: float = Field(0.0, ge=0)
+    prompt: float = Field(default=0.0, ge=0)
+    completion: float = Field(default=0.0, ge=0)
 
 
 class ModelSpec(_Strict):
@@ -31,26 +31,26 @@ class ModelSpec(_Strict):
     model: str = Field(
         description="model string: local/<name-or-gguf>, a litellm route (openai/gpt-4o), vllm/<id>, synthetic/<name>"
     )
-    temperature: float = Field(0.7, ge=0, le=5)
-    top_p: float = Field(1.0, gt=0, le=1)
+    temperature: float = Field(default=0.7, ge=0, le=5)
+    top_p: float = Field(default=1.0, gt=0, le=1)
     max_tokens: PositiveInt = 512
     stop: list[str] | None = None
-    api_base: str | None = Field(None, description="base URL of an OpenAI-compatible server")
+    api_base: str | None = Field(default=None, description="base URL of an OpenAI-compatible server")
     api_key_env: str | None = Field(
-        None, description="name of the environment variable holding the API key (never the key)"
+        default=None, description="name of the environment variable holding the API key (never the key)"
     )
     price_per_1k: PriceSpec | float | None = Field(
-        None, description="dollars per 1k tokens: one number for both, or {prompt, completion}"
+        default=None, description="dollars per 1k tokens: one number for both, or {prompt, completion}"
     )
-    concurrency: PositiveInt | None = Field(None, description="concurrent requests to this model")
+    concurrency: PositiveInt | None = Field(default=None, description="concurrent requests to this model")
     timeout_s: PositiveFloat = 120.0
     max_retries: NonNegativeInt = 4
     mode: Literal["auto", "chat", "text"] = Field(
-        "auto", description="chat messages or plain-text completion; auto picks per backend"
+        default="auto", description="chat messages or plain-text completion; auto picks per backend"
     )
-    context: PositiveInt = Field(2048, description="context window for local models (n_ctx)")
+    context: PositiveInt = Field(default=2048, description="context window for local models (n_ctx)")
     client: Literal["auto", "litellm", "http"] = Field(
-        "auto",
+        default="auto",
         description="for api_base servers: http (archon's lean OpenAI-protocol client, the default for "
         "openai/, text-completion-openai/ and hosted_vllm/ routes) or litellm",
     )
@@ -59,12 +59,12 @@ class ModelSpec(_Strict):
 class DatasetSpec(_Strict):
     """Where ``archon eval`` reads examples when no --dataset/--benchmark is given."""
 
-    path: str | None = Field(None, description="a .jsonl or .csv file, relative to this YAML file")
-    benchmark: str | None = Field(None, description="a built-in benchmark name instead of a path")
-    input: str = Field("input", description="the field holding the input")
-    answer: str = Field("answer", description="the field holding the gold answer")
-    dev: float = Field(0.5, gt=0, lt=1, description="the dev share of the deterministic dev/test split")
-    seed: int = Field(0, description="the split's seed")
+    path: str | None = Field(default=None, description="a .jsonl or .csv file, relative to this YAML file")
+    benchmark: str | None = Field(default=None, description="a built-in benchmark name instead of a path")
+    input: str = Field(default="input", description="the field holding the input")
+    answer: str = Field(default="answer", description="the field holding the gold answer")
+    dev: float = Field(default=0.5, gt=0, lt=1, description="the dev share of the deterministic dev/test split")
+    seed: int = Field(default=0, description="the split's seed")
 
 
 class BudgetLimits(_Strict):
@@ -91,7 +91,7 @@ class NodeSpec(_Strict):
 
     op: str
     inputs: list[str] = Field(default_factory=list, description="ids of the nodes feeding this one")
-    enabled: bool = Field(True, description="a disabled node passes its input through")
+    enabled: bool = Field(default=True, description="a disabled node passes its input through")
     description: str | None = None
 
     def max_calls(self, n_in: int, n_models: int = 1) -> int:
@@ -110,12 +110,16 @@ class NodeSpec(_Strict):
 class LLMNodeSpec(NodeSpec):
     """A node that calls a model."""
 
-    model: str | None = Field(None, description="a model alias from models:, or a model string")
-    system: str | None = Field(None, description="system prompt")
-    template: str | None = Field(None, description="Jinja2 template over the input item's fields; default: {{ input }}")
-    prompt: str | None = Field(None, description="override of the operator's own instructions (a Jinja2 template)")
-    temperature: float | None = Field(None, ge=0, le=5)
-    top_p: float | None = Field(None, gt=0, le=1)
+    model: str | None = Field(default=None, description="a model alias from models:, or a model string")
+    system: str | None = Field(default=None, description="system prompt")
+    template: str | None = Field(
+        default=None, description="Jinja2 template over the input item's fields; default: {{ input }}"
+    )
+    prompt: str | None = Field(
+        default=None, description="override of the operator's own instructions (a Jinja2 template)"
+    )
+    temperature: float | None = Field(default=None, ge=0, le=5)
+    top_p: float | None = Field(default=None, gt=0, le=1)
     max_tokens: PositiveInt | None = None
     stop: list[str] | None = None
 

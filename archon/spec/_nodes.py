@@ -18,8 +18,8 @@ class GenerateSpec(LLMNodeSpec):
 
     consumes: ClassVar[frozenset[str]] = frozenset({"query"})
     op: Literal["generate"] = "generate"
-    samples: PositiveInt = Field(1, description="samples per model")
-    models: list[str] | None = Field(None, description="several models (aliases or strings)")
+    samples: PositiveInt = Field(default=1, description="samples per model")
+    models: list[str] | None = Field(default=None, description="several models (aliases or strings)")
 
     def max_calls(self, n_in: int, n_models: int = 1) -> int:
         return self.samples * n_models
@@ -41,7 +41,7 @@ class RankSpec(LLMNodeSpec):
     """rank: one call orders the candidates; the best ``top_k`` go on."""
 
     op: Literal["rank"] = "rank"
-    top_k: PositiveInt = Field(5, description="how many candidates to keep")
+    top_k: PositiveInt = Field(default=5, description="how many candidates to keep")
 
     def max_calls(self, n_in: int, n_models: int = 1) -> int:
         return 1 if n_in > 1 else 0
@@ -54,7 +54,7 @@ class FuseSpec(LLMNodeSpec):
     """fuse: ``samples`` calls each merge the candidates into one answer."""
 
     op: Literal["fuse"] = "fuse"
-    samples: PositiveInt = Field(1, description="fused answers to write")
+    samples: PositiveInt = Field(default=1, description="fused answers to write")
 
     def max_calls(self, n_in: int, n_models: int = 1) -> int:
         return self.samples if n_in else 0
@@ -68,7 +68,7 @@ class VerifySpec(LLMNodeSpec):
 
     op: Literal["verify"] = "verify"
     on_none: Literal["keep_all", "keep_best"] = Field(
-        "keep_all", description="when no candidate is judged correct: keep all, or the first"
+        default="keep_all", description="when no candidate is judged correct: keep all, or the first"
     )
 
     def max_calls(self, n_in: int, n_models: int = 1) -> int:
@@ -80,11 +80,13 @@ class VoteSpec(NodeSpec):
 
     needs_model: ClassVar[bool] = False
     op: Literal["vote"] = "vote"
-    model: str | None = Field(None, description="accepted and unused, so vote and fuse can be swapped in a search")
-    template: str | None = Field(None, description="accepted and unused (see model)")
-    system: str | None = Field(None, description="accepted and unused (see model)")
+    model: str | None = Field(
+        default=None, description="accepted and unused, so vote and fuse can be swapped in a search"
+    )
+    template: str | None = Field(default=None, description="accepted and unused (see model)")
+    system: str | None = Field(default=None, description="accepted and unused (see model)")
     normalize: Literal["exact", "text", "number"] = Field(
-        "text", description="how answers are compared: exact, text (case/space/punctuation), number"
+        default="text", description="how answers are compared: exact, text (case/space/punctuation), number"
     )
 
 
@@ -94,9 +96,9 @@ class UnitTestGenerateSpec(LLMNodeSpec):
     consumes: ClassVar[frozenset[str]] = frozenset({"query"})
     produces: ClassVar[str] = "tests"
     op: Literal["unit_test_generate"] = "unit_test_generate"
-    count: PositiveInt = Field(5, description="tests to write")
+    count: PositiveInt = Field(default=5, description="tests to write")
     kind: Literal["code", "text"] = Field(
-        "text", description="code: Python assert lines; text: natural-language checks"
+        default="text", description="code: Python assert lines; text: natural-language checks"
     )
 
     def max_calls(self, n_in: int, n_models: int = 1) -> int:
@@ -115,13 +117,13 @@ class UnitTestEvaluateSpec(LLMNodeSpec):
     consumes: ClassVar[frozenset[str]] = frozenset({"candidates", "tests"})
     needs_model: ClassVar[bool] = False
     op: Literal["unit_test_evaluate"] = "unit_test_evaluate"
-    top_k: PositiveInt | None = Field(None, description="keep only the best top_k")
+    top_k: PositiveInt | None = Field(default=None, description="keep only the best top_k")
     tests_field: str | None = Field(
-        None, description="read tests from this field of the input item instead of a tests node"
+        default=None, description="read tests from this field of the input item instead of a tests node"
     )
-    tests_kind: Literal["code", "text"] = Field("code", description="kind of the tests read from tests_field")
-    timeout_s: PositiveFloat = Field(10.0, description="sandbox time limit per candidate")
-    memory_mb: PositiveInt = Field(512, description="sandbox memory limit per candidate")
+    tests_kind: Literal["code", "text"] = Field(default="code", description="kind of the tests read from tests_field")
+    timeout_s: PositiveFloat = Field(default=10.0, description="sandbox time limit per candidate")
+    memory_mb: PositiveInt = Field(default=512, description="sandbox memory limit per candidate")
 
     def max_calls(self, n_in: int, n_models: int = 1) -> int:
         # Text tests are judged by the model (one call per candidate); code tests are run.

@@ -1,0 +1,11 @@
+"""export: compiled pipelines as Python modules (``archon export``)."""
+
+from archon.export._python import export_python
+from archon.export._runtime import Program
+from archon.export._runtime import QueryRun
+from archon.export._runtime import Value
+from archon.export._runtime import main
+from archon.export._source import ExportSource
+from archon.export._source import read_export_source
+
+__all__ = ["ExportSource", "Program", "QueryRun", "Value", "export_python", "main", "read_export_source"]

@@ -95,11 +95,12 @@ async def archon_p1(
         store.close()
     spent = rank
     hit = None
-    for t in sorted(result.trials, key=lambda r: r.number):
+    for t in sorted(result.trials, key=lambda r: r.number):  # repeats and rejections cost 0
         spent += t.paid_calls
         if hit is None and t.state == "complete" and truth[_key(t.params)][0] >= target:
             hit = spent
-    return {"p1": hit, "total": spent, "trials": len(result.trials), "s": time.perf_counter() - t0, "rank": rank}
+    tried = sum(1 for t in result.trials if t.state in ("complete", "pruned"))
+    return {"p1": hit, "total": spent, "trials": tried, "s": time.perf_counter() - t0, "rank": rank}
 
 
 def baseline_p1(space: SearchSpace, truth: dict[str, tuple[float, float]], target: float, n_dev: int) -> dict[str, Any]:
@@ -136,10 +137,14 @@ async def part(
     seeds: list[int],
     tolerance: float,
     tmp: Path,
-) -> tuple[list[float], list[float]]:
+    args_truth_dir: str | None = None,
+    strategies: tuple[str, ...] = ("tpe",),
+) -> tuple[dict[str, list[float]], list[float]]:
     truth_space = make(seed=0, strategy="grid", fidelity="", trials=100000)
     t0 = time.perf_counter()
-    truth = await truth_table(truth_space, f"sqlite:///{tmp / (name + '-truth.db')}")
+    keep = Path(args_truth_dir) if args_truth_dir else tmp
+    keep.mkdir(parents=True, exist_ok=True)
+    truth = await truth_table(truth_space, f"sqlite:///{keep / (name.split()[0] + '-truth.db')}")
     best = max(s for s, _ in truth.values())
     target = best - tolerance
     n_dev = len(_dev_items(truth_space))
@@ -148,27 +153,33 @@ async def part(
         f"({sum(1 for s, _ in truth.values() if s >= target)} within {tolerance:.2f}); "
         f"exhaustive evaluation {time.perf_counter() - t0:.0f} s"
     )
-    print(f"{'seed':>4}  {'archon P1':>10}  {'baseline P1':>11}  {'ratio':>6}  archon trials (s)  baseline candidates")
-    ours: list[float] = []
+    print(
+        f"{'seed':>4}  {'baseline P1':>11} (candidates)  "
+        + "  ".join(f"archon-{st} P1 (ratio, trials, s)" for st in strategies)
+    )
+    ours: dict[str, list[float]] = {st: [] for st in strategies}
     theirs: list[float] = []
     for seed in seeds:
-        space = make(seed=seed)
-        a = await archon_p1(space, f"sqlite:///{tmp / f'{name}-{seed}.db'}", truth, target)
-        b = baseline_p1(space, truth, target, n_dev)
-        ratio = a["p1"] / b["p1"] if a["p1"] and b["p1"] else float("nan")
-        print(
-            f"{seed:>4}  {a['p1'] if a['p1'] is not None else 'miss':>10}  {b['p1'] if b['p1'] else 'miss':>11}  "
-            f"{ratio:>6.3f}  {a['trials']:>6} ({a['s']:.0f} s)  {b['candidates']:>6}"
-        )
-        # a miss counts as the search's whole spend (a lower bound of its P1)
-        ours.append(float(a["p1"] if a["p1"] is not None else a["total"]))
+        b = baseline_p1(make(seed=seed), truth, target, n_dev)
+        # a miss counts as the whole spend (a lower bound of its P1)
         theirs.append(float(b["p1"] if b["p1"] is not None else sum(c * n_dev for _, c in truth.values())))
-    ratio = statistics.mean(ours) / statistics.mean(theirs)
-    print(
-        f"{name}: mean P1 archon {statistics.mean(ours):,.0f} calls vs baseline {statistics.mean(theirs):,.0f} "
-        f"calls -> ratio {ratio:.3f} (median of per-seed ratios "
-        f"{statistics.median(o / t for o, t in zip(ours, theirs, strict=True)):.3f})"
-    )
+        row = f"{seed:>4}  {b['p1'] if b['p1'] else 'miss':>11} ({b['candidates']:>3})        "
+        for st in strategies:
+            a = await archon_p1(
+                make(seed=seed, strategy=st), f"sqlite:///{tmp / f'{name}-{st}-{seed}.db'}", truth, target
+            )
+            ours[st].append(float(a["p1"] if a["p1"] is not None else a["total"]))
+            ratio = ours[st][-1] / theirs[-1]
+            hit = a["p1"] if a["p1"] is not None else f"miss>{a['total']}"
+            row += f"  {hit:>8} ({ratio:.3f}, {a['trials']:>3}, {a['s']:>3.0f} s)    "
+        print(row)
+    for st in strategies:
+        ratio = statistics.mean(ours[st]) / statistics.mean(theirs)
+        med = statistics.median(o / t for o, t in zip(ours[st], theirs, strict=True))
+        print(
+            f"{name}, archon {st}: mean P1 {statistics.mean(ours[st]):,.0f} calls vs baseline "
+            f"{statistics.mean(theirs):,.0f} -> ratio {ratio:.3f} (median of per-seed ratios {med:.3f})"
+        )
     return ours, theirs
 
 
@@ -208,7 +219,15 @@ async def main_async(args: argparse.Namespace) -> None:
                 small = space.archon.model_copy(update={"samples": (1, 2), "fusion_layers": (0, 1), "width": (1, 2)})
                 return replace(space, archon=small, params=tuple(archon_params(small)))
 
-        await part("synthetic (SIMULATED)", synthetic, list(range(args.seeds)), args.tolerance, tmp)
+        await part(
+            "synthetic (SIMULATED)",
+            synthetic,
+            list(range(args.seeds)),
+            args.tolerance,
+            tmp,
+            args.truth_dir,
+            tuple(args.strategies.split(",")),
+        )
         if args.local:
             local_text = (ROOT / "optimizers" / "local-antonyms.yaml").read_text()
             local_text = local_text.replace("../data/", str(ROOT / "data") + "/")
@@ -220,7 +239,9 @@ async def main_async(args: argparse.Namespace) -> None:
                     text += "fidelity: {rungs: [0.34, 1.0], keep: 0.5}\n"
                 return parse_space(text, str(ROOT / "optimizers" / "local-antonyms.yaml"))
 
-            await part("embedded gemma-3-270m", local, list(range(args.local_seeds)), args.tolerance, tmp)
+            await part(
+                "embedded gemma-3-270m", local, list(range(args.local_seeds)), args.tolerance, tmp, args.truth_dir
+            )
 
 
 def main() -> None:
@@ -230,6 +251,11 @@ def main() -> None:
     ap.add_argument("--tolerance", type=float, default=0.01, help="'within 1 point' of the optimum")
     ap.add_argument("--local", action="store_true", help="also run part 2 on the embedded model (minutes)")
     ap.add_argument("--local-seeds", type=int, default=3)
+    ap.add_argument(
+        "--truth-dir",
+        help="keep the exhaustive evaluations here and reuse them next time (a resumed grid: no calls)",
+    )
+    ap.add_argument("--strategies", default="tpe,greedy", help="archon strategies to measure (synthetic part)")
     ap.add_argument("--smoke", action="store_true", help="a tiny synthetic space: checks the script, measures nothing")
     asyncio.run(main_async(ap.parse_args()))
 

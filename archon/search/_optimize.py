@@ -372,9 +372,14 @@ async def aoptimize(
                     params,
                     trial.number,
                     first=trial.number % space.brackets,
+                    promote=space.promote,
                 )
             finally:
                 beat.close()
+            if len(directions) == 1:  # TPE ranks a pruned trial by how far it got and its score there
+                for step, sc in enumerate(rec.rung_scores):
+                    if not math.isnan(sc):
+                        trial.report(sc, step)
             for k, v in (
                 ("score", rec.score),
                 ("ci95", list(rec.ci95 or ())),
@@ -552,6 +557,7 @@ async def _run_trial(
     params: dict[str, Any],
     number: int,
     first: int = 0,
+    promote: str = "interval",
 ) -> tuple[TrialRecord, bool]:
     """Successive halving for one trial: score it on growing nested subsets of the dev
     split; it goes on to the next rung only if the top of its 95 % interval reaches the
@@ -587,7 +593,8 @@ async def _run_trial(
             seen = sorted(history[i], reverse=True)
             if len(seen) >= 3:
                 bar = seen[max(0, math.ceil(keep * len(seen)) - 1)]
-                if result.ci95[1] < bar:
+                top = result.ci95[1] if promote == "interval" else result.score
+                if top < bar:
                     ledger.settle(number, paid, final=True)
                     return (
                         TrialRecord(
@@ -600,8 +607,9 @@ async def _run_trial(
                             None,
                             paid.calls,
                             result.usage.cached_calls,
-                            f"stopped at rung {i + 1} ({k} items): {result.score:.3f}, interval top "
-                            f"{result.ci95[1]:.3f} < {bar:.3f}",
+                            f"stopped at rung {i + 1} ({k} items): {result.score:.3f}"
+                            + (f", interval top {result.ci95[1]:.3f}" if promote == "interval" else "")
+                            + f" < {bar:.3f}",
                             tuple(scores),
                         ),
                         False,

@@ -139,6 +139,7 @@ class SearchSpace:
     fidelity: tuple[float, ...] = ()
     keep: float = 1 / 3
     brackets: int = 1  # Hyperband-style: trial t starts at rung t % brackets
+    promote: Literal["interval", "score"] = "interval"  # on: the top of the 95 % interval, or the score
     node_types: Mapping[str, type[NodeSpec]] | None = field(default=None, repr=False)
     archon: ArchonBlock | None = None  # the built-in Archon space instead of a template
     ranking: Ranking | None = None  # its power ranking (archon rank-models); None: the listed order
@@ -278,6 +279,7 @@ def parse_space(
     rungs: tuple[float, ...] = ()
     keep = 1 / 3
     brackets = 1
+    promote = "interval"
     fid = data.get("fidelity")
     if fid is not None:
         raw_rungs = fid.get("rungs") if isinstance(fid, dict) else None
@@ -299,6 +301,10 @@ def parse_space(
         if not isinstance(keep, (int, float)) or not 0 < keep <= 1:
             add(("fidelity", "keep"), "keep must be a share in (0, 1]", "write keep: 0.34")
             keep = 1 / 3
+        promote = fid.get("promote", "interval") if isinstance(fid, dict) else "interval"
+        if promote not in ("interval", "score"):
+            add(("fidelity", "promote"), f"promote must be interval or score, got {promote!r}", "write promote: score")
+            promote = "interval"
         brackets = fid.get("brackets", 1) if isinstance(fid, dict) else 1
         if not isinstance(brackets, int) or not 1 <= brackets <= max(1, len(rungs)):
             add(
@@ -325,6 +331,7 @@ def parse_space(
         fidelity=rungs,
         keep=float(keep),
         brackets=brackets,
+        promote="score" if promote == "score" else "interval",
         node_types=node_types,
         archon=archon,
     )

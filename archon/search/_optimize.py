@@ -126,9 +126,13 @@ def _sampler(space: SearchSpace) -> Any:
 def _neighbours(p: Param, value: Any) -> list[Any]:
     if p.kind in ("bool", "choice", "subset"):
         return [v for v in p.grid() if v != value]
-    if p.kind == "int":
-        step = max(1, int(p.high - p.low) // 4)
-        return [v for v in (value - step, value - 1, value + 1, value + step) if p.low <= v <= p.high and v != value]
+    if p.kind == "int":  # a line search along the coordinate: every value of a small range, nearest first
+        lo, hi = int(p.low), int(p.high)
+        if hi - lo <= 8:
+            return sorted((v for v in range(lo, hi + 1) if v != value), key=lambda v: (abs(v - value), v))
+        step = max(1, (hi - lo) // 4)
+        near = (value - 1, value + 1, value - step, value + step, lo, hi)
+        return list(dict.fromkeys(v for v in near if lo <= v <= hi and v != value))
     width = (p.high - p.low) / 10
     return [v for v in (value - width, value + width) if p.low <= v <= p.high]
 

@@ -283,3 +283,22 @@ async def test_hyperband_brackets_start_trials_at_later_rungs(db_url: str) -> No
     with pytest.raises(SpecError) as err:
         parse_space(text.replace("brackets: 2", "brackets: 5"), str(SPACE))
     assert "fidelity.brackets" in str(err.value)
+
+
+def test_live_table_shows_trials_and_budget() -> None:
+    from rich.console import Console
+
+    from archon.cli._optimize import _live_table
+    from archon.search import Spend
+    from archon.search import TrialRecord
+
+    space = parse_space(space_text("{calls: 30000, trials: 12}"), str(SPACE))
+    records = [
+        TrialRecord(0, {"generator": "synthetic/large", "n": 5}, "complete", 0.61, (0.5, 0.7), 0.002, 7.0, 700, 0),
+        TrialRecord(1, {"generator": "synthetic/small", "n": 20}, "rejected", reason="makes up to 21 calls per query"),
+    ]
+    console = Console(record=True, width=200)
+    console.print(_live_table(space, records, Spend(700, 9000, 0.5)))
+    text = console.export_text()
+    assert "0.610" in text and "0.50–0.70" in text and "makes up to 21 calls" in text
+    assert "700 calls of 30000" in text and "2 trials of 12" in text

@@ -145,3 +145,42 @@ async def test_a_killed_workers_trial_is_retried_and_its_spend_kept(
     assert retry.cached_calls >= paid_by_killed > 0  # what the killed worker paid came back from the cache
     assert rows[killed.number]["state"] == "dead" and rows[killed.number]["calls"] >= paid_by_killed
     assert len([t for t in result.trials if t.state not in ("failed", "repeat")]) == 3
+
+
+async def test_resume_after_the_search_itself_is_killed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{tmp_path / 'search.db'}"
+    space_path = _space_file(tmp_path, "{calls: 30000, trials: 5}")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "archon", "optimize", str(space_path), "--db", url, "--heartbeat", "1", "--json"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "ARCHON_SYNTHETIC_LATENCY_S": "0.3"},
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        finished: list[optuna.trial.FrozenTrial] = []
+        while time.monotonic() < deadline:  # kill it once a trial is finished and another is running
+            time.sleep(0.3)
+            try:
+                trials = optuna.load_study(study_name="synthetic-demo", storage=url).trials
+            except KeyError:
+                continue
+            finished = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+            if finished and any(t.state == optuna.trial.TrialState.RUNNING for t in trials):
+                break
+        assert proc.poll() is None and finished
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    time.sleep(3.5)
+    monkeypatch.setenv("ARCHON_SYNTHETIC_LATENCY_S", "0")
+    result = await aoptimize(parse_space_file(space_path), db=url, results_dir=None, heartbeat_s=1)
+    by_number = {t.number: t for t in result.trials}
+    for t in finished:  # finished trials are kept as they were, not re-run
+        assert by_number[t.number].state == "complete" and by_number[t.number].score == t.user_attrs["score"]
+    assert any(t.state == "failed" for t in result.trials)  # the trial the kill interrupted, retried
+    assert len([t for t in result.trials if t.state not in ("failed", "repeat")]) == 5
+    assert result.best is not None and result.paid_calls <= 30000

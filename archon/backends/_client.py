@@ -54,7 +54,9 @@ def backend_class(model: str, spec: ModelSpec | None = None) -> type[BaseBackend
             cls = ep.load()
             return cls  # type: ignore[no-any-return]
     if prefix == "vllm":
-        raise ConfigurationError(f"{model}: the {prefix}/ backend is not available in this version")
+        from archon.backends._vllm import VLLMBackend
+
+        return VLLMBackend
     from archon.backends._litellm import LiteLLMBackend
 
     return LiteLLMBackend

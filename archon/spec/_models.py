@@ -48,7 +48,13 @@ class ModelSpec(_Strict):
     mode: Literal["auto", "chat", "text"] = Field(
         default="auto", description="chat messages or plain-text completion; auto picks per backend"
     )
-    context: PositiveInt = Field(default=2048, description="context window for local models (n_ctx)")
+    context: PositiveInt = Field(
+        default=2048, description="context window for local models (n_ctx; vLLM's max_model_len)"
+    )
+    engine: dict[str, Any] | None = Field(
+        default=None,
+        description="vllm/ models: vLLM engine options (tensor_parallel_size, gpu_memory_utilization, dtype, ...)",
+    )
     client: Literal["auto", "litellm", "http"] = Field(
         default="auto",
         description="for api_base servers: http (archon's lean OpenAI-protocol client, the default for "

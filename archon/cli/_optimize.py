@@ -165,6 +165,7 @@ def _summary(r: SearchResult) -> dict[str, object]:
         "stopped_because": r.stopped_because,
         "best": r.best.__dict__ if r.best else None,
         "test_score": r.test_score,
+        "test_scores": r.extra.get("test_scores", {}),
         "pareto": [t.__dict__ for t in r.pareto],
         "results_dir": str(r.results_dir) if r.results_dir else None,
     }
@@ -176,7 +177,8 @@ def _table(r: SearchResult) -> None:
 
     console = Console() if sys.stdout.isatty() else Console(width=140)
     table = Table(title=f"{r.study}: Pareto front (score vs cost per query)")
-    for col in ("trial", "dev score", "95% CI", "cost/q", "calls/q", "params"):
+    tests = r.extra.get("test_scores", {})
+    for col in ("trial", "dev score", "95% CI", "test score", "cost/q", "calls/q", "params"):
         table.add_column(col)
     for t in r.pareto:
         lo, hi = t.ci95 or (0.0, 0.0)
@@ -184,6 +186,7 @@ def _table(r: SearchResult) -> None:
             str(t.number),
             f"{t.score:.3f}",
             f"{lo:.2f}–{hi:.2f}",
+            f"{tests[t.number]:.3f}" if t.number in tests else "",
             f"{t.cost:.4g}",
             f"{t.calls_per_query:.1f}",
             " ".join(f"{k}={v}" for k, v in t.params.items()),

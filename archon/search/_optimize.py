@@ -333,6 +333,8 @@ async def aoptimize(
                     break
                 study.enqueue_trial(_encode(space, proposal), skip_if_exists=False)
             trial = study.ask()
+            # beat at once: a process killed before its first heartbeat would leave the trial RUNNING forever
+            beat = _Heartbeat(storage, trial._trial_id, heartbeat_s)
             values = _suggest(trial, space.params, grid)
             params = space.active(values)
             trial.set_user_attr("values", params)
@@ -341,6 +343,7 @@ async def aoptimize(
                 # samplers re-propose architectures of small spaces: answer from the first result
                 repeats += 1
                 rec = replace(same, number=trial.number, state="repeat", paid_calls=0, reason=f"= trial {same.number}")
+                beat.close()
                 _tell_repeat(study, trial, rec, same, len(directions))
                 records.append(rec)
                 if repeats >= 25:
@@ -355,13 +358,13 @@ async def aoptimize(
                 static_check(pipe.plan, pipe.limits, client)
             except (SpecError, ConfigurationError) as exc:
                 rec = TrialRecord(trial.number, params, "rejected", reason=str(exc).splitlines()[0])
+                beat.close()
                 _tell_pruned(study, trial, rec)
                 records.append(rec)
                 if on_trial:
                     on_trial(rec, records, ledger.spent())
                 continue
             history = _rung_history(records, len(rungs))
-            beat = _Heartbeat(storage, trial._trial_id, heartbeat_s)
             try:
                 rec, out_of_budget = await _run_trial(
                     pipe,
@@ -414,27 +417,34 @@ async def aoptimize(
         best = _best(records)
         front = _pareto(records)
         test_score = None
+        test_scores: dict[int, float] = {}
         out_dir = None
         if role == "main":
             study.set_user_attr("stopped_because", stopped)
             study.set_user_attr("space_file", space.file)
             if best is not None and len(test):
-                pipe = Pipeline(space.instantiate(best.params), ops=ops, limits=limits, client=client)
-                before = _test_paid_before(ledger)
-                why = ledger.reserve(TEST_ROW, _worst(pipe, pq, len(test)), caps)
-                if why is None:  # the held-out re-score is inside the budget too
+                # the best, then the rest of the Pareto front, re-scored on the held-out split
+                paid_test = _test_paid_before(ledger)
+                for rec in [best, *[r for r in front if r.number != best.number]]:
+                    pipe = Pipeline(space.instantiate(rec.params), ops=ops, limits=limits, client=client)
+                    why = ledger.reserve(TEST_ROW, _worst(pipe, pq, len(test)), caps)
+                    if why is not None:  # the held-out re-scores are inside the budget too
+                        stopped += f"; the test re-score of trial {rec.number} did not fit the budget ({why})"
+                        break
                     rescored = await aevaluate(pipe, test, metric)
-                    test_score = rescored.score
-                    ledger.settle(TEST_ROW, before + _paid(rescored.usage), final=True)
-                    study.set_user_attr("test_score", test_score)
-                else:
-                    stopped += f"; the test re-score did not fit the budget ({why})"
-                    study.set_user_attr("stopped_because", stopped)
-            out_dir = _write_results(space, name, records, best, front, test_score, results_dir)
+                    paid_test = paid_test + _paid(rescored.usage)
+                    ledger.settle(TEST_ROW, paid_test, final=False)
+                    test_scores[rec.number] = rescored.score
+                ledger.settle(TEST_ROW, paid_test, final=True)
+                test_score = test_scores.get(best.number)
+                study.set_user_attr("test_score", test_score)
+                study.set_user_attr("test_scores", {str(k): v for k, v in test_scores.items()})
+                study.set_user_attr("stopped_because", stopped)
+            out_dir = _write_results(space, name, records, best, front, test_scores, results_dir)
             if out_dir is not None:
                 from archon.search._report import write_report
 
-                write_report(out_dir, space, name, records, best, front, test_score, stopped, ledger.spent())
+                write_report(out_dir, space, name, records, best, front, test_scores, stopped, ledger.spent())
     finally:
         for child in children:
             if child.poll() is None:
@@ -451,7 +461,7 @@ async def aoptimize(
         stopped,
         out_dir,
         test_score,
-        {"spent": spent.__dict__, "workers": workers},
+        {"spent": spent.__dict__, "workers": workers, "test_scores": test_scores},
     )
 
 
@@ -519,8 +529,8 @@ async def _wait(children: list[Any]) -> None:
 
 def _test_paid_before(ledger: Ledger) -> Spend:
     """What earlier re-scores on the test split paid (a resumed search re-scores again)."""
-    for row in ledger.rows():
-        if row["trial"] == TEST_ROW and row["state"] == "closed":
+    for row in ledger.rows():  # an open row (a crash mid re-score) keeps its reservation counted
+        if row["trial"] == TEST_ROW:
             return Spend(row["calls"], row["tokens"], row["usd"])
     return Spend()
 
@@ -694,7 +704,7 @@ def _write_results(
     records: list[TrialRecord],
     best: TrialRecord | None,
     front: list[TrialRecord],
-    test_score: float | None,
+    test_scores: dict[int, float],
     results_dir: str | Path | None,
 ) -> Path | None:
     if results_dir is None:
@@ -707,7 +717,9 @@ def _write_results(
         data["name"] = f"{space.name}-{label}"
         head = (
             f"# {label}: trial {rec.number} of study {name} ({space.file})\n"
-            f"# dev score {rec.score:.4f}, cost {rec.cost:.6g} per query; params {json.dumps(rec.params)}\n"
+            f"# dev score {rec.score:.4f}"
+            + (f", test score {test_scores[rec.number]:.4f}" if rec.number in test_scores else "")
+            + f", cost {rec.cost:.6g} per query; params {json.dumps(rec.params)}\n"
         )
         return head + _dump(data)
 
@@ -755,7 +767,8 @@ def _write_results(
     summary = {
         "study": name,
         "best": best.__dict__ if best else None,
-        "test_score": test_score,
+        "test_score": test_scores.get(best.number) if best else None,
+        "test_scores": test_scores,
         "pareto": [r.number for r in front],
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=1, default=str), encoding="utf-8")
@@ -781,6 +794,7 @@ def load_study_result(study_name: str, db: str | None = None) -> SearchResult:
         records = _records(study)
         stopped = str(study.user_attrs.get("stopped_because", "not recorded"))
         test_score = study.user_attrs.get("test_score")
+        test_scores = {int(k): float(v) for k, v in study.user_attrs.get("test_scores", {}).items()}
         spent = Ledger(store, study_name, "show").spent()
     finally:
         store.close()
@@ -794,5 +808,5 @@ def load_study_result(study_name: str, db: str | None = None) -> SearchResult:
         stopped,
         None,
         test_score,
-        {"spent": spent.__dict__},
+        {"spent": spent.__dict__, "test_scores": test_scores},
     )

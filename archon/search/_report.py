@@ -37,10 +37,10 @@ tr.pareto td { background: #fff3e0; } tr.best td { background: #ffe0b2; font-wei
 {% if graph_svg %}<div><h2>Best architecture</h2>{{ graph_svg }}</div>{% endif %}</div>
 {% if best_yaml %}<h2>best.yaml</h2><pre>{{ best_yaml }}</pre>{% endif %}
 <h2>Trials</h2>
-<table><tr><th>trial</th><th>state</th><th>score</th><th>95% CI</th><th>cost/q</th><th>calls/q</th><th>paid</th><th>cached</th><th>params / reason</th></tr>
+<table><tr><th>trial</th><th>state</th><th>score</th><th>95% CI</th><th>test</th><th>cost/q</th><th>calls/q</th><th>paid</th><th>cached</th><th>params / reason</th></tr>
 {% for t in trials %}<tr class="{{ 'best' if best and t.number == best.number else ('pareto' if t.number in front else '') }}">
 <td>{{ t.number }}</td><td>{{ t.state }}</td><td>{{ "%.3f"|format(t.score) if t.score is not none else "" }}</td>
-<td>{{ "%.2f–%.2f"|format(t.ci95[0], t.ci95[1]) if t.ci95 else "" }}</td><td>{{ "%.4g"|format(t.cost) if t.cost is not none else "" }}</td>
+<td>{{ "%.2f–%.2f"|format(t.ci95[0], t.ci95[1]) if t.ci95 else "" }}</td><td>{{ "%.3f"|format(test_scores[t.number]) if t.number in test_scores else "" }}</td><td>{{ "%.4g"|format(t.cost) if t.cost is not none else "" }}</td>
 <td>{{ "%.1f"|format(t.calls_per_query) if t.calls_per_query is not none else "" }}</td><td>{{ t.paid_calls }}</td><td>{{ t.cached_calls }}</td>
 <td>{{ t.params|dictsort|map("join", "=")|join(" ") }}{% if t.reason %} — {{ t.reason }}{% endif %}</td></tr>
 {% endfor %}</table>
@@ -124,7 +124,7 @@ def write_report(
     records: list[Any],
     best: Any,
     front: list[Any],
-    test_score: float | None,
+    test_scores: dict[int, float],
     stopped: str,
     spent: Any,
 ) -> Path:
@@ -150,7 +150,8 @@ def write_report(
         spent=f"{spent.calls} paid calls, {spent.tokens} tokens, ${spent.usd:.4f}",
         stopped=stopped,
         best=best,
-        test_score=test_score,
+        test_score=test_scores.get(best.number) if best is not None else None,
+        test_scores=test_scores,
         pareto_svg=Markup(_pareto_svg(records, front, best, cost_label)),
         graph_svg=Markup(graph_svg),
         best_yaml=best_yaml,

@@ -43,7 +43,9 @@ async def test_budgets_rejection_results_and_resume(db_url: str, tmp_path: Path)
     done = [t for t in first.trials if t.state == "complete"]
     assert done and first.best is not None and first.best.score == max(t.score or 0 for t in done)
     test_paid = first.paid_calls - sum(t.paid_calls for t in first.trials)  # the held-out re-score
-    assert 0 < test_paid <= 1 + max(t.calls_per_query or 0 for t in done) * 100
+    rescored = {first.best.number} | {t.number for t in first.pareto}  # the best and the Pareto set, on test
+    assert set(first.extra["test_scores"]) == rescored
+    assert 0 < test_paid <= sum((t.calls_per_query or 0) * 100 for t in done if t.number in rescored)
     store = Store(db_url)
     assert store.count_calls() == first.paid_calls  # every paid call is in the cache, none uncounted
     store.close()

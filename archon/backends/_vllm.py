@@ -143,12 +143,15 @@ class _Engine:
         self.thread.shutdown(wait=True)
         import gc
 
-        engine = getattr(self.llm, "llm_engine", None)
-        shutdown = getattr(engine, "shutdown", None)
-        if callable(shutdown):
-            shutdown()
-        del self.llm
+        del self.llm, self.tokenizer
         gc.collect()
+        # vLLM keeps process-wide parallel state: tear it down so a later engine in this
+        # process (another pipeline) can start
+        from vllm.distributed.parallel_state import destroy_distributed_environment
+        from vllm.distributed.parallel_state import destroy_model_parallel
+
+        destroy_model_parallel()
+        destroy_distributed_environment()
 
 
 class VLLMBackend(BaseBackend):

@@ -66,6 +66,9 @@ def test_in_process_engine_batches_a_wave(db_url: str) -> None:
     assert _right(first.outputs) >= 4, first.outputs
     assert again.usage.paid_calls == 0 and again.outputs == first.outputs
     assert not hasattr(engines[0], "llm")  # closing the pipeline shut the engine down
+    with archon.load(pipeline("vllm/gemma-3-270m"), db=db_url) as p2:  # and a new engine can start here
+        fresh = p2.execute(["cold", "small"])  # new prompts: the new engine must run them
+        assert fresh.usage.paid_calls == 2 * 6 and not fresh.failed
 
 
 @pytest.fixture(scope="module")

@@ -120,6 +120,7 @@ def main() -> None:
             rwall, rtok = _raw(llm, rows)
             raw.append(rwall)
             tok_raw = rtok
+            del llm  # the engine must be unreferenced when the pipeline closes it
             p.close()
         a, r = statistics.median(ours), statistics.median(raw)
         print(f"P5: {len(items)} inputs x 3 waves ({len(rows)} calls), vLLM CPU build, in-process engine")

@@ -199,4 +199,4 @@ def _table(r: SearchResult) -> None:
             f"{r.paid_calls} paid calls; stopped: {r.stopped_because}"
         )
     if r.results_dir:
-        console.print(f"results: {r.results_dir}/best.yaml, pareto/, trials.csv")
+        console.print(f"results: {r.results_dir}/best.yaml, pareto/, trials.csv, report.html")

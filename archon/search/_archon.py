@@ -84,12 +84,18 @@ def archon_params(block: ArchonBlock) -> list[Any]:
     return params
 
 
-def build_archon(block: ArchonBlock, ranking: Ranking, values: Mapping[str, Any]) -> dict[str, Any]:
-    """The pipeline (as YAML data) of one architecture of the space."""
+def model_aliases(block: ArchonBlock) -> tuple[dict[str, str], dict[str, Any]]:
+    """Each model's alias (``m0``, ``m1``... in listed order) and the ``models:`` block."""
     alias = {m: f"m{i}" for i, m in enumerate(block.models)}
     models = {
         alias[m]: {"model": m, "max_tokens": block.max_tokens, "temperature": block.temperature} for m in block.models
     }
+    return alias, models
+
+
+def build_archon(block: ArchonBlock, ranking: Ranking, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The pipeline (as YAML data) of one architecture of the space."""
+    alias, models = model_aliases(block)
     gens = [alias[m] for m in ranking.generators[: int(values["n_generators"])]]
     fusers = [alias[m] for m in ranking.fusers] or gens
     nodes: dict[str, Any] = {}

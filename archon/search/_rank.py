@@ -26,6 +26,7 @@ from archon.evaluate import aevaluate
 from archon.evaluate import get_metric
 from archon.operators import operator_types
 from archon.search._archon import Ranking
+from archon.search._archon import model_aliases
 from archon.search._ledger import Spend
 from archon.search._space import SearchSpace
 from archon.search._space import _dump
@@ -105,8 +106,7 @@ async def arank_models(space: SearchSpace, dev: Dataset, client: ModelClient, st
     pq = space.budget.per_query
     limits = Limits(pq.calls, pq.tokens, pq.usd)
     ops = operator_types()
-    alias = {m: f"m{i}" for i, m in enumerate(a.models)}
-    models = {alias[m]: {"model": m, "max_tokens": a.max_tokens, "temperature": a.temperature} for m in a.models}
+    alias, models = model_aliases(a)
     gen: dict[str, Any] = {"op": "generate", "samples": 1}
     if a.template:
         gen["template"] = a.template

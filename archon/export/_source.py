@@ -68,9 +68,9 @@ def study_source(study: str, trial: str = "best", db: str | None = None) -> Expo
             ) from None
     store = Store(db)
     try:
-        frozen = optuna.load_study(study_name=study, storage=store.url).trials[chosen.number]
-        text = frozen.user_attrs.get("pipeline")
-        space_file = optuna.load_study(study_name=study, storage=store.url).user_attrs.get("space_file", "?")
+        loaded = optuna.load_study(study_name=study, storage=store.url)
+        text = loaded.get_trials(deepcopy=False)[chosen.number].user_attrs.get("pipeline")
+        space_file = loaded.user_attrs.get("space_file", "?")
     finally:
         store.close()
     if not text:

@@ -105,3 +105,22 @@ def postgres_url() -> Iterator[str]:
     finally:
         subprocess.run(user + [pg_ctl, "-D", data, "-m", "immediate", "stop"], capture_output=True)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def wait_until_serving(proc: subprocess.Popen[bytes], base: str, log_path: Path, timeout_s: float) -> None:
+    """Waits until the OpenAI-compatible server ``proc`` answers ``GET base/models``; fails
+    with the end of its log if it exits first."""
+    import time
+    import urllib.request
+
+    deadline = time.time() + timeout_s
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server exited: {log_path.read_text()[-3000:]}")
+        try:
+            urllib.request.urlopen(f"{base}/models", timeout=2).read()
+            return
+        except OSError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.5)

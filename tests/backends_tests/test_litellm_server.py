@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +13,7 @@ import pytest
 import archon
 from archon.testing import free_port
 from tests.conftest import GEMMA_FEW_SHOT
+from tests.conftest import wait_until_serving
 
 
 @pytest.fixture(scope="module")
@@ -43,17 +42,7 @@ def llama_server(gemma_path: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     )
     base = f"http://127.0.0.1:{port}/v1"
     try:
-        deadline = time.time() + 120
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"llama.cpp server exited: {log_path.read_text()[-2000:]}")
-            try:
-                urllib.request.urlopen(f"{base}/models", timeout=2).read()
-                break
-            except OSError:
-                if time.time() > deadline:
-                    raise
-                time.sleep(0.5)
+        wait_until_serving(proc, base, log_path, 120)
         yield base
     finally:
         proc.terminate()

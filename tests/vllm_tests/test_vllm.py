@@ -8,15 +8,14 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 import archon
 from archon.backends._vllm import converted_checkpoint
 from archon.testing import free_port
+from tests.conftest import wait_until_serving
 
 FEW_SHOT = "Word: tall\\nOpposite: short\\nWord: light\\nOpposite: dark\\nWord: {{ input }}\\nOpposite:"
 WORDS = {"hot": "cold", "big": "small", "fast": "slow", "happy": "sad", "up": "down", "old": "new", "early": "late"}
@@ -93,17 +92,7 @@ def vllm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}/v1"
     try:
-        deadline = time.time() + 400
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"vLLM server exited: {Path(log_path).read_text()[-3000:]}")
-            try:
-                urllib.request.urlopen(f"{base}/models", timeout=2).read()
-                break
-            except OSError:
-                if time.time() > deadline:
-                    raise
-                time.sleep(1)
+        wait_until_serving(proc, base, log_path, 400)
         yield base
     finally:
         proc.terminate()

@@ -21,6 +21,8 @@ from pydantic import Field
 from pydantic import PositiveInt
 from pydantic import field_validator
 
+from archon.search._param import Param
+
 
 class ArchonBlock(BaseModel):
     """``archon:`` in a search-space file."""
@@ -64,9 +66,7 @@ def default_ranking(block: ArchonBlock) -> Ranking:
     return Ranking(tuple(block.models), tuple(block.models), {})
 
 
-def archon_params(block: ArchonBlock) -> list[Any]:
-    from archon.search._space import Param
-
+def archon_params(block: ArchonBlock) -> list[Param]:
     params = [
         Param("n_generators", "int", 1, min(block.generators, len(block.models))),
         Param("samples", "int", block.samples[0], block.samples[1]),

@@ -40,7 +40,7 @@ from archon.search._ledger import RANK_ROW
 from archon.search._ledger import TEST_ROW
 from archon.search._ledger import Ledger
 from archon.search._ledger import Spend
-from archon.search._space import Param
+from archon.search._param import Param
 from archon.search._space import SearchSpace
 from archon.search._space import _dump
 from archon.store import Store

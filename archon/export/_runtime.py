@@ -24,6 +24,7 @@ from archon.backends import Limits
 from archon.backends import QueryBudget
 from archon.errors import ArchonError
 from archon.errors import ConfigurationError
+from archon.execute import static_check
 from archon.operators import BaseOperator
 from archon.operators import NodeInputs
 from archon.operators import OpContext
@@ -100,8 +101,6 @@ class Program:
         """(answer, error, usage) per item; a failed item never stops the others."""
         client = self.pipeline.client
         client.check(self.pipeline.plan.models)
-        from archon.execute import static_check
-
         static_check(self.pipeline.plan, self.pipeline.limits, client)
         session = client.session()
 
@@ -139,6 +138,7 @@ def main(program: Callable[[str | None], Program], flow: Flow, doc: str, argv: S
     """``python exported.py "input" ...``: one answer per line (or ``--json``)."""
     import argparse
     import json
+    import os
     import sys
 
     ap = argparse.ArgumentParser(description=doc.strip().splitlines()[0])
@@ -148,8 +148,6 @@ def main(program: Callable[[str | None], Program], flow: Flow, doc: str, argv: S
     )
     ap.add_argument("--json", action="store_true", help="one JSON object per input: input, output, error, usage")
     args = ap.parse_args(argv)
-    import os
-
     prog = program(args.db or os.environ.get("ARCHON_DB"))
     try:
         results = prog.pipeline._sync(prog.aexecute(flow, args.inputs))

@@ -65,8 +65,7 @@ class Ledger:
     def __init__(self, store: Store, study: str, worker: str) -> None:
         self.engine = store.engine
         self.study = study
-        self.worker = worker
-        self._locked(lambda conn: None)
+        self.worker = worker  # the lock row is made by the first write (_locked)
 
     def _locked(self, work: Callable[[Connection], T]) -> T:
         """Runs ``work`` in one transaction that holds the study's lock row; retried

@@ -113,7 +113,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="write a pipeline (or a search's trial) as a readable Python module")
     p.add_argument("source", metavar="PIPELINE.yaml|STUDY")
     p.add_argument("--trial", metavar="best|N|pareto:K", help="for a study: which trial (default: best)")
-    p.add_argument("--format", choices=["python"], default="python", help="python: a module on the archon runtime")
+    p.add_argument(
+        "--format",
+        choices=["python", "dspy"],
+        default="python",
+        help="python: a module on the archon runtime; dspy: a dspy.Module program (extra 'dspy')",
+    )
+    p.add_argument(
+        "--standalone",
+        action="store_true",
+        help="python: a module that needs no archon (litellm, llama-cpp-python for local/ models)",
+    )
     p.add_argument("-o", "--output", metavar="FILE.py", help="write it here (default: stdout)")
     p.add_argument("--db", metavar="URL", help="the database holding the study (default: $ARCHON_DB or the cache dir)")
 
@@ -315,8 +325,15 @@ def _export(args: argparse.Namespace) -> int:
     from archon.export import export_python
     from archon.export import read_export_source
 
+    if args.standalone and args.format != "python":
+        raise ConfigurationError("--standalone is for --format python (a DSPy program always needs dspy)")
     src = read_export_source(args.source, args.trial, args.db or os.environ.get("ARCHON_DB"))
-    code = export_python(src.spec, source_text=src.text, provenance=src.provenance)
+    if args.standalone:
+        from archon.export import export_standalone
+
+        code = export_standalone(src.spec, source_text=src.text, provenance=src.provenance)
+    else:
+        code = export_python(src.spec, source_text=src.text, provenance=src.provenance)
     if args.output:
         from pathlib import Path
 

@@ -7,5 +7,15 @@ from archon.export._runtime import Value
 from archon.export._runtime import main
 from archon.export._source import ExportSource
 from archon.export._source import read_export_source
+from archon.export._standalone import export_standalone
 
-__all__ = ["ExportSource", "Program", "QueryRun", "Value", "export_python", "main", "read_export_source"]
+__all__ = [
+    "ExportSource",
+    "Program",
+    "QueryRun",
+    "Value",
+    "export_python",
+    "export_standalone",
+    "main",
+    "read_export_source",
+]

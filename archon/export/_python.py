@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from archon.graph import build_graph
+from archon.plan import Plan
 from archon.plan import make_plan
 from archon.spec import NodeSpec
 from archon.spec import PipelineSpec
@@ -143,55 +144,10 @@ def export_python(spec: PipelineSpec, *, source_text: str = "", provenance: Mapp
         imports.setdefault("archon.spec", set()).add("BudgetSpec")
         budget = f"BudgetSpec.model_validate({_py(spec.budget.model_dump(exclude_none=True))})"
 
-    # the flow: one step per node, a wave at a time
-    flow = ["async def flow(q: QueryRun) -> Value:", '    """One query through the graph, a wave at a time."""']
-    need_asyncio = False
-    for w, wave in enumerate(plan.waves):
-        calls = []
-        for nid in wave:
-            args = "".join(f", {var[s]}" for s in plan.nodes[nid].inputs)
-            calls.append(f'q.step("{nid}"{args})')
-        if len(wave) == 1:
-            flow.append(f"    {var[wave[0]]} = await {calls[0]}")
-        else:
-            need_asyncio = True
-            flow.append(f"    # wave {w + 1}: {len(wave)} independent nodes, run together")
-            flow.append(f"    {', '.join(var[n] for n in wave)} = await asyncio.gather(")
-            flow += [f"        {c}," for c in calls]
-            flow.append("    )")
-    flow.append(f"    return {var[plan.graph.output]}")
+    flow, need_asyncio = flow_lines(plan, var, "Value")
 
-    # provenance
-    prov = dict(provenance or {})
-    chain = " → ".join(
-        f"{nid} ({plan.nodes[nid].spec.op}"
-        + (
-            f" ×{getattr(plan.nodes[nid].spec, 'samples', 1)}"
-            if getattr(plan.nodes[nid].spec, "samples", 1) > 1
-            else ""
-        )
-        + ")"
-        for wave in plan.waves
-        for nid in wave
-    )
-    doc = [
-        f"{spec.name or 'pipeline'}: exported by archon {_version()} on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
-        "",
-        f"Source: {spec.file}" + (f" (sha256 {_sha(source_text)[:16]})" if source_text else ""),
-    ]
-    doc += [f"{k}: {v}" for k, v in prov.items()]
-    doc += [
-        f"Graph: {chain}",
-        f"Worst case per query: {plan.cost.calls} calls, {plan.cost.completion_tokens} completion tokens.",
-        "",
-        'Use: run("text"), await arun("text"), batch([...]), await abatch([...]) — or',
-        'python this_file.py "text" [--json] [--db URL]. Calls go through the archon cache',
-        "($ARCHON_DB or the user cache dir), so the same inputs cost nothing twice.",
-    ]
-    if spec.description:
-        doc.insert(1, "")
-        doc.insert(2, spec.description.strip())
-    out = ['"""' + "\n".join(doc).replace('"""', "'''") + '\n"""', "", "from __future__ import annotations", ""]
+    doc = docstring(spec, plan, source_text, provenance)
+    out = [doc, "", "from __future__ import annotations", ""]
     std = ["import asyncio"] if need_asyncio else []
     std += [
         "import sys",
@@ -260,3 +216,70 @@ def _sha(text: str) -> str:
     import hashlib
 
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def flow_lines(plan: Plan, var: Mapping[str, str], value_type: str) -> tuple[list[str], bool]:
+    """``async def flow(q)``: one step per node, a wave at a time (the independent nodes
+    of a wave awaited together); and whether it needs ``asyncio``."""
+    flow = [f"async def flow(q: QueryRun) -> {value_type}:", '    """One query through the graph, a wave at a time."""']
+    need_asyncio = False
+    for w, wave in enumerate(plan.waves):
+        calls = []
+        for nid in wave:
+            args = "".join(f", {var[s]}" for s in plan.nodes[nid].inputs)
+            calls.append(f'q.step("{nid}"{args})')
+        if len(wave) == 1:
+            flow.append(f"    {var[wave[0]]} = await {calls[0]}")
+        else:
+            need_asyncio = True
+            flow.append(f"    # wave {w + 1}: {len(wave)} independent nodes, run together")
+            flow.append(f"    {', '.join(var[n] for n in wave)} = await asyncio.gather(")
+            flow += [f"        {c}," for c in calls]
+            flow.append("    )")
+    flow.append(f"    return {var[plan.graph.output]}")
+    return flow, need_asyncio
+
+
+USE_ARCHON = (
+    'Use: run("text"), await arun("text"), batch([...]), await abatch([...]) — or',
+    'python this_file.py "text" [--json] [--db URL]. Calls go through the archon cache',
+    "($ARCHON_DB or the user cache dir), so the same inputs cost nothing twice.",
+)
+
+
+def docstring(
+    spec: PipelineSpec,
+    plan: Plan,
+    source_text: str,
+    provenance: Mapping[str, Any] | None,
+    use: tuple[str, ...] = USE_ARCHON,
+) -> str:
+    """The module docstring: provenance, the graph in one line, the worst case, how to use it."""
+    prov = dict(provenance or {})
+    chain = " → ".join(
+        f"{nid} ({plan.nodes[nid].spec.op}"
+        + (
+            f" ×{getattr(plan.nodes[nid].spec, 'samples', 1)}"
+            if getattr(plan.nodes[nid].spec, "samples", 1) > 1
+            else ""
+        )
+        + ")"
+        for wave in plan.waves
+        for nid in wave
+    )
+    doc = [
+        f"{spec.name or 'pipeline'}: exported by archon {_version()} on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
+        "",
+        f"Source: {spec.file}" + (f" (sha256 {_sha(source_text)[:16]})" if source_text else ""),
+    ]
+    doc += [f"{k}: {v}" for k, v in prov.items()]
+    doc += [
+        f"Graph: {chain}",
+        f"Worst case per query: {plan.cost.calls} calls, {plan.cost.completion_tokens} completion tokens.",
+        "",
+        *use,
+    ]
+    if spec.description:
+        doc.insert(1, "")
+        doc.insert(2, spec.description.strip())
+    return '"""' + "\n".join(doc).replace('"""', "'''") + '\n"""'

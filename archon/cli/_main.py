@@ -127,6 +127,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="FILE.py", help="write it here (default: stdout)")
     p.add_argument("--db", metavar="URL", help="the database holding the study (default: $ARCHON_DB or the cache dir)")
 
+    p = sub.add_parser("serve", help="serve a local/ model as an OpenAI-compatible server (llama.cpp)")
+    p.add_argument("model", metavar="local/MODEL")
+    p.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1")
+    p.add_argument("--port", type=_positive_int, default=8080, help="default: 8080")
+    p.add_argument("--n-ctx", type=_positive_int, default=2048, help="context window (default: 2048)")
+    p.add_argument("--alias", metavar="NAME", help="the model name clients send (default: the local name)")
+
     p = sub.add_parser("rank-models", help="power-rank an archon: space's models as generators and fusers (stored)")
     p.add_argument("space", metavar="SPACE.yaml")
     p.add_argument("--db", metavar="URL", help="the database (default: $ARCHON_DB or the user cache dir)")
@@ -196,6 +203,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(args.files)
         if args.command == "schema":
             return _schema(args.output, args.format)
+        if args.command == "serve":
+            from archon.cli._serve import serve
+
+            return serve(args.model, host=args.host, port=args.port, n_ctx=args.n_ctx, alias=args.alias)
         if args.command == "show":
             from archon.cli._optimize import run_show
 
@@ -328,6 +339,16 @@ def _export(args: argparse.Namespace) -> int:
     if args.standalone and args.format != "python":
         raise ConfigurationError("--standalone is for --format python (a DSPy program always needs dspy)")
     src = read_export_source(args.source, args.trial, args.db or os.environ.get("ARCHON_DB"))
+    if args.format == "dspy":
+        from pathlib import Path
+
+        from archon.export import write_dspy
+
+        if not args.output:
+            raise ConfigurationError("--format dspy writes a module and its saved state: give -o FILE.py")
+        state = write_dspy(src.spec, Path(args.output), source_text=src.text, provenance=src.provenance)
+        print(f"wrote {args.output} (a dspy.Module) and {state} (prog.save())", file=sys.stderr)
+        return 0
     if args.standalone:
         from archon.export import export_standalone
 

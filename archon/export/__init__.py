@@ -1,5 +1,7 @@
 """export: compiled pipelines as Python modules (``archon export``)."""
 
+from archon.export._dspy import export_dspy
+from archon.export._dspy import write_dspy
 from archon.export._python import export_python
 from archon.export._runtime import Program
 from archon.export._runtime import QueryRun
@@ -14,8 +16,10 @@ __all__ = [
     "Program",
     "QueryRun",
     "Value",
+    "export_dspy",
     "export_python",
     "export_standalone",
     "main",
     "read_export_source",
+    "write_dspy",
 ]

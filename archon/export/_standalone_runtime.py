@@ -586,24 +586,12 @@ async def unit_test_evaluate(q: QueryRun, node: Node, cands: tuple[Candidate, ..
         run_tests = merged
 
         async def passed(c: Candidate) -> int:
-            if run_tests.kind != "code":
-                reply = await q.complete(node, q.instructions(node, candidate=c, tests=run_tests.items))
-                return sum(1 for r in parse_test_results(reply, len(run_tests.items)) if r)
-            marker = "__ARCHON_RESULTS_" + uuid.uuid4().hex + "__"
-            harness = TEST_HARNESS.format(tests=json.dumps(list(run_tests.items)), marker=marker)
-            result = await q.program.sandbox.run(
-                extract_code(c.text) + "\n" + harness,
-                timeout_s=p.get("timeout_s", 10.0),
-                memory_mb=p.get("memory_mb", 512),
-            )
-            at = result.stdout.rfind(marker)
-            if result.timed_out or at < 0:
-                return 0
-            try:
-                values = json.loads(result.stdout[at + len(marker) :].strip().splitlines()[0])
-            except (ValueError, IndexError):
-                return 0
-            return sum(1 for v in values if v is True)
+            if run_tests.kind == "code":
+                return await code_tests_passed(
+                    q.program.sandbox, c.text, run_tests.items, p.get("timeout_s", 10.0), p.get("memory_mb", 512)
+                )
+            reply = await q.complete(node, q.instructions(node, candidate=c, tests=run_tests.items))
+            return sum(1 for r in parse_test_results(reply, len(run_tests.items)) if r)
 
         counts = await asyncio.gather(*(passed(c) for c in cands))
         scored = tuple(
@@ -613,6 +601,24 @@ async def unit_test_evaluate(q: QueryRun, node: Node, cands: tuple[Candidate, ..
     ordered = sorted(scored, key=lambda c: -(c.tests_passed or 0))
     top_k = p.get("top_k")
     return tuple(ordered[:top_k] if top_k else ordered)
+
+
+async def code_tests_passed(
+    sandbox: SubprocessSandbox, answer: str, tests: Sequence[str], timeout_s: float, memory_mb: int
+) -> int:
+    """How many asserts the answer's code passes, run in the sandbox (a crash, a time-out or
+    unreadable output: none)."""
+    marker = "__ARCHON_RESULTS_" + uuid.uuid4().hex + "__"  # unguessable: no faked results
+    harness = TEST_HARNESS.format(tests=json.dumps(list(tests)), marker=marker)
+    result = await sandbox.run(extract_code(answer) + "\n" + harness, timeout_s=timeout_s, memory_mb=memory_mb)
+    at = result.stdout.rfind(marker)
+    if result.timed_out or at < 0:
+        return 0
+    try:
+        values = json.loads(result.stdout[at + len(marker) :].strip().splitlines()[0])
+    except (ValueError, IndexError):
+        return 0
+    return sum(1 for v in values if v is True)
 
 
 Operator = Callable[[QueryRun, Node, tuple[Candidate, ...], list[Tests]], Awaitable[NodeValue]]

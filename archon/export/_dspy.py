@@ -1,0 +1,246 @@
+"""``archon export --format dspy``: a compiled pipeline as a ``dspy.Module`` program.
+
+One ``dspy.Predict`` per LLM node (instructions = the node's prompt, its model set on
+the predictor), ``forward`` walking the graph in topological order with the operator
+functions of :mod:`archon.export.dspy`. The program's state (``prog.save()``: every
+predictor's instructions, demos and LM settings, never an API key) is written next to
+the module and loaded by ``program()``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from archon.backends import backend_class
+from archon.errors import ConfigurationError
+from archon.export._python import _ident
+from archon.export._python import _py
+from archon.export._python import docstring
+from archon.graph import build_graph
+from archon.plan import BoundModel
+from archon.plan import make_plan
+from archon.spec import PipelineSpec
+
+_PROMPTS = {
+    "rank": ("archon.operators.rank", "PROMPT"),
+    "fuse": ("archon.operators.fuse", "PROMPT"),
+    "critique": ("archon.operators.critique", "PROMPT"),
+    "verify": ("archon.operators.verify", "PROMPT"),
+    "unit_test_evaluate": ("archon.operators.unit_test_evaluate", "JUDGE"),
+    "unit_test_generate:code": ("archon.operators.unit_test_generate", "CODE"),
+    "unit_test_generate:text": ("archon.operators.unit_test_generate", "TEXT"),
+}
+_SIGNATURE = {
+    "generate": "Generate",
+    "rank": "Rank",
+    "fuse": "Fuse",
+    "critique": "Critique",
+    "verify": "Verify",
+    "unit_test_generate": "UnitTestGenerate",
+    "unit_test_evaluate": "UnitTestJudge",
+}
+DEFAULT_LOCAL_API_BASE = "http://127.0.0.1:8080/v1"
+_USE = (
+    'Use: prog = program(); prog(input="text").answer — or python this_file.py "text".',
+    "program(lms={alias: dspy.LM(...)}) replaces models; tune it further with any DSPy optimizer.",
+    f"local/ models are reached at $ARCHON_LOCAL_API_BASE (default {DEFAULT_LOCAL_API_BASE}): start",
+    "the server with: archon serve local/NAME --port 8080 (llama.cpp; chat = archon's plain prompt).",
+)
+
+
+def instructions_of(spec: PipelineSpec, node_id: str) -> str:
+    """The instructions of a node's predictor: its own prompt (``template`` for generate)
+    or the operator's, after its system prompt."""
+    node = spec.nodes[node_id]
+    if node.op == "generate":
+        text = getattr(node, "template", None) or "{{ input }}"
+    else:
+        key = f"{node.op}:{getattr(node, 'kind', '')}" if node.op == "unit_test_generate" else node.op
+        module, name = _PROMPTS[key]
+        text = getattr(node, "prompt", None) or getattr(importlib.import_module(module), name)
+    system = getattr(node, "system", None)
+    return f"{system}\n\n{text}" if system else str(text)
+
+
+def _lm_args(bound: BoundModel, local_api_base: str | None) -> list[str]:
+    m = bound.spec
+    prefix = m.model.split("/", 1)[0]
+    if prefix in ("vllm", "synthetic"):
+        raise ConfigurationError(
+            f"{m.model}: a DSPy program reaches models through litellm — serve a vllm/ model with "
+            "'vllm serve' and use hosted_vllm/<name> with api_base; synthetic/ models are simulations"
+        )
+    backend = backend_class(m.model, m)(m)
+    mode = backend.mode
+    if prefix == "local":
+        name = Path(m.model.split("/", 1)[1]).stem
+        args = [_py("openai/" + name), "api_base=LOCAL_API_BASE"]  # archon serve: chat = the plain prompt
+        mode = "chat"
+    else:
+        args = [_py(m.model)]
+        if m.api_base:
+            args.append(f"api_base={_py(m.api_base)}")
+    if m.api_key_env:
+        args.append(f"api_key_env={_py(m.api_key_env)}")
+    s = bound.sampling
+    args += [f"mode={_py(mode)}", f"temperature={_py(s.temperature)}", f"top_p={_py(s.top_p)}"]
+    args.append(f"max_tokens={s.max_tokens}")
+    if s.stop:
+        args.append(f"stop={_py(list(s.stop))}")
+    return args
+
+
+def _class_name(name: str) -> str:
+    words = re.findall(r"[A-Za-z0-9]+", name) or ["Pipeline"]
+    out = "".join(w[:1].upper() + w[1:] for w in words)
+    return out if out[0].isalpha() else "P" + out
+
+
+def export_dspy(spec: PipelineSpec, *, source_text: str = "", provenance: Mapping[str, Any] | None = None) -> str:
+    """The DSPy program module for ``spec`` (see the module docstring)."""
+    graph = build_graph(spec)
+    plan = make_plan(graph)
+    for nid, planned in plan.nodes.items():
+        if planned.spec.op not in _SIGNATURE and planned.spec.op != "vote":
+            raise ConfigurationError(f"node '{nid}': op '{planned.spec.op}' has no DSPy version")
+    taken: set[str] = {"NAME", "LOCAL_API_BASE", "ADAPTER", "STATE"}
+    texts: list[str] = []
+    by_value: dict[str, str] = {}
+
+    def const(name: str, value: str) -> str:
+        if value not in by_value:
+            by_value[value] = _ident(name, taken)
+            texts.append(f"{by_value[value]} = {_py(value)}")
+        return by_value[value]
+
+    # one LM per (alias, sampling) a node calls: the alias's own, or the node's overrides
+    lm_lines: list[str] = []
+    lm_key: dict[tuple[str, Any], str] = {}
+    for planned in plan.nodes.values():
+        for b in planned.models:
+            key = (b.name, b.sampling)
+            if key not in lm_key:
+                base = b.name if not any(k[0] == b.name for k in lm_key) else f"{b.name}@{planned.id}"
+                lm_key[key] = base
+                lm_lines.append(f"        {_py(base)}: ops.lm({', '.join(_lm_args(b, None))}),")
+    init: list[str] = []
+    use: list[str] = []
+    body: list[str] = []
+    var: dict[str, str] = {}
+    var_taken: set[str] = {"item", "self", "input", "fields", "ops", "dspy"}
+    for nid, planned in plan.nodes.items():
+        node = planned.spec
+        v = var[nid] = _ident(nid.lower(), var_taken)
+        cands = [var[s] for s in planned.inputs if not plan.nodes[s].spec.yields_tests()]
+        tests = [var[s] for s in planned.inputs if plan.nodes[s].spec.yields_tests()]
+        d = node.model_dump()
+        cand_expr = (cands[0] if len(cands) == 1 else "(" + ", ".join(f"*{c}" for c in cands) + ")") if cands else "()"
+        template = getattr(node, "template", None)
+        tpl = f", template={const(nid.upper() + '_QUERY', template)}" if template and node.op != "generate" else ""
+        if node.op == "vote":
+            body.append(f"{v} = ops.vote({cand_expr}, normalize={_py(d['normalize'])})")
+            continue
+        sig = _SIGNATURE[node.op]
+        if planned.models:  # a predictor, its model set on it
+            instr = const(nid.upper() + "_INSTRUCTIONS", instructions_of(spec, nid))
+            init.append(f"        self.{v} = dspy.Predict(ops.{sig}.with_instructions({instr}))")
+            first = planned.models[0]
+            use.append(f"        self.{v}.lm = self.lms[{_py(lm_key[(first.name, first.sampling)])}]")
+            p = f"self.{v}"
+        else:  # unit_test_evaluate on code tests: the sandbox, no model
+            p = "None"
+        if node.op == "generate":
+            models = ", ".join(
+                f"({_py(b.name)}, {p}.lm)"
+                if i == 0
+                else f"({_py(b.name)}, self.lms[{_py(lm_key[(b.name, b.sampling)])}])"
+                for i, b in enumerate(planned.models)
+            )
+            body.append(f"{v} = ops.generate({p}, item, {_py(nid)}, [{models}], samples={d['samples']})")
+        elif node.op == "rank":
+            body.append(f"{v} = ops.rank({p}, item, {cand_expr}, top_k={d['top_k']}{tpl})")
+        elif node.op == "fuse":
+            body.append(
+                f"{v} = ops.fuse({p}, item, {cand_expr}, {_py(nid)}, {_py(first.name)}, samples={d['samples']}{tpl})"
+            )
+        elif node.op == "critique":
+            body.append(f"{v} = ops.critique({p}, item, {cand_expr}{tpl})")
+        elif node.op == "verify":
+            body.append(f"{v} = ops.verify({p}, item, {cand_expr}, on_none={_py(d['on_none'])}{tpl})")
+        elif node.op == "unit_test_generate":
+            body.append(f"{v} = ops.unit_test_generate({p}, item, {_py(d['kind'])}, {d['count']}{tpl})")
+        else:  # unit_test_evaluate
+            args = [f"{k}={_py(d[k])}" for k in ("top_k", "tests_field", "tests_kind", "timeout_s", "memory_mb")]
+            body.append(
+                f"{v} = ops.unit_test_evaluate({p}, item, {cand_expr}, [{', '.join(tests)}], {', '.join(args)}{tpl})"
+            )
+    out_var = var[plan.graph.output]
+    cls = _class_name(spec.name or "pipeline")
+    doc = docstring(spec, plan, source_text, provenance, _USE)
+    lines = [doc, "", "from __future__ import annotations", ""]
+    lines += ["import os", "import sys", "from collections.abc import Mapping", "from pathlib import Path", ""]
+    lines += ["import dspy  # type: ignore[import-untyped]", "", "from archon.export import dspy as ops", ""]
+    lines += [f"NAME = {_py(spec.name or 'pipeline')}"]
+    lines += ['LOCAL_API_BASE = os.environ.get("ARCHON_LOCAL_API_BASE", ' + _py(DEFAULT_LOCAL_API_BASE) + ")"]
+    lines += ['STATE = Path(__file__).with_suffix(".json")  # prog.save(): instructions, demos, LM settings']
+    lines += ["ADAPTER = ops.TemplateAdapter()", ""]
+    lines += ["# Instructions of each predictor (Jinja2 over its inputs); DSPy optimizers rewrite them", *texts]
+    lines += ["", "", "def default_lms() -> dict[str, dspy.LM]:", '    """One dspy.LM per model (litellm engine)."""']
+    lines += ["    return {", *lm_lines, "    }", "", ""]
+    lines += [f"class {cls}(dspy.Module):  # type: ignore[misc]"]
+    lines += [f'    """{(spec.description or spec.name or "pipeline").strip().splitlines()[0]}"""', ""]
+    lines += ["    def __init__(self, lms: Mapping[str, dspy.LM] | None = None) -> None:"]
+    lines += ["        super().__init__()", *init, "        self.use({**default_lms(), **(lms or {})})", ""]
+    lines += ["    def use(self, lms: Mapping[str, dspy.LM]) -> None:"]
+    lines += ['        """Sets the model of every predictor from {name: dspy.LM}."""', "        self.lms = dict(lms)"]
+    lines += [*use, ""]
+    lines += ['    def forward(self, input: str = "", **fields: object) -> dspy.Prediction:']
+    lines += ['        """One query through the graph, node by node in topological order."""']
+    lines += ['        item = {"input": input, **fields}', "        with dspy.context(adapter=ADAPTER):"]
+    lines += [f"            {b}" for b in body]
+    lines += [f"        if isinstance({out_var}, tuple) and {out_var}:"]
+    lines += [f"            return dspy.Prediction(answer={out_var}[0].text, candidates=[c.text for c in {out_var}])"]
+    lines += ["        return dspy.Prediction(answer=None, candidates=[])", "", ""]
+    lines += [f"def program(lms: Mapping[str, dspy.LM] | None = None, state: Path | None = STATE) -> {cls}:"]
+    lines += ['    """The program with its saved state (instructions, demos) when there is one; its', "    models are"]
+    lines += ['    default_lms() with ``lms`` on top."""', f"    prog = {cls}(lms)"]
+    lines += ["    if state is not None and state.exists():", "        prog.load(str(state))"]
+    lines += ["        prog.use(prog.lms)  # saved LM settings carry no API key: the models come from here"]
+    lines += ["    return prog"]
+    lines += ["", "", 'if __name__ == "__main__":', "    prog = program()", "    for x in sys.argv[1:]:"]
+    lines += ["        print(prog(input=x).answer)", ""]
+    return "\n".join(lines)
+
+
+def load_program_module(path: Path) -> Any:
+    """Imports a generated program module from its file."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    if spec is None or spec.loader is None:
+        raise ConfigurationError(f"cannot import {path}")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def write_dspy(
+    spec: PipelineSpec, out: Path, *, source_text: str = "", provenance: Mapping[str, Any] | None = None
+) -> Path:
+    """Writes the program module to ``out`` and its saved state next to it (``.json``)."""
+    try:
+        importlib.import_module("dspy")
+    except ImportError:
+        raise ConfigurationError("--format dspy needs DSPy: pip install 'archon[dspy]'") from None
+    out.write_text(export_dspy(spec, source_text=source_text, provenance=provenance), encoding="utf-8")
+    mod = load_program_module(out)
+    state = out.with_suffix(".json")
+    prog = mod.program(state=None)
+    for _, predictor in prog.named_predictors():
+        predictor.lm = None  # the models live in the module (default_lms), never a key or a URL in the state
+    prog.save(str(state))
+    return state

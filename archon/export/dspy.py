@@ -1,0 +1,383 @@
+"""What ``archon export --format dspy`` programs run on (needs the ``dspy`` extra).
+
+A generated program is a ``dspy.Module`` with one ``dspy.Predict`` per LLM node; its
+``forward`` walks the graph with the functions below, one per operator, which keep
+archon's semantics (samples as rollouts, rankings repaired, verdicts parsed, votes
+normalized, code tests in the sandbox).
+
+Each predictor's instructions are the node's prompt — archon's Jinja2 template — and
+:class:`TemplateAdapter` renders them over the predictor's inputs as the user message,
+taking the whole reply as the one output field: small models that never write DSPy's
+``[[ ## field ## ]]`` markers still work. Once an optimizer rewrites the instructions as
+plain text, the inputs are laid out after them (``Query: ...``) and the reply is read
+the same way. Signatures with several outputs fall back to DSPy's ``ChatAdapter``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+from collections.abc import Mapping
+from collections.abc import Sequence
+from typing import Any
+
+import dspy
+
+from archon._typing import Candidate
+from archon._typing import Tests
+from archon.errors import ArchonError
+from archon.export._standalone_runtime import code_tests_passed
+from archon.operators import Prompter
+from archon.operators._parsing import normalize_answer
+from archon.operators._parsing import parse_blocks
+from archon.operators._parsing import parse_ranking
+from archon.operators._parsing import parse_test_lines
+from archon.operators._parsing import parse_test_results
+from archon.operators._parsing import parse_verdict
+from archon.sandbox import SubprocessSandbox
+
+__all__ = [
+    "SIGNATURES",
+    "Critique",
+    "Fuse",
+    "Generate",
+    "Rank",
+    "TemplateAdapter",
+    "UnitTestGenerate",
+    "UnitTestJudge",
+    "Verify",
+    "critique",
+    "fuse",
+    "generate",
+    "lm",
+    "rank",
+    "unit_test_evaluate",
+    "unit_test_generate",
+    "verify",
+    "vote",
+]
+
+_PROMPTER = Prompter()
+
+
+def _value(v: Any) -> Any:
+    """Candidates as mappings (text, critique, ...) for templates and for DSPy's history."""
+    if isinstance(v, Candidate):
+        return dataclasses.asdict(v)
+    if isinstance(v, (list, tuple)):
+        return [_value(x) for x in v]
+    return v
+
+
+def _plain(name: str, value: Any) -> str:
+    title = name.replace("_", " ").capitalize()
+    if isinstance(value, (list, tuple)):
+        lines = [f"[{i}] {x.get('text', x) if isinstance(x, Mapping) else x}" for i, x in enumerate(value, start=1)]
+        return f"{title}:\n" + "\n".join(lines)
+    if isinstance(value, Mapping):
+        if "text" in value:
+            return f"{title}: {value['text']}"
+        return "\n".join(f"{k.replace('_', ' ').capitalize()}: {v}" for k, v in value.items() if v is not None)
+    return f"{title}: {value}"
+
+
+class TemplateAdapter(dspy.ChatAdapter):
+    """One output field: the instructions (a Jinja2 template over the inputs, or plain
+    text followed by the inputs) are the user message and the whole reply is the output.
+    Anything else: DSPy's ChatAdapter."""
+
+    def _single(self, signature: type[dspy.Signature]) -> str | None:
+        outputs = list(signature.output_fields)
+        return outputs[0] if len(outputs) == 1 else None
+
+    def render(self, signature: type[dspy.Signature], inputs: Mapping[str, Any]) -> str:
+        instructions = signature.instructions or ""
+        values = {k: _value(v) for k, v in inputs.items() if k in signature.input_fields}
+        item = values.pop("item", None)
+        if "{{" in instructions or "{%" in instructions:
+            variables = {**(item or {}), **values}
+            return _PROMPTER.render(instructions, variables, "dspy predictor")
+        parts = [instructions.strip()] if instructions.strip() else []
+        if item:
+            parts.append(_plain("input", item.get("input", "")))
+        parts += [_plain(k, v) for k, v in values.items()]
+        out = self._single(signature) or "answer"
+        return "\n\n".join(parts) + f"\n\n{out.replace('_', ' ').capitalize()}:"
+
+    def format(
+        self, signature: type[dspy.Signature], demos: list[dict[str, Any]], inputs: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        out = self._single(signature)
+        if out is None:
+            return super().format(signature, demos, inputs)  # type: ignore[no-any-return]
+        messages: list[dict[str, Any]] = []
+        for demo in demos:
+            if out in demo and all(k in demo for k in signature.input_fields):
+                messages.append({"role": "user", "content": self.render(signature, demo)})
+                messages.append({"role": "assistant", "content": str(demo[out])})
+        messages.append({"role": "user", "content": self.render(signature, inputs)})
+        return messages
+
+    def _call_postprocess(
+        self,
+        processed_signature: type[dspy.Signature],
+        original_signature: type[dspy.Signature],
+        outputs: list[dict[str, Any] | str],
+        lm: dspy.BaseLM,
+        lm_kwargs: dict[str, Any],
+    ) -> list[dict[str, Any]]:
+        out = self._single(original_signature)
+        if out is None:
+            return super()._call_postprocess(  # type: ignore[no-any-return]
+                processed_signature, original_signature, outputs, lm, lm_kwargs
+            )
+        # an empty reply is an empty answer (archon's operators handle it), not a parse error
+        return [{out: str((o.get("text") if isinstance(o, dict) else o) or "").strip()} for o in outputs]
+
+    def parse(self, signature: type[dspy.Signature], completion: str) -> dict[str, Any]:
+        out = self._single(signature)
+        if out is None:
+            return super().parse(signature, completion)  # type: ignore[no-any-return]
+        return {out: (completion or "").strip()}
+
+
+class Generate(dspy.Signature):
+    """{{ input }}"""
+
+    item: dict[str, Any] = dspy.InputField(desc="the input item's fields")
+    answer: str = dspy.OutputField()
+
+
+class Rank(dspy.Signature):
+    """Rank the candidate answers, best first."""
+
+    item: dict[str, Any] = dspy.InputField(desc="the input item's fields")
+    query: str = dspy.InputField()
+    candidates: list[Any] = dspy.InputField()
+    ranking: str = dspy.OutputField(desc="like [2] > [1] > [3]")
+
+
+class Fuse(dspy.Signature):
+    """Merge the candidate answers into one better answer."""
+
+    item: dict[str, Any] = dspy.InputField(desc="the input item's fields")
+    query: str = dspy.InputField()
+    candidates: list[Any] = dspy.InputField()
+    answer: str = dspy.OutputField()
+
+
+class Critique(dspy.Signature):
+    """Critique each candidate answer."""
+
+    item: dict[str, Any] = dspy.InputField(desc="the input item's fields")
+    query: str = dspy.InputField()
+    candidates: list[Any] = dspy.InputField()
+    critiques: str = dspy.OutputField(desc="one block per answer: [1] ...")
+
+
+class Verify(dspy.Signature):
+    """Decide whether the answer is correct."""
+
+    item: dict[str, Any] = dspy.InputField(desc="the input item's fields")
+    query: str = dspy.InputField()
+    candidate: Any = dspy.InputField()
+    verdict: str = dspy.OutputField(desc="ends with 'Verdict: correct' or 'Verdict: incorrect'")
+
+
+class UnitTestGenerate(dspy.Signature):
+    """Write tests a correct answer must pass, one per line."""
+
+    item: dict[str, Any] = dspy.InputField(desc="the input item's fields")
+    query: str = dspy.InputField()
+    count: int = dspy.InputField()
+    tests: str = dspy.OutputField()
+
+
+class UnitTestJudge(dspy.Signature):
+    """Check the answer against each test."""
+
+    item: dict[str, Any] = dspy.InputField(desc="the input item's fields")
+    query: str = dspy.InputField()
+    candidate: Any = dspy.InputField()
+    tests: list[str] = dspy.InputField()
+    results: str = dspy.OutputField(desc="one line per test: Test <n>: Passed|Failed")
+
+
+SIGNATURES: dict[str, type[dspy.Signature]] = {
+    "generate": Generate,
+    "rank": Rank,
+    "fuse": Fuse,
+    "critique": Critique,
+    "verify": Verify,
+    "unit_test_generate": UnitTestGenerate,
+    "unit_test_evaluate": UnitTestJudge,
+}
+
+
+def lm(
+    model: str,
+    *,
+    api_base: str | None = None,
+    api_key_env: str | None = None,
+    mode: str = "chat",
+    **kwargs: Any,
+) -> dspy.LM:
+    """A ``dspy.LM`` on the litellm engine; the API key is read from ``api_key_env`` now
+    (DSPy never saves it)."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    extra: dict[str, Any] = {}
+    if api_base:
+        extra["api_base"] = api_base
+        extra["api_key"] = (os.environ.get(api_key_env) if api_key_env else None) or "none"
+    elif api_key_env and os.environ.get(api_key_env):
+        extra["api_key"] = os.environ[api_key_env]
+    return dspy.LM(model, model_type=mode, engine="litellm", num_retries=3, **extra, **kwargs)
+
+
+def _call(pred: dspy.Predict, out: str, sample: int = 0, lm: dspy.LM | None = None, **inputs: Any) -> str:
+    config: dict[str, Any] = {"rollout_id": sample} if sample else {}
+    kwargs: dict[str, Any] = {"config": config}
+    if lm is not None:
+        kwargs["lm"] = lm
+    prediction = pred(**inputs, **kwargs)
+    return str(getattr(prediction, out) or "").strip()
+
+
+def _query(item: Mapping[str, Any], template: str | None) -> str:
+    if template:
+        return _PROMPTER.render(template, {"input": item.get("input", ""), **item}, "dspy program")
+    return str(item.get("input", ""))
+
+
+def generate(
+    pred: dspy.Predict, item: Mapping[str, Any], node: str, lms: Sequence[tuple[str, dspy.LM]], samples: int
+) -> tuple[Candidate, ...]:
+    """``samples`` answers from each model: rollout i is sample i."""
+    return tuple(
+        Candidate(text=_call(pred, "answer", i, model, item=dict(item)), node=node, model=alias, sample=i)
+        for alias, model in lms
+        for i in range(samples)
+    )
+
+
+def rank(
+    pred: dspy.Predict, item: Mapping[str, Any], cands: Sequence[Candidate], top_k: int, template: str | None = None
+) -> tuple[Candidate, ...]:
+    if len(cands) <= 1:
+        return tuple(cands[:top_k])
+    text = _call(pred, "ranking", item=dict(item), query=_query(item, template), candidates=list(cands))
+    n = len(cands)
+    order = parse_ranking(text, n)
+    return tuple(dataclasses.replace(cands[i], score=(n - r) / n) for r, i in enumerate(order[:top_k]))
+
+
+def fuse(
+    pred: dspy.Predict,
+    item: Mapping[str, Any],
+    cands: Sequence[Candidate],
+    node: str,
+    alias: str,
+    samples: int = 1,
+    template: str | None = None,
+) -> tuple[Candidate, ...]:
+    if not cands:
+        return ()
+    out = []
+    for i in range(samples):
+        t = _call(pred, "answer", i, item=dict(item), query=_query(item, template), candidates=list(cands))
+        out.append(
+            Candidate(text=t, node=node, model=alias, sample=i)
+            if t
+            else Candidate(text=cands[0].text, node=node, model=cands[0].model, sample=i)
+        )
+    return tuple(out)
+
+
+def critique(
+    pred: dspy.Predict, item: Mapping[str, Any], cands: Sequence[Candidate], template: str | None = None
+) -> tuple[Candidate, ...]:
+    if not cands:
+        return ()
+    text = _call(pred, "critiques", item=dict(item), query=_query(item, template), candidates=list(cands))
+    blocks = parse_blocks(text, len(cands))
+    if len(cands) == 1 and blocks[0] is None and text:
+        blocks[0] = text
+    return tuple(dataclasses.replace(c, critique=b) for c, b in zip(cands, blocks, strict=True))
+
+
+def verify(
+    pred: dspy.Predict,
+    item: Mapping[str, Any],
+    cands: Sequence[Candidate],
+    on_none: str = "keep_all",
+    template: str | None = None,
+) -> tuple[Candidate, ...]:
+    judged = tuple(
+        dataclasses.replace(
+            c, verdict=parse_verdict(_call(pred, "verdict", item=dict(item), query=_query(item, template), candidate=c))
+        )
+        for c in cands
+    )
+    kept = tuple(c for c in judged if c.verdict == "correct")
+    if kept:
+        return kept
+    return judged if on_none == "keep_all" else judged[:1]
+
+
+def vote(cands: Sequence[Candidate], normalize: str = "text") -> tuple[Candidate, ...]:
+    groups: dict[str, list[Candidate]] = {}
+    for c in cands:
+        groups.setdefault(normalize_answer(c.text, normalize), []).append(c)
+    n = len(cands) or 1
+    order = sorted(groups.items(), key=lambda kv: (kv[0] == "", -len(kv[1])))
+    return tuple(dataclasses.replace(c, score=len(members) / n) for _, members in order for c in members)
+
+
+def unit_test_generate(
+    pred: dspy.Predict, item: Mapping[str, Any], kind: str, count: int, template: str | None = None
+) -> Tests:
+    text = _call(pred, "tests", item=dict(item), query=_query(item, template), count=count)
+    return Tests("text" if kind == "text" else "code", parse_test_lines(text, kind, count))
+
+
+def unit_test_evaluate(
+    pred: dspy.Predict | None,
+    item: Mapping[str, Any],
+    cands: Sequence[Candidate],
+    tests: Sequence[Tests],
+    *,
+    top_k: int | None = None,
+    tests_field: str | None = None,
+    tests_kind: str = "code",
+    timeout_s: float = 10.0,
+    memory_mb: int = 512,
+    template: str | None = None,
+) -> tuple[Candidate, ...]:
+    """Code tests run in archon's sandbox; text tests are judged by ``pred``."""
+    merged = Tests(tests[0].kind, tuple(t for ts in tests for t in ts.items)) if tests else None
+    raw = item.get(tests_field) if tests_field and merged is None else None
+    if raw is not None:
+        items = raw.splitlines() if isinstance(raw, str) else [str(x) for x in raw]
+        merged = Tests("text" if tests_kind == "text" else "code", tuple(i for i in items if i.strip()))
+    if merged is None or not merged.items:
+        scored = [dataclasses.replace(c, tests_passed=0, tests_total=0) for c in cands]
+    else:
+        counts: list[int] = []
+        for c in cands:
+            if merged.kind == "code":
+                sandbox = SubprocessSandbox()
+                counts.append(asyncio.run(code_tests_passed(sandbox, c.text, merged.items, timeout_s, memory_mb)))
+            else:
+                if pred is None:
+                    raise ArchonError("text tests need a judge predictor")
+                reply = _call(
+                    pred, "results", item=dict(item), query=_query(item, template), candidate=c, tests=merged.items
+                )
+                counts.append(sum(1 for r in parse_test_results(reply, len(merged.items)) if r))
+        scored = [
+            dataclasses.replace(c, tests_passed=k, tests_total=len(merged.items))
+            for c, k in zip(cands, counts, strict=True)
+        ]
+    ordered = sorted(scored, key=lambda c: -(c.tests_passed or 0))
+    return tuple(ordered[:top_k] if top_k else ordered)

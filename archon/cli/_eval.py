@@ -10,7 +10,9 @@ from pathlib import Path
 
 from archon.cli._jsonl import jsonl_writer
 from archon.errors import ConfigurationError
+from archon.evaluate import Dataset
 from archon.evaluate import EvalResult
+from archon.spec import PipelineSpec
 
 
 def run_eval(args: argparse.Namespace) -> int:
@@ -18,10 +20,7 @@ def run_eval(args: argparse.Namespace) -> int:
     from archon.backends import Limits
     from archon.evaluate import aevaluate
     from archon.evaluate import get_metric
-    from archon.evaluate import load_benchmark
-    from archon.evaluate import load_file
     from archon.evaluate import make_judge
-    from archon.evaluate._benchmarks import BENCHMARKS
 
     db = args.db or os.environ.get("ARCHON_DB")
     pipeline = archon.load(
@@ -31,24 +30,7 @@ def run_eval(args: argparse.Namespace) -> int:
         progress=not args.no_progress and not args.json,
     )
     block = pipeline.spec.dataset
-    benchmark = args.benchmark or (block.benchmark if block and not args.dataset else None)
-    if benchmark:
-        dataset = load_benchmark(benchmark)
-        for note in dataset.notes:
-            print(f"note: {benchmark}: {note}", file=sys.stderr)
-        default_metric = BENCHMARKS[benchmark].metric
-    else:
-        path = args.dataset or (block.path if block else None)
-        if not path:
-            raise ConfigurationError(
-                "no dataset: pass --dataset FILE.jsonl or --benchmark NAME, or add dataset: {path: ...} to the pipeline"
-            )
-        if not args.dataset and pipeline.spec.file != "<string>":
-            path = str(Path(pipeline.spec.file).parent / path)
-        input_field = args.input_field or (block.input if block else "input")
-        answer_field = args.answer_field or (block.answer if block else "answer")
-        dataset = load_file(path, input_field, answer_field)
-        default_metric = "exact"
+    dataset, default_metric = load_dataset(args, pipeline.spec)
     metric = get_metric(args.metric or pipeline.spec.metric or default_metric)
     judge = make_judge(pipeline, args.judge_model) if args.judge_model else None
     dev = args.dev_fraction if args.dev_fraction is not None else (block.dev if block else 0.5)
@@ -95,3 +77,29 @@ def _table(result: EvalResult) -> None:
     console.print(table)
     for k, v in s.get("pass_at", {}).items():
         console.print(f"pass@{k} (coverage@{k}) from the candidate pool: {v:.3f}")
+
+
+def load_dataset(args: argparse.Namespace, spec: PipelineSpec) -> tuple[Dataset, str]:
+    """The dataset of ``--dataset``/``--benchmark`` or the pipeline's ``dataset:`` block,
+    and the metric it implies."""
+    from archon.evaluate import load_benchmark
+    from archon.evaluate import load_file
+    from archon.evaluate._benchmarks import BENCHMARKS
+
+    block = spec.dataset
+    benchmark = args.benchmark or (block.benchmark if block and not args.dataset else None)
+    if benchmark:
+        dataset = load_benchmark(benchmark)
+        for note in dataset.notes:
+            print(f"note: {benchmark}: {note}", file=sys.stderr)
+        return dataset, BENCHMARKS[benchmark].metric
+    path = args.dataset or (block.path if block else None)
+    if not path:
+        raise ConfigurationError(
+            "no dataset: pass --dataset FILE.jsonl or --benchmark NAME, or add dataset: {path: ...} to the pipeline"
+        )
+    if not args.dataset and spec.file != "<string>":
+        path = str(Path(spec.file).parent / path)
+    input_field = args.input_field or (block.input if block else "input")
+    answer_field = args.answer_field or (block.answer if block else "answer")
+    return load_file(path, input_field, answer_field), "exact"

@@ -127,6 +127,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="FILE.py", help="write it here (default: stdout)")
     p.add_argument("--db", metavar="URL", help="the database holding the study (default: $ARCHON_DB or the cache dir)")
 
+    p = sub.add_parser("tune", help="tune a pipeline's prompts with DSPy (MIPROv2 or GEPA) under a budget")
+    p.add_argument("pipeline", metavar="PIPELINE.yaml")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--dataset", metavar="FILE", help=".jsonl or .csv (default: the pipeline's dataset: block)")
+    src.add_argument("--benchmark", metavar="NAME", help="a built-in benchmark (see archon eval)")
+    p.add_argument("--input-field", metavar="F", help="the field holding the input (default: input)")
+    p.add_argument("--answer-field", metavar="F", help="the field holding the gold answer (default: answer)")
+    p.add_argument("--metric", metavar="M", help="as for archon eval (default: the pipeline's, else exact)")
+    p.add_argument("--dev-fraction", type=float, metavar="X", help="dev share (default 0.5): tuned on dev")
+    p.add_argument("--seed", type=int, metavar="N", help="split and optimizer seed (default 0)")
+    p.add_argument("--limit", type=_positive_int, metavar="N", help="at most N dev and N test items")
+    p.add_argument("--budget-usd", type=float, metavar="USD", help="dollars the whole run may spend")
+    p.add_argument("--budget-calls", type=_positive_int, metavar="N", help="LLM calls the whole run may make")
+    p.add_argument("--budget-tokens", type=_positive_int, metavar="N", help="tokens the whole run may use")
+    p.add_argument("--optimizer", choices=["mipro", "gepa"], default="mipro", help="MIPROv2 (default) or GEPA")
+    p.add_argument("--candidates", type=_positive_int, default=3, help="MIPROv2 instruction candidates (default 3)")
+    p.add_argument(
+        "--demos",
+        type=int,
+        default=2,
+        metavar="N",
+        help="MIPROv2: up to N labeled dev examples per prompt, kept as few-shot text (default 2; 0: instructions only)",
+    )
+    p.add_argument("--trials", type=_positive_int, help="MIPROv2 trials / GEPA metric calls (default: from the budget)")
+    p.add_argument(
+        "--api-base",
+        metavar="URL",
+        help="where local/ models are served (default: archon tune starts 'archon serve' itself)",
+    )
+    p.add_argument("-o", "--output", metavar="OUT.yaml", help="the tuned pipeline (default: PIPELINE.tuned.yaml)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
     p = sub.add_parser("serve", help="serve a local/ model as an OpenAI-compatible server (llama.cpp)")
     p.add_argument("model", metavar="local/MODEL")
     p.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1")
@@ -203,6 +235,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(args.files)
         if args.command == "schema":
             return _schema(args.output, args.format)
+        if args.command == "tune":
+            from archon.cli._tune import run_tune
+
+            return run_tune(args)
         if args.command == "serve":
             from archon.cli._serve import serve
 

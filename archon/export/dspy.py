@@ -50,7 +50,9 @@ __all__ = [
     "critique",
     "fuse",
     "generate",
+    "has_template",
     "lm",
+    "plain_template",
     "rank",
     "unit_test_evaluate",
     "unit_test_generate",
@@ -70,16 +72,34 @@ def _value(v: Any) -> Any:
     return v
 
 
-def _plain(name: str, value: Any) -> str:
-    title = name.replace("_", " ").capitalize()
-    if isinstance(value, (list, tuple)):
-        lines = [f"[{i}] {x.get('text', x) if isinstance(x, Mapping) else x}" for i, x in enumerate(value, start=1)]
-        return f"{title}:\n" + "\n".join(lines)
-    if isinstance(value, Mapping):
-        if "text" in value:
-            return f"{title}: {value['text']}"
-        return "\n".join(f"{k.replace('_', ' ').capitalize()}: {v}" for k, v in value.items() if v is not None)
-    return f"{title}: {value}"
+def has_template(text: str) -> bool:
+    return "{{" in text or "{%" in text
+
+
+def plain_template(signature: type[dspy.Signature], instructions: str) -> str:
+    """Plain-text instructions (an optimizer's) as the Jinja2 template the adapter sends:
+    the instructions, then each input laid out, then the output's name. Written back to a
+    pipeline YAML it renders the same prompt in archon (``candidates`` and ``candidate``
+    there are archon's candidates, with ``.text``)."""
+    text = instructions.strip()
+    if has_template(text):  # shown as written, not rendered
+        text = "{% raw %}" + text.replace("{% endraw %}", "") + "{% endraw %}"
+    parts = [text] if text else []
+    for name, info in signature.input_fields.items():
+        title = name.replace("_", " ").capitalize()
+        annotation = str(getattr(info, "annotation", ""))
+        if name == "item":
+            if "query" not in signature.input_fields:  # the query already is the input, rendered
+                parts.append("Input: {{ input }}")
+        elif annotation.startswith("list"):
+            item = "{{ x.text if x.text is defined else x }}"
+            parts.append(f"{title}:\n{{% for x in {name} %}}[{{{{ loop.index }}}}] {item}\n{{% endfor %}}")
+        elif name == "candidate":
+            parts.append(f"{title}: {{{{ {name}.text }}}}")
+        else:
+            parts.append(f"{title}: {{{{ {name} }}}}")
+    out = next(iter(signature.output_fields), "answer")
+    return "\n\n".join(parts) + f"\n\n{out.replace('_', ' ').capitalize()}:"
 
 
 class TemplateAdapter(dspy.ChatAdapter):
@@ -94,16 +114,13 @@ class TemplateAdapter(dspy.ChatAdapter):
     def render(self, signature: type[dspy.Signature], inputs: Mapping[str, Any]) -> str:
         instructions = signature.instructions or ""
         values = {k: _value(v) for k, v in inputs.items() if k in signature.input_fields}
-        item = values.pop("item", None)
-        if "{{" in instructions or "{%" in instructions:
-            variables = {**(item or {}), **values}
-            return _PROMPTER.render(instructions, variables, "dspy predictor")
-        parts = [instructions.strip()] if instructions.strip() else []
-        if item:
-            parts.append(_plain("input", item.get("input", "")))
-        parts += [_plain(k, v) for k, v in values.items()]
-        out = self._single(signature) or "answer"
-        return "\n\n".join(parts) + f"\n\n{out.replace('_', ' ').capitalize()}:"
+        variables = {**(values.pop("item", None) or {}), **values}
+        if has_template(instructions):
+            try:
+                return _PROMPTER.render(instructions, variables, "dspy predictor")
+            except ArchonError:  # an optimizer's text that only looks like a template
+                pass
+        return _PROMPTER.render(plain_template(signature, instructions), variables, "dspy predictor")
 
     def format(
         self, signature: type[dspy.Signature], demos: list[dict[str, Any]], inputs: dict[str, Any]
@@ -111,13 +128,28 @@ class TemplateAdapter(dspy.ChatAdapter):
         out = self._single(signature)
         if out is None:
             return super().format(signature, demos, inputs)  # type: ignore[no-any-return]
-        messages: list[dict[str, Any]] = []
-        for demo in demos:
-            if out in demo and all(k in demo for k in signature.input_fields):
-                messages.append({"role": "user", "content": self.render(signature, demo)})
-                messages.append({"role": "assistant", "content": str(demo[out])})
-        messages.append({"role": "user", "content": self.render(signature, inputs)})
-        return messages
+        return [{"role": "user", "content": self.shots(signature, demos) + self.render(signature, inputs)}]
+
+    def shots(self, signature: type[dspy.Signature], demos: list[Any]) -> str:
+        """The demos as few-shot text before the prompt: each rendered prompt, a space, its
+        answer, a blank line (one message: small base models follow it; archon writes the
+        same text into a tuned pipeline's prompt)."""
+        return "".join(f"{prompt} {answer}\n\n" for prompt, answer in self.demo_turns(signature, demos))
+
+    def demo_turns(self, signature: type[dspy.Signature], demos: list[Any]) -> list[tuple[str, str]]:
+        """(prompt, answer) of each usable demo: a predictor's own trace, or a labeled
+        dataset example (its fields are the item's) when the predictor reads only the item."""
+        out = self._single(signature)
+        turns = []
+        for raw in demos:
+            demo = dict(raw.items()) if hasattr(raw, "items") else dict(raw)
+            if out is None or demo.get(out) is None:
+                continue
+            if "item" in signature.input_fields and "item" not in demo and set(signature.input_fields) == {"item"}:
+                demo = {"item": {k: v for k, v in demo.items() if k not in (out, "archon_index")}, out: demo[out]}
+            if all(k in demo for k in signature.input_fields):
+                turns.append((self.render(signature, demo), str(demo[out])))
+        return turns
 
     def _call_postprocess(
         self,

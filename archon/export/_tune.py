@@ -1,0 +1,444 @@
+"""``archon tune``: tune the prompts of a fixed architecture with DSPy, under a budget.
+
+The pipeline becomes its DSPy program (:mod:`archon.export._dspy`); every model call of
+the run — the before/after scores, the optimizer's proposals and trials — goes through
+a :class:`BudgetedLM`, which reserves the call's worst case (one call; prompt bytes plus
+``max_tokens`` tokens; their price) on one :class:`TuneLedger` before it is sent and
+refuses it when the budget could be exceeded, so no tuning run spends past its budget.
+DSPy's own cache hits cost nothing. The optimizer is sized from the budget first
+(MIPROv2: instruction candidates and trials; GEPA: metric calls), the ledger being the
+guarantee. The tuned instructions are written back as per-node ``prompt:`` (``template:``
+for generate) overrides.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import tempfile
+import threading
+import uuid
+from collections.abc import Callable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+from typing import Any
+
+import dspy
+import jinja2
+import jinja2.sandbox
+from dspy.teleprompt.gepa.instruction_proposal import InstructionProposer
+
+from archon.errors import ArchonError
+from archon.errors import ConfigurationError
+from archon.evaluate import Dataset
+from archon.evaluate import Example
+from archon.evaluate import Metric
+from archon.export._dspy import export_dspy
+from archon.export._dspy import load_program_module
+from archon.export.dspy import TemplateAdapter
+from archon.export.dspy import has_template
+from archon.export.dspy import plain_template
+from archon.graph import build_graph
+from archon.plan import make_plan
+from archon.sandbox import SubprocessSandbox
+from archon.spec import PipelineSpec
+
+
+class TuneBudgetExceeded(ArchonError):
+    """A call would have taken the tuning run past its budget; it was not sent."""
+
+
+@dataclass
+class TuneLedger:
+    """What a tuning run may spend (None: no cap) and has spent; thread-safe."""
+
+    calls: int | None = None
+    tokens: int | None = None
+    usd: float | None = None
+    spent_calls: int = 0
+    spent_tokens: int = 0
+    spent_usd: float = 0.0
+    refused: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def reserve(self, tokens: int, usd: float) -> tuple[int, float]:
+        with self.lock:
+            over = (
+                (self.calls is not None and self.spent_calls + 1 > self.calls)
+                or (self.tokens is not None and self.spent_tokens + tokens > self.tokens)
+                or (self.usd is not None and self.spent_usd + usd > self.usd + 1e-12)
+            )
+            if over:
+                self.refused += 1
+                raise TuneBudgetExceeded(f"tuning budget reached ({self.describe()})")
+            self.spent_calls += 1
+            self.spent_tokens += tokens
+            self.spent_usd += usd
+            return tokens, usd
+
+    def settle(self, reserved: tuple[int, float], calls: int, tokens: int, usd: float) -> None:
+        """Replaces a reservation by what was used (a cache hit: nothing)."""
+        with self.lock:
+            self.spent_calls += calls - 1
+            self.spent_tokens += tokens - reserved[0]
+            self.spent_usd += usd - reserved[1]
+
+    def describe(self) -> str:
+        parts = [f"{self.spent_calls}" + (f"/{self.calls}" if self.calls is not None else "") + " calls"]
+        parts.append(f"{self.spent_tokens}" + (f"/{self.tokens}" if self.tokens is not None else "") + " tokens")
+        parts.append(f"${self.spent_usd:.6f}" + (f"/${self.usd}" if self.usd is not None else ""))
+        return ", ".join(parts)
+
+
+_LEDGERS: dict[str, tuple[TuneLedger, tuple[float, float]]] = {}
+
+
+class BudgetedLM(dspy.LM):
+    """A ``dspy.LM`` that asks the run's ledger before every call (copies share it)."""
+
+    ledger_id: str = ""
+
+    def _reserve(self, prompt: Any, messages: Any, kwargs: Mapping[str, Any]) -> tuple[TuneLedger, tuple[int, float]]:
+        ledger, (p_in, p_out) = _LEDGERS[self.ledger_id]
+        text = prompt if isinstance(prompt, str) else ""
+        msgs = messages or []
+        bound = len(text.encode()) + sum(len(str(m.get("content", "")).encode()) + 16 for m in msgs)
+        max_tokens = int(kwargs.get("max_tokens") or self.kwargs.get("max_tokens") or 1024)
+        n = int(kwargs.get("n") or 1)
+        usd = (bound * p_in + max_tokens * n * p_out) / 1000
+        return ledger, ledger.reserve(bound + max_tokens * n, usd)
+
+    def _settle(self, ledger: TuneLedger, reserved: tuple[int, float], before: int) -> None:
+        entry = self.history[-1] if len(self.history) > before else {}
+        if getattr(entry.get("response"), "cache_hit", False):
+            ledger.settle(reserved, 0, 0, 0.0)
+            return
+        usage = entry.get("usage") or {}
+        tokens = int(usage.get("prompt_tokens") or 0) + int(usage.get("completion_tokens") or 0)
+        _, (p_in, p_out) = _LEDGERS[self.ledger_id]
+        priced = (int(usage.get("prompt_tokens") or 0) * p_in + int(usage.get("completion_tokens") or 0) * p_out) / 1000
+        cost = entry.get("cost")
+        usd = max(float(cost or 0.0), priced)
+        if not usage:  # no usage reported: keep the worst case counted
+            tokens, usd = reserved
+        ledger.settle(reserved, 1, tokens, usd)
+
+    def __call__(self, prompt: Any = None, *, messages: Any = None, **kwargs: Any) -> Any:
+        ledger, reserved = self._reserve(prompt, messages, kwargs)
+        before = len(self.history)
+        try:
+            out = super().__call__(prompt, messages=messages, **kwargs)
+        except BaseException:
+            ledger.settle(reserved, 1, 0, 0.0)  # a failed attempt stays counted as a call
+            raise
+        self._settle(ledger, reserved, before)
+        return out
+
+    async def acall(self, prompt: Any = None, *, messages: Any = None, **kwargs: Any) -> Any:
+        ledger, reserved = self._reserve(prompt, messages, kwargs)
+        before = len(self.history)
+        try:
+            out = await super().acall(prompt, messages=messages, **kwargs)
+        except BaseException:
+            ledger.settle(reserved, 1, 0, 0.0)
+            raise
+        self._settle(ledger, reserved, before)
+        return out
+
+
+def budgeted(lm: Any, ledger_id: str) -> BudgetedLM:
+    """The same model and settings as ``lm``, on the ledger."""
+    out = BudgetedLM(
+        lm.model, model_type=lm.model_type, engine="litellm", num_retries=lm.num_retries, cache=lm.cache, **lm.kwargs
+    )
+    out.ledger_id = ledger_id
+    return out
+
+
+@dataclass
+class TuneResult:
+    optimizer: str
+    before: dict[str, float]
+    after: dict[str, float]
+    instructions: dict[str, tuple[str, str]]  # node → (before, after)
+    changed: list[str]
+    spent: dict[str, Any]
+    plan: dict[str, Any]
+    yaml_text: str
+
+
+def _score_fn(metric: Metric, by_index: Mapping[int, Example]) -> Callable[..., float]:
+    """A DSPy metric scoring with archon's (the gold answer stays with archon's example)."""
+    sandbox = SubprocessSandbox() if metric.needs_sandbox else None
+
+    def score(example: Any, prediction: Any, trace: Any = None, *_: Any, **__: Any) -> float:
+        answer = getattr(prediction, "answer", None)
+        value = asyncio.run(metric.score(answer, by_index[int(example.archon_index)], sandbox))
+        return float(value or 0.0)
+
+    return score
+
+
+def _examples(dataset: Dataset) -> list[Any]:
+    out = []
+    for ex in dataset.examples:
+        fields = {k: v for k, v in ex.fields.items() if k != "input"}
+        e = dspy.Example(input=str(ex.fields.get("input", "")), **fields, archon_index=ex.index, answer=ex.gold)
+        out.append(e.with_inputs("input", *fields))
+    return out
+
+
+def _evaluate(prog: Any, examples: list[Any], score: Callable[..., float]) -> float:
+    if not examples:
+        return float("nan")
+    total = 0.0
+    for e in examples:
+        prediction = prog(**e.inputs())
+        total += score(e, prediction)
+    return total / len(examples)
+
+
+def tune(
+    spec: PipelineSpec,
+    source_text: str,
+    dev: Dataset,
+    test: Dataset,
+    metric: Metric,
+    *,
+    budget_calls: int | None = None,
+    budget_tokens: int | None = None,
+    budget_usd: float | None = None,
+    optimizer: str = "mipro",
+    candidates: int = 3,
+    demos: int = 2,
+    trials: int | None = None,
+    local_api_base: str | None = None,
+    seed: int = 0,
+    log: Callable[[str], None] = lambda _: None,
+) -> TuneResult:
+    """Tunes the instructions of ``spec``'s LLM nodes on ``dev``; scores before/after on
+    dev and test; returns the tuned pipeline as YAML text (see the module docstring)."""
+    if budget_calls is None and budget_tokens is None and budget_usd is None:
+        raise ConfigurationError("archon tune needs a budget: --budget-usd, --budget-calls or --budget-tokens")
+    if metric.needs_judge:
+        raise ConfigurationError(f"archon tune cannot use the {metric.name} metric yet (it needs a judge model)")
+    if optimizer not in ("mipro", "gepa"):
+        raise ConfigurationError(f"unknown optimizer '{optimizer}' — use mipro (MIPROv2) or gepa (GEPA)")
+    if not dev.examples:
+        raise ConfigurationError("the dev split is empty — use more data or a larger dev fraction")
+    plan = make_plan(build_graph(spec))
+    per_query = max(1, plan.cost.calls)
+    prices = [b.price() for n in plan.nodes.values() for b in n.models]
+    if budget_usd is not None and any(p is None for p in prices) and budget_calls is None:
+        raise ConfigurationError(
+            "a dollar budget needs every model's price: set price_per_1k on each model (or use --budget-calls)"
+        )
+    p_in = max((p.prompt for p in prices if p is not None), default=0.0)
+    p_out = max((p.completion for p in prices if p is not None), default=0.0)
+    ledger = TuneLedger(budget_calls, budget_tokens, budget_usd)
+    ledger_id = uuid.uuid4().hex
+    _LEDGERS[ledger_id] = (ledger, (p_in, p_out))
+
+    # size the optimizer from the budget (calls); the ledger is the guarantee
+    n_llm = sum(1 for n in plan.nodes.values() if n.models)
+    fixed = (len(dev) + 2 * len(test)) * per_query  # before on dev and test, after on test
+    affordable = budget_calls
+    if affordable is None and budget_usd is not None and (p_in or p_out):
+        worst_call = 4096 * p_in + max(b.sampling.max_tokens for n in plan.nodes.values() for b in n.models) * p_out
+        affordable = int(budget_usd / (worst_call / 1000))
+    if affordable is None and budget_tokens is not None:
+        affordable = budget_tokens // 1024
+    room = (affordable - fixed) if affordable is not None else None
+    if optimizer == "mipro":
+        n_trials = trials if trials is not None else 6
+        n_cand = candidates
+        if room is not None:
+            propose = n_llm * n_cand * 2
+            n_trials = min(n_trials, math.floor((room - propose) / (len(dev) * per_query)))
+            if n_trials < 1:
+                need = fixed + propose + len(dev) * per_query
+                raise ConfigurationError(
+                    f"the budget is too small to tune: scoring dev and test and one MIPROv2 trial need about {need} "
+                    f"calls ({per_query} per query, {len(dev)} dev and {len(test)} test items) — raise it or use "
+                    "fewer items (--limit)"
+                )
+        sizing = {"optimizer": "MIPROv2", "instruction_candidates": n_cand, "trials": n_trials, "labeled_demos": demos}
+    else:
+        metric_calls = trials if trials is not None else 4 * len(dev)
+        if room is not None:
+            metric_calls = min(metric_calls, math.floor(room * 0.75 / per_query))
+            if metric_calls < len(dev) + 1:
+                raise ConfigurationError(
+                    f"the budget is too small for GEPA: it needs about {fixed + (len(dev) + 1) * per_query * 4 // 3} "
+                    "calls — raise it or use fewer items (--limit)"
+                )
+        sizing = {"optimizer": "GEPA", "max_metric_calls": metric_calls}
+
+    with tempfile.TemporaryDirectory(prefix="archon-tune-") as tmp:
+        path = Path(tmp) / f"tuned_{uuid.uuid4().hex[:8]}.py"
+        path.write_text(export_dspy(spec, source_text=source_text), encoding="utf-8")
+        if local_api_base:
+            import os
+
+            os.environ["ARCHON_LOCAL_API_BASE"] = local_api_base
+        mod = load_program_module(path)
+        base = mod.default_lms()
+        lms = {name: budgeted(lm, ledger_id) for name, lm in base.items()}
+        student = mod.program(lms=lms, state=None)
+        by_index = {ex.index: ex for ex in (*dev.examples, *test.examples)}
+        score = _score_fn(metric, by_index)
+        trainset, testset = _examples(dev), _examples(test)
+        names = {name: pred for name, pred in student.named_predictors()}
+        before_instr = {name: p.signature.instructions for name, p in names.items()}
+        first_lm = next(iter(lms.values()))
+        with dspy.context(adapter=TemplateAdapter(), lm=first_lm):
+            log(f"scoring the pipeline as it is ({len(dev)} dev, {len(test)} test items)")
+            before = {"dev": _evaluate(student, trainset, score), "test": _evaluate(student, testset, score)}
+            log(f"tuning with {sizing}")
+            if optimizer == "mipro":
+                tp = dspy.MIPROv2(
+                    metric=score,
+                    prompt_model=first_lm,
+                    task_model=first_lm,
+                    auto=None,
+                    num_candidates=n_cand,
+                    max_bootstrapped_demos=0,
+                    max_labeled_demos=demos,
+                    num_threads=1,
+                    seed=seed,
+                    verbose=False,
+                )
+                tuned = tp.compile(
+                    student,
+                    trainset=trainset,
+                    valset=trainset,
+                    num_trials=n_trials,
+                    minibatch=False,
+                    program_aware_proposer=False,
+                    data_aware_proposer=False,
+                    fewshot_aware_proposer=False,
+                )
+            else:
+
+                def gepa_metric(
+                    gold: Any, pred: Any, trace: Any = None, pred_name: Any = None, pred_trace: Any = None
+                ) -> Any:
+                    value = score(gold, pred)
+                    expected = by_index[int(gold.archon_index)].gold
+                    got = getattr(pred, "answer", None)
+                    feedback = (
+                        f"Correct: {got!r}."
+                        if value >= 1
+                        else f"Wrong: the answer was {got!r}, the expected answer is {expected!r}."
+                    )
+                    return dspy.Prediction(score=value, feedback=feedback)
+
+                tp = dspy.GEPA(
+                    metric=gepa_metric,
+                    reflection_lm=first_lm,
+                    # archon's plain adapter: small reflection models never write JSON
+                    instruction_proposer=InstructionProposer(adapter=TemplateAdapter(), max_chars=1500),
+                    max_metric_calls=sizing["max_metric_calls"],
+                    num_threads=1,
+                    seed=seed,
+                    track_stats=False,
+                )
+                tuned = tp.compile(student, trainset=trainset, valset=trainset)
+            tuned.use({**lms})
+            after = {"dev": _evaluate(tuned, trainset, score), "test": _evaluate(tuned, testset, score)}
+    _LEDGERS.pop(ledger_id, None)
+    adapter = TemplateAdapter()
+    overrides: dict[str, str] = {}
+    instructions: dict[str, tuple[str, str]] = {}
+    for name, pred in tuned.named_predictors():
+        node = _node_for(spec, name)
+        text, original = pred.signature.instructions, before_instr[name]
+        template = text if text == original or _renders(pred.signature, text, original) else None
+        if template is None:
+            template = plain_template(pred.signature, text)
+        shots = adapter.shots(pred.signature, list(pred.demos or []))
+        if shots:  # MIPROv2's chosen examples, as the few-shot text the adapter sent
+            template = (f"{{% raw %}}{shots}{{% endraw %}}" if has_template(shots) else shots) + template
+        instructions[node] = (original, template)
+        if template != original:
+            overrides[node] = template
+    changed = list(overrides)
+    yaml_text = tuned_yaml(spec, source_text, overrides)
+    spent: dict[str, Any] = {"calls": ledger.spent_calls, "tokens": ledger.spent_tokens}
+    spent["usd"] = round(ledger.spent_usd, 8)
+    spent["refused"] = ledger.refused
+    spent["budget"] = {"calls": budget_calls, "tokens": budget_tokens, "usd": budget_usd}
+    return TuneResult(optimizer, before, after, instructions, changed, spent, sizing, yaml_text)
+
+
+def _renders(signature: Any, text: str, original: str) -> bool:
+    """Whether ``text`` is a template over what the node's instructions may use (its
+    inputs, the item's fields the original used); else it is plain text."""
+    if not has_template(text):
+        return False
+    try:
+        jinja2.sandbox.SandboxedEnvironment(undefined=jinja2.StrictUndefined).parse(text)
+    except jinja2.TemplateError:
+        return False
+    from jinja2 import meta
+
+    env = jinja2.sandbox.SandboxedEnvironment()
+    known = {"input", "query", "candidates", "candidate", "tests", "count", *signature.input_fields}
+    if has_template(original):
+        known |= meta.find_undeclared_variables(env.parse(original))
+    return meta.find_undeclared_variables(env.parse(text)) <= known
+
+
+def _node_for(spec: PipelineSpec, predictor: str) -> str:
+    """The node id a predictor attribute was generated from (the exporter lower-cases ids)."""
+    for nid in spec.nodes:
+        if nid.lower() == predictor or nid.lower().replace("-", "_") == predictor:
+            return nid
+    import re
+
+    for nid in spec.nodes:
+        if re.sub(r"\W", "_", nid.lower()) == predictor.rstrip("_"):
+            return nid
+    raise ArchonError(f"no node for predictor {predictor}")
+
+
+def tuned_yaml(spec: PipelineSpec, source_text: str, overrides: Mapping[str, str]) -> str:
+    """The pipeline with each tuned node's instructions set: ``template:`` for generate,
+    ``prompt:`` for the others (a node's ``system:`` is folded into the tuned text, so it
+    is dropped). A ``nodes:`` file is edited in place (comments kept); a ``layers:`` file
+    is written out as the equivalent ``nodes:`` graph."""
+    import io
+
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    yaml.width = 4096
+    data = yaml.load(source_text)
+
+    def fields(nid: str, node_data: Any) -> None:
+        field_name = "template" if spec.nodes[nid].op == "generate" else "prompt"
+        node_data[field_name] = overrides[nid]
+        if getattr(spec.nodes[nid], "system", None):
+            node_data.pop("system", None)
+
+    if isinstance(data.get("nodes"), Mapping) and all(n in data["nodes"] for n in overrides):
+        for nid in overrides:
+            fields(nid, data["nodes"][nid])
+    else:
+        nodes: dict[str, Any] = {}
+        for nid, node in spec.nodes.items():
+            d = node.model_dump(exclude_unset=True)
+            d["op"] = node.op
+            if node.enabled:
+                d.pop("enabled", None)
+            nodes[nid] = d
+            if nid in overrides:
+                fields(nid, d)
+        data.pop("layers", None)
+        data["nodes"] = nodes
+        data["output"] = spec.output
+    buf = io.StringIO()
+    yaml.dump(data, buf)
+    return buf.getvalue()

@@ -18,7 +18,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install -c requirements.lock -e '.[local,dev]'
+	$(BIN)/pip install -c requirements.lock -e '.[local,dev,dspy]'
 	touch $@
 
 demo: setup

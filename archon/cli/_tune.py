@@ -151,7 +151,10 @@ def run_tune(args: argparse.Namespace) -> int:
     print(f"  test ({len(test):>3} items): {result.before['test']:.3f} → {result.after['test']:.3f}")
     spent, budget = result.spent, result.spent["budget"]
     caps = ", ".join(f"{k} {v}" for k, v in budget.items() if v is not None)
-    print(f"  spent: {spent['calls']} calls, {spent['tokens']} tokens, ${spent['usd']:.6f} (budget: {caps})")
+    print(
+        f"  spent: {spent['calls']} calls, {spent['tokens']} tokens, ${spent['usd']:.6f} (budget: {caps}); "
+        f"{spent['cached']} answered from DSPy's cache"
+    )
     for node, (_, after) in result.instructions.items():
         mark = "tuned" if node in result.changed else "kept"
         print(f"  {node}: {mark}" + (f" → {_short(after)}" if node in result.changed else ""))

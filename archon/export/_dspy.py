@@ -184,7 +184,7 @@ def export_dspy(spec: PipelineSpec, *, source_text: str = "", provenance: Mappin
     doc = docstring(spec, plan, source_text, provenance, _USE)
     lines = [doc, "", "from __future__ import annotations", ""]
     lines += ["import os", "import sys", "from collections.abc import Mapping", "from pathlib import Path", ""]
-    lines += ["import dspy  # type: ignore[import-untyped]", "", "from archon.export import dspy as ops", ""]
+    lines += ["import dspy  # type: ignore[import-untyped, unused-ignore]", "", "from archon.export import dspy as ops", ""]
     lines += [f"NAME = {_py(spec.name or 'pipeline')}"]
     lines += ['LOCAL_API_BASE = os.environ.get("ARCHON_LOCAL_API_BASE", ' + _py(DEFAULT_LOCAL_API_BASE) + ")"]
     lines += ['STATE = Path(__file__).with_suffix(".json")  # prog.save(): instructions, demos, LM settings']
@@ -192,7 +192,7 @@ def export_dspy(spec: PipelineSpec, *, source_text: str = "", provenance: Mappin
     lines += ["# Instructions of each predictor (Jinja2 over its inputs); DSPy optimizers rewrite them", *texts]
     lines += ["", "", "def default_lms() -> dict[str, dspy.LM]:", '    """One dspy.LM per model (litellm engine)."""']
     lines += ["    return {", *lm_lines, "    }", "", ""]
-    lines += [f"class {cls}(dspy.Module):  # type: ignore[misc]"]
+    lines += [f"class {cls}(dspy.Module):  # type: ignore[misc, unused-ignore]"]
     lines += [f'    """{(spec.description or spec.name or "pipeline").strip().splitlines()[0]}"""', ""]
     lines += ["    def __init__(self, lms: Mapping[str, dspy.LM] | None = None) -> None:"]
     lines += ["        super().__init__()", *init, "        self.use({**default_lms(), **(lms or {})})", ""]

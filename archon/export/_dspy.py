@@ -18,6 +18,7 @@ from typing import Any
 
 from archon.backends import backend_class
 from archon.errors import ConfigurationError
+from archon.export._python import OPERATOR_PROMPTS
 from archon.export._python import _ident
 from archon.export._python import _py
 from archon.export._python import docstring
@@ -26,15 +27,6 @@ from archon.plan import BoundModel
 from archon.plan import make_plan
 from archon.spec import PipelineSpec
 
-_PROMPTS = {
-    "rank": ("archon.operators.rank", "PROMPT"),
-    "fuse": ("archon.operators.fuse", "PROMPT"),
-    "critique": ("archon.operators.critique", "PROMPT"),
-    "verify": ("archon.operators.verify", "PROMPT"),
-    "unit_test_evaluate": ("archon.operators.unit_test_evaluate", "JUDGE"),
-    "unit_test_generate:code": ("archon.operators.unit_test_generate", "CODE"),
-    "unit_test_generate:text": ("archon.operators.unit_test_generate", "TEXT"),
-}
 _SIGNATURE = {
     "generate": "Generate",
     "rank": "Rank",
@@ -61,7 +53,7 @@ def instructions_of(spec: PipelineSpec, node_id: str) -> str:
         text = getattr(node, "template", None) or "{{ input }}"
     else:
         key = f"{node.op}:{getattr(node, 'kind', '')}" if node.op == "unit_test_generate" else node.op
-        module, name = _PROMPTS[key]
+        module, name = OPERATOR_PROMPTS[key]
         text = getattr(node, "prompt", None) or getattr(importlib.import_module(module), name)
     system = getattr(node, "system", None)
     return f"{system}\n\n{text}" if system else str(text)
@@ -184,7 +176,12 @@ def export_dspy(spec: PipelineSpec, *, source_text: str = "", provenance: Mappin
     doc = docstring(spec, plan, source_text, provenance, _USE)
     lines = [doc, "", "from __future__ import annotations", ""]
     lines += ["import os", "import sys", "from collections.abc import Mapping", "from pathlib import Path", ""]
-    lines += ["import dspy  # type: ignore[import-untyped, unused-ignore]", "", "from archon.export import dspy as ops", ""]
+    lines += [
+        "import dspy  # type: ignore[import-untyped, unused-ignore]",
+        "",
+        "from archon.export import dspy as ops",
+        "",
+    ]
     lines += [f"NAME = {_py(spec.name or 'pipeline')}"]
     lines += ['LOCAL_API_BASE = os.environ.get("ARCHON_LOCAL_API_BASE", ' + _py(DEFAULT_LOCAL_API_BASE) + ")"]
     lines += ['STATE = Path(__file__).with_suffix(".json")  # prog.save(): instructions, demos, LM settings']

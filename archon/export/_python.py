@@ -188,26 +188,7 @@ def export_python(spec: PipelineSpec, *, source_text: str = "", provenance: Mapp
         "    return _program",
         "",
         "",
-        "def run(x: str | Mapping[str, Any]) -> str | None:",
-        '    """The answer for one input (None if it failed)."""',
-        "    return _default().run(flow, x)",
-        "",
-        "",
-        "async def arun(x: str | Mapping[str, Any]) -> str | None:",
-        "    return await _default().arun(flow, x)",
-        "",
-        "",
-        "def batch(xs: Sequence[str | Mapping[str, Any]]) -> list[str | None]:",
-        "    return _default().batch(flow, xs)",
-        "",
-        "",
-        "async def abatch(xs: Sequence[str | Mapping[str, Any]]) -> list[str | None]:",
-        "    return await _default().abatch(flow, xs)",
-        "",
-        "",
-        'if __name__ == "__main__":',
-        "    sys.exit(main(program, flow, __doc__ or NAME))",
-        "",
+        *ENTRY_POINTS,
     ]
     return "\n".join(out)
 
@@ -240,6 +221,39 @@ def flow_lines(plan: Plan, var: Mapping[str, str], value_type: str) -> tuple[lis
     return flow, need_asyncio
 
 
+# the operator's own instructions, by op (unit_test_generate: by kind)
+OPERATOR_PROMPTS = {
+    "rank": ("archon.operators.rank", "PROMPT"),
+    "fuse": ("archon.operators.fuse", "PROMPT"),
+    "critique": ("archon.operators.critique", "PROMPT"),
+    "verify": ("archon.operators.verify", "PROMPT"),
+    "unit_test_evaluate": ("archon.operators.unit_test_evaluate", "JUDGE"),
+    "unit_test_generate:code": ("archon.operators.unit_test_generate", "CODE"),
+    "unit_test_generate:text": ("archon.operators.unit_test_generate", "TEXT"),
+}
+# run/arun/batch/abatch of a generated module, over its _default() program
+ENTRY_POINTS = (
+    "def run(x: str | Mapping[str, Any]) -> str | None:",
+    '    """The answer for one input (None if it failed)."""',
+    "    return _default().run(flow, x)",
+    "",
+    "",
+    "async def arun(x: str | Mapping[str, Any]) -> str | None:",
+    "    return await _default().arun(flow, x)",
+    "",
+    "",
+    "def batch(xs: Sequence[str | Mapping[str, Any]]) -> list[str | None]:",
+    "    return _default().batch(flow, xs)",
+    "",
+    "",
+    "async def abatch(xs: Sequence[str | Mapping[str, Any]]) -> list[str | None]:",
+    "    return await _default().abatch(flow, xs)",
+    "",
+    "",
+    'if __name__ == "__main__":',
+    "    sys.exit(main(program, flow, __doc__ or NAME))",
+    "",
+)
 USE_ARCHON = (
     'Use: run("text"), await arun("text"), batch([...]), await abatch([...]) — or',
     'python this_file.py "text" [--json] [--db URL]. Calls go through the archon cache',

@@ -14,10 +14,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from archon._pipeline import Pipeline
-from archon._typing import Candidate
 from archon._typing import NodeValue
 from archon._typing import Query
-from archon._typing import Tests
 from archon._typing import Usage
 from archon.backends import ClientSession
 from archon.backends import Limits
@@ -25,6 +23,10 @@ from archon.backends import QueryBudget
 from archon.errors import ArchonError
 from archon.errors import ConfigurationError
 from archon.execute import static_check
+from archon.export._standalone_runtime import Runner
+from archon.export._standalone_runtime import answer_of
+from archon.export._standalone_runtime import print_results
+from archon.export._standalone_runtime import split_inputs
 from archon.operators import BaseOperator
 from archon.operators import NodeInputs
 from archon.operators import OpContext
@@ -52,13 +54,7 @@ class QueryRun:
     async def step(self, node: str, *inputs: Value) -> Value:
         """Runs ``node`` over the values of its inputs (in the order the graph lists them)."""
         p = self.program
-        cands: list[Candidate] = []
-        tests: list[Tests] = []
-        for v in inputs:
-            if isinstance(v, Tests):
-                tests.append(v)
-            else:
-                cands.extend(v)
+        cands, tests = split_inputs(inputs)
         ctx = OpContext(
             node=p.pipeline.plan.nodes[node],
             query=self.query,
@@ -68,13 +64,13 @@ class QueryRun:
             sandbox=p.sandbox,
             prompter=p.prompter,
         )
-        return await p.operators[node].run(NodeInputs(tuple(cands), tuple(tests)), ctx)
+        return await p.operators[node].run(NodeInputs(cands, tuple(tests)), ctx)
 
 
 Flow = Callable[[QueryRun], Awaitable[Value]]
 
 
-class Program:
+class Program(Runner):
     """An exported pipeline: ``Program(name, models, nodes, output)``; ``run``/``arun``/
     ``batch``/``abatch`` send queries through ``flow`` (the module's steps)."""
 
@@ -112,23 +108,12 @@ class Program:
                 raise
             except ArchonError as exc:
                 return None, f"{type(exc).__name__}: {exc}", q.usage
-            if isinstance(value, Tests) or not value:
-                return None, f"{self.pipeline.plan.graph.output}: no candidates", q.usage
-            return value[0].text, None, q.usage
+            return (*answer_of(value, self.pipeline.plan.graph.output), q.usage)
 
         return list(await asyncio.gather(*(one(x) for x in items)))
 
-    async def abatch(self, flow: Flow, items: Sequence[Item]) -> list[str | None]:
-        return [answer for answer, _, _ in await self.aexecute(flow, items)]
-
-    async def arun(self, flow: Flow, item: Item) -> str | None:
-        return (await self.abatch(flow, [item]))[0]
-
-    def batch(self, flow: Flow, items: Sequence[Item]) -> list[str | None]:
-        return self.pipeline._sync(self.abatch(flow, items))
-
-    def run(self, flow: Flow, item: Item) -> str | None:
-        return self.pipeline._sync(self.arun(flow, item))
+    def _sync(self, coro: Any) -> Any:
+        return self.pipeline._sync(coro)
 
     def close(self) -> None:
         self.pipeline.close()
@@ -137,7 +122,6 @@ class Program:
 def main(program: Callable[[str | None], Program], flow: Flow, doc: str, argv: Sequence[str] | None = None) -> int:
     """``python exported.py "input" ...``: one answer per line (or ``--json``)."""
     import argparse
-    import json
     import os
     import sys
 
@@ -156,13 +140,4 @@ def main(program: Callable[[str | None], Program], flow: Flow, doc: str, argv: S
         return 2
     finally:
         prog.close()
-    failed = 0
-    for x, (answer, error, usage) in zip(args.inputs, results, strict=True):
-        failed += answer is None
-        if args.json:
-            print(json.dumps({"input": x, "output": answer, "error": error, "usage": usage.as_dict()}))
-        elif answer is None:
-            print(f"error: {error}", file=sys.stderr)
-        else:
-            print(answer)
-    return 1 if failed else 0
+    return print_results(args.inputs, results, args.json)

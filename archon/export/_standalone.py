@@ -19,6 +19,8 @@ from typing import Any
 from archon.backends import backend_class
 from archon.errors import ConfigurationError
 from archon.export import _standalone_runtime
+from archon.export._python import ENTRY_POINTS
+from archon.export._python import OPERATOR_PROMPTS
 from archon.export._python import _ident
 from archon.export._python import _py
 from archon.export._python import docstring
@@ -30,16 +32,6 @@ from archon.spec import PipelineSpec
 
 # modules whose source goes into the file, in dependency order
 _INLINED = ("archon._typing", "archon.operators._parsing", "archon.sandbox._base", "archon.sandbox._subprocess")
-# the operator's own instructions, by op (unit_test_generate: by kind)
-_DEFAULT_PROMPT = {
-    "rank": ("archon.operators.rank", "PROMPT"),
-    "fuse": ("archon.operators.fuse", "PROMPT"),
-    "critique": ("archon.operators.critique", "PROMPT"),
-    "verify": ("archon.operators.verify", "PROMPT"),
-    "unit_test_evaluate": ("archon.operators.unit_test_evaluate", "JUDGE"),
-    "unit_test_generate:code": ("archon.operators.unit_test_generate", "CODE"),
-    "unit_test_generate:text": ("archon.operators.unit_test_generate", "TEXT"),
-}
 _COMMON = set(LLMNodeSpec.model_fields)
 _USE = (
     'Use: run("text"), await arun("text"), batch([...]), await abatch([...]) — or',
@@ -178,7 +170,7 @@ def export_standalone(spec: PipelineSpec, *, source_text: str = "", provenance: 
 
     def prompt_const(key: str) -> str:
         if key not in defaults:
-            module, name = _DEFAULT_PROMPT[key]
+            module, name = OPERATOR_PROMPTS[key]
             value = getattr(importlib.import_module(module), name)
             defaults[key] = text_const(key.replace(":", "_").upper() + "_" + name, value)
         return defaults[key]
@@ -230,7 +222,7 @@ def export_standalone(spec: PipelineSpec, *, source_text: str = "", provenance: 
             value = getattr(node, fieldname, None)
             if value:
                 parts.append(f"{fieldname}={text_const(f'{const}_{fieldname.upper()}', value)}")
-            elif fieldname == "prompt" and not own_prompt and key in _DEFAULT_PROMPT:
+            elif fieldname == "prompt" and not own_prompt and key in OPERATOR_PROMPTS:
                 parts.append(f"prompt={prompt_const(key)}")
         params = {k: v for k, v in node.model_dump().items() if k not in _COMMON and k != "models"}
         if params:
@@ -273,25 +265,6 @@ def export_standalone(spec: PipelineSpec, *, source_text: str = "", provenance: 
         "    return _program",
         "",
         "",
-        "def run(x: str | Mapping[str, Any]) -> str | None:",
-        '    """The answer for one input (None if it failed)."""',
-        "    return _default().run(flow, x)",
-        "",
-        "",
-        "async def arun(x: str | Mapping[str, Any]) -> str | None:",
-        "    return await _default().arun(flow, x)",
-        "",
-        "",
-        "def batch(xs: Sequence[str | Mapping[str, Any]]) -> list[str | None]:",
-        "    return _default().batch(flow, xs)",
-        "",
-        "",
-        "async def abatch(xs: Sequence[str | Mapping[str, Any]]) -> list[str | None]:",
-        "    return await _default().abatch(flow, xs)",
-        "",
-        "",
-        'if __name__ == "__main__":',
-        "    sys.exit(main(program, flow, __doc__ or NAME))",
-        "",
+        *ENTRY_POINTS,
     ]
     return "\n".join(out)

@@ -23,7 +23,6 @@ import sqlite3
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Awaitable
 from collections.abc import Callable
 from collections.abc import Mapping
@@ -53,7 +52,7 @@ from archon.operators._parsing import parse_ranking
 from archon.operators._parsing import parse_test_lines
 from archon.operators._parsing import parse_test_results
 from archon.operators._parsing import parse_verdict
-from archon.operators.unit_test_evaluate import _HARNESS as TEST_HARNESS
+from archon.sandbox._base import count_passed
 from archon.sandbox._subprocess import SubprocessSandbox
 
 Item = str | Mapping[str, Any]
@@ -459,6 +458,18 @@ class Client:
 _JINJA = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
 
 
+def split_inputs(inputs: Sequence[NodeValue]) -> tuple[tuple[Candidate, ...], list[Tests]]:
+    """A node's input values as the union of their candidates, and their tests, in order."""
+    cands: list[Candidate] = []
+    tests: list[Tests] = []
+    for v in inputs:
+        if isinstance(v, Tests):
+            tests.append(v)
+        else:
+            cands.extend(v)
+    return tuple(cands), tests
+
+
 class QueryRun:
     """One query going through the module's steps."""
 
@@ -491,14 +502,8 @@ class QueryRun:
     async def step(self, node_id: str, *inputs: NodeValue) -> NodeValue:
         """Runs one node over its inputs' values (in the order the graph lists them)."""
         node = self.program.nodes[node_id]
-        cands: list[Candidate] = []
-        tests: list[Tests] = []
-        for v in inputs:
-            if isinstance(v, Tests):
-                tests.append(v)
-            else:
-                cands.extend(v)
-        return await OPERATORS[node.op](self, node, tuple(cands), tests)
+        cands, tests = split_inputs(inputs)
+        return await OPERATORS[node.op](self, node, cands, tests)
 
 
 async def generate(q: QueryRun, node: Node, cands: tuple[Candidate, ...], tests: list[Tests]) -> NodeValue:
@@ -587,8 +592,12 @@ async def unit_test_evaluate(q: QueryRun, node: Node, cands: tuple[Candidate, ..
 
         async def passed(c: Candidate) -> int:
             if run_tests.kind == "code":
-                return await code_tests_passed(
-                    q.program.sandbox, c.text, run_tests.items, p.get("timeout_s", 10.0), p.get("memory_mb", 512)
+                return await count_passed(
+                    q.program.sandbox,
+                    extract_code(c.text),
+                    run_tests.items,
+                    timeout_s=p.get("timeout_s", 10.0),
+                    memory_mb=p.get("memory_mb", 512),
                 )
             reply = await q.complete(node, q.instructions(node, candidate=c, tests=run_tests.items))
             return sum(1 for r in parse_test_results(reply, len(run_tests.items)) if r)
@@ -601,24 +610,6 @@ async def unit_test_evaluate(q: QueryRun, node: Node, cands: tuple[Candidate, ..
     ordered = sorted(scored, key=lambda c: -(c.tests_passed or 0))
     top_k = p.get("top_k")
     return tuple(ordered[:top_k] if top_k else ordered)
-
-
-async def code_tests_passed(
-    sandbox: SubprocessSandbox, answer: str, tests: Sequence[str], timeout_s: float, memory_mb: int
-) -> int:
-    """How many asserts the answer's code passes, run in the sandbox (a crash, a time-out or
-    unreadable output: none)."""
-    marker = "__ARCHON_RESULTS_" + uuid.uuid4().hex + "__"  # unguessable: no faked results
-    harness = TEST_HARNESS.format(tests=json.dumps(list(tests)), marker=marker)
-    result = await sandbox.run(extract_code(answer) + "\n" + harness, timeout_s=timeout_s, memory_mb=memory_mb)
-    at = result.stdout.rfind(marker)
-    if result.timed_out or at < 0:
-        return 0
-    try:
-        values = json.loads(result.stdout[at + len(marker) :].strip().splitlines()[0])
-    except (ValueError, IndexError):
-        return 0
-    return sum(1 for v in values if v is True)
 
 
 Operator = Callable[[QueryRun, Node, tuple[Candidate, ...], list[Tests]], Awaitable[NodeValue]]
@@ -635,7 +626,52 @@ OPERATORS: dict[str, Operator] = {
 Flow = Callable[[QueryRun], Awaitable[NodeValue]]
 
 
-class Program:
+def answer_of(value: NodeValue, output: str) -> tuple[str | None, str | None]:
+    """(answer, error) of a query from its output node's value."""
+    if isinstance(value, Tests) or not value:
+        return None, f"{output}: no candidates"
+    return value[0].text, None
+
+
+class Runner:
+    """``run``/``arun``/``batch``/``abatch`` over ``aexecute`` (what a program defines)."""
+
+    async def aexecute(self, flow: Any, items: Sequence[Item]) -> list[tuple[str | None, str | None, Usage]]:
+        raise NotImplementedError
+
+    def _sync(self, coro: Any) -> Any:
+        return asyncio.run(coro)
+
+    async def abatch(self, flow: Any, items: Sequence[Item]) -> list[str | None]:
+        return [answer for answer, _, _ in await self.aexecute(flow, items)]
+
+    async def arun(self, flow: Any, item: Item) -> str | None:
+        return (await self.abatch(flow, [item]))[0]
+
+    def batch(self, flow: Any, items: Sequence[Item]) -> list[str | None]:
+        out: list[str | None] = self._sync(self.abatch(flow, items))
+        return out
+
+    def run(self, flow: Any, item: Item) -> str | None:
+        out: str | None = self._sync(self.arun(flow, item))
+        return out
+
+
+def print_results(inputs: Sequence[str], results: Sequence[tuple[str | None, str | None, Usage]], as_json: bool) -> int:
+    """One answer per line (errors on stderr), or one JSON object per input; 1 if any failed."""
+    failed = 0
+    for x, (answer, error, usage) in zip(inputs, results, strict=True):
+        failed += answer is None
+        if as_json:
+            print(json.dumps({"input": x, "output": answer, "error": error, "usage": usage.as_dict()}))
+        elif answer is None:
+            print(f"error: {error}", file=sys.stderr)
+        else:
+            print(answer)
+    return 1 if failed else 0
+
+
+class Program(Runner):
     """The pipeline on a cache database: ``run``/``arun``/``batch``/``abatch`` over ``flow``."""
 
     def __init__(
@@ -663,23 +699,9 @@ class Program:
                 value = await flow(q)
             except ExportError as exc:
                 return None, f"{type(exc).__name__}: {exc}", q.usage
-            if isinstance(value, Tests) or not value:
-                return None, f"{self.output}: no candidates", q.usage
-            return value[0].text, None, q.usage
+            return (*answer_of(value, self.output), q.usage)
 
         return list(await asyncio.gather(*(one(x) for x in items)))
-
-    async def abatch(self, flow: Flow, items: Sequence[Item]) -> list[str | None]:
-        return [answer for answer, _, _ in await self.aexecute(flow, items)]
-
-    async def arun(self, flow: Flow, item: Item) -> str | None:
-        return (await self.abatch(flow, [item]))[0]
-
-    def batch(self, flow: Flow, items: Sequence[Item]) -> list[str | None]:
-        return asyncio.run(self.abatch(flow, items))
-
-    def run(self, flow: Flow, item: Item) -> str | None:
-        return asyncio.run(self.arun(flow, item))
 
     def close(self) -> None:
         self.client.close()
@@ -703,13 +725,4 @@ def main(program: Callable[[str | None], Program], flow: Flow, doc: str, argv: S
     except ExportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    failed = 0
-    for x, (answer, error, usage) in zip(args.inputs, results, strict=True):
-        failed += answer is None
-        if args.json:
-            print(json.dumps({"input": x, "output": answer, "error": error, "usage": usage.as_dict()}))
-        elif answer is None:
-            print(f"error: {error}", file=sys.stderr)
-        else:
-            print(answer)
-    return 1 if failed else 0
+    return print_results(args.inputs, results, args.json)

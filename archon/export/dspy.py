@@ -27,8 +27,8 @@ import dspy
 from archon._typing import Candidate
 from archon._typing import Tests
 from archon.errors import ArchonError
-from archon.export._standalone_runtime import code_tests_passed
 from archon.operators import Prompter
+from archon.operators._parsing import extract_code
 from archon.operators._parsing import normalize_answer
 from archon.operators._parsing import parse_blocks
 from archon.operators._parsing import parse_ranking
@@ -36,6 +36,7 @@ from archon.operators._parsing import parse_test_lines
 from archon.operators._parsing import parse_test_results
 from archon.operators._parsing import parse_verdict
 from archon.sandbox import SubprocessSandbox
+from archon.sandbox import count_passed
 
 __all__ = [
     "SIGNATURES",
@@ -399,7 +400,10 @@ def unit_test_evaluate(
         for c in cands:
             if merged.kind == "code":
                 sandbox = SubprocessSandbox()
-                counts.append(asyncio.run(code_tests_passed(sandbox, c.text, merged.items, timeout_s, memory_mb)))
+                code = extract_code(c.text)
+                counts.append(
+                    asyncio.run(count_passed(sandbox, code, merged.items, timeout_s=timeout_s, memory_mb=memory_mb))
+                )
             else:
                 if pred is None:
                     raise ArchonError("text tests need a judge predictor")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
-import uuid
 
 from archon._typing import Candidate
 from archon._typing import Tests
@@ -14,6 +12,7 @@ from archon.operators._base import NodeInputs
 from archon.operators._base import OpContext
 from archon.operators._parsing import extract_code
 from archon.operators._parsing import parse_test_results
+from archon.sandbox import count_passed
 from archon.spec import UnitTestEvaluateSpec
 
 JUDGE = """\
@@ -28,18 +27,6 @@ Tests:
 {% for t in tests %}Test {{ loop.index }}: {{ t }}
 {% endfor %}
 Results:
-"""
-
-_HARNESS = """
-import json as _json
-_results = []
-for _src in _json.loads({tests!r}):
-    try:
-        exec(compile(_src, "<test>", "exec"), globals())
-        _results.append(True)
-    except BaseException:
-        _results.append(False)
-print("\\n{marker}" + _json.dumps(_results))
 """
 
 
@@ -80,17 +67,9 @@ class UnitTestEvaluate(BaseOperator):
 
     @staticmethod
     async def _run_code(c: Candidate, tests: Tests, ctx: OpContext, spec: UnitTestEvaluateSpec) -> int:
-        marker = "__ARCHON_RESULTS_" + uuid.uuid4().hex + "__"  # unguessable: no faked results
-        program = extract_code(c.text) + "\n" + _HARNESS.format(tests=json.dumps(list(tests.items)), marker=marker)
-        result = await ctx.sandbox.run(program, timeout_s=spec.timeout_s, memory_mb=spec.memory_mb)
-        at = result.stdout.rfind(marker)
-        if result.timed_out or at < 0:
-            return 0
-        try:
-            values = json.loads(result.stdout[at + len(marker) :].strip().splitlines()[0])
-        except (ValueError, IndexError):
-            return 0
-        return sum(1 for v in values if v is True)
+        return await count_passed(
+            ctx.sandbox, extract_code(c.text), tests.items, timeout_s=spec.timeout_s, memory_mb=spec.memory_mb
+        )
 
     @staticmethod
     async def _judge(c: Candidate, tests: Tests, ctx: OpContext, spec: UnitTestEvaluateSpec) -> int:

@@ -13,41 +13,16 @@ import pytest
 import archon
 from archon.testing import free_port
 from tests.conftest import GEMMA_FEW_SHOT
-from tests.conftest import wait_until_serving
+from tests.conftest import running_server
 
 
 @pytest.fixture(scope="module")
 def llama_server(gemma_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
-    log_path = tmp_path_factory.mktemp("llama-server") / "server.log"
-    log = open(log_path, "wb")  # noqa: SIM115 - closed in finally; a PIPE would fill up and block the server
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            str(gemma_path),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_ctx",
-            "1024",
-            "--model_alias",
-            "gemma",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}/v1"
-    try:
-        wait_until_serving(proc, base, log_path, 120)
+    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(gemma_path), "--host", "127.0.0.1"]
+    cmd += ["--port", str(port), "--n_ctx", "1024", "--model_alias", "gemma"]
+    with running_server(cmd, f"http://127.0.0.1:{port}/v1", tmp_path_factory.mktemp("llama-server")) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(20)
-        log.close()
 
 
 def pipeline(base: str, client: str) -> str:

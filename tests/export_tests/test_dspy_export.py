@@ -16,27 +16,15 @@ import archon
 from archon.export._dspy import load_program_module
 from archon.testing import free_port
 from tests.conftest import ROOT
-from tests.conftest import wait_until_serving
+from tests.conftest import running_server
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
-    log_path = tmp_path_factory.mktemp("serve") / "serve.log"
-    log = open(log_path, "wb")  # noqa: SIM115 - closed in finally
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "archon", "serve", "local/gemma-3-270m", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}/v1"
-    try:
-        wait_until_serving(proc, base, log_path, 120)
+    cmd = [sys.executable, "-m", "archon", "serve", "local/gemma-3-270m", "--port", str(port)]
+    with running_server(cmd, f"http://127.0.0.1:{port}/v1", tmp_path_factory.mktemp("serve")) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(20)
-        log.close()
 
 
 @pytest.fixture(autouse=True)

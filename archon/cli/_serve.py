@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from archon.backends._local import _quiet_llama_logs
 from archon.backends._local import resolve_local_model
 from archon.errors import ConfigurationError
 
@@ -39,6 +40,15 @@ def serve(model: str, *, host: str, port: int, n_ctx: int, alias: str | None) ->
         raise ConfigurationError(
             "archon serve needs llama.cpp's server: pip install 'archon[serve]' (llama-cpp-python[server])"
         ) from None
+
+    import socket
+
+    with socket.socket() as sock:  # before loading the model: a clear error, not uvicorn's
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise ConfigurationError(f"cannot listen on {host}:{port} ({exc.strerror}) — pick another --port") from None
+    _quiet_llama_logs()
 
     @register_chat_format(CHAT_FORMAT)  # type: ignore[untyped-decorator]
     def _plain(messages: list[dict[str, Any]], **_: Any) -> Any:

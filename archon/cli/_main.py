@@ -151,6 +151,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="where local/ models are served (default: archon tune starts 'archon serve' itself)",
     )
+    p.add_argument(
+        "--prompt-model",
+        metavar="MODEL",
+        help="who proposes instructions (MIPROv2) or reflects (GEPA): a model alias of the pipeline or a litellm "
+        "route (default: the pipeline's first model)",
+    )
+    p.add_argument("--prompt-api-base", metavar="URL", help="the server of --prompt-model, if it is one")
     p.add_argument("-o", "--output", metavar="OUT.yaml", help="the tuned pipeline (default: PIPELINE.tuned.yaml)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 

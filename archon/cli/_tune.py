@@ -129,6 +129,8 @@ def run_tune(args: argparse.Namespace) -> int:
             demos=args.demos,
             trials=args.trials,
             local_api_base=base,
+            prompt_model=args.prompt_model,
+            prompt_api_base=args.prompt_api_base,
             seed=seed,
             log=log,
         )

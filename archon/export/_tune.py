@@ -30,6 +30,7 @@ import jinja2
 import jinja2.sandbox
 from dspy.teleprompt.gepa.instruction_proposal import InstructionProposer
 
+from archon.backends import backend_class
 from archon.errors import ArchonError
 from archon.errors import ConfigurationError
 from archon.evaluate import Dataset
@@ -43,6 +44,7 @@ from archon.export.dspy import plain_template
 from archon.graph import build_graph
 from archon.plan import make_plan
 from archon.sandbox import SubprocessSandbox
+from archon.spec import ModelSpec
 from archon.spec import PipelineSpec
 
 
@@ -93,16 +95,17 @@ class TuneLedger:
         return ", ".join(parts)
 
 
-_LEDGERS: dict[str, tuple[TuneLedger, tuple[float, float]]] = {}
+_LEDGERS: dict[str, TuneLedger] = {}
 
 
 class BudgetedLM(dspy.LM):
     """A ``dspy.LM`` that asks the run's ledger before every call (copies share it)."""
 
     ledger_id: str = ""
+    price: tuple[float, float] = (0.0, 0.0)  # dollars per 1k prompt, completion tokens
 
     def _reserve(self, prompt: Any, messages: Any, kwargs: Mapping[str, Any]) -> tuple[TuneLedger, tuple[int, float]]:
-        ledger, (p_in, p_out) = _LEDGERS[self.ledger_id]
+        ledger, (p_in, p_out) = _LEDGERS[self.ledger_id], self.price
         text = prompt if isinstance(prompt, str) else ""
         msgs = messages or []
         bound = len(text.encode()) + sum(len(str(m.get("content", "")).encode()) + 16 for m in msgs)
@@ -120,7 +123,7 @@ class BudgetedLM(dspy.LM):
             return
         usage = entry.get("usage") or {}
         tokens = int(usage.get("prompt_tokens") or 0) + int(usage.get("completion_tokens") or 0)
-        _, (p_in, p_out) = _LEDGERS[self.ledger_id]
+        p_in, p_out = self.price
         priced = (int(usage.get("prompt_tokens") or 0) * p_in + int(usage.get("completion_tokens") or 0) * p_out) / 1000
         cost = entry.get("cost")
         usd = max(float(cost or 0.0), priced)
@@ -151,13 +154,20 @@ class BudgetedLM(dspy.LM):
         return out
 
 
-def budgeted(lm: Any, ledger_id: str) -> BudgetedLM:
-    """The same model and settings as ``lm``, on the ledger."""
+def budgeted(lm: Any, ledger_id: str, price: tuple[float, float] = (0.0, 0.0)) -> BudgetedLM:
+    """The same model and settings as ``lm``, on the ledger, at ``price``."""
     out = BudgetedLM(
         lm.model, model_type=lm.model_type, engine="litellm", num_retries=lm.num_retries, cache=lm.cache, **lm.kwargs
     )
     out.ledger_id = ledger_id
+    out.price = price
     return out
+
+
+def _price(model: ModelSpec) -> tuple[float, float] | None:
+    """Dollars per 1k (prompt, completion) tokens: the alias's ``price_per_1k``, else
+    litellm's price list for known remote models; None when unknown."""
+    return backend_class(model.model, model)(model).price_per_1k()
 
 
 @dataclass
@@ -218,6 +228,8 @@ def tune(
     demos: int = 2,
     trials: int | None = None,
     local_api_base: str | None = None,
+    prompt_model: str | None = None,
+    prompt_api_base: str | None = None,
     seed: int = 0,
     log: Callable[[str], None] = lambda _: None,
 ) -> TuneResult:
@@ -233,16 +245,27 @@ def tune(
         raise ConfigurationError("the dev split is empty — use more data or a larger dev fraction")
     plan = make_plan(build_graph(spec))
     per_query = max(1, plan.cost.calls)
-    prices = [b.price() for n in plan.nodes.values() for b in n.models]
-    if budget_usd is not None and any(p is None for p in prices) and budget_calls is None:
+    price_of = {b.name: _price(b.spec) for n in plan.nodes.values() for b in n.models}
+    proposer: ModelSpec | None = None
+    if prompt_model and prompt_model not in price_of:
+        if prompt_model.split("/", 1)[0] in ("local", "vllm", "synthetic"):
+            raise ConfigurationError(
+                f"--prompt-model {prompt_model}: give an alias of the pipeline's models or a litellm route "
+                "(openai/..., or openai/<name> with --prompt-api-base for a server)"
+            )
+        proposer = ModelSpec(model=prompt_model, api_base=prompt_api_base, temperature=1.0, max_tokens=384)
+        price_of[prompt_model] = _price(proposer)
+    unknown = sorted(name for name, p in price_of.items() if p is None)
+    if budget_usd is not None and unknown and budget_calls is None:
         raise ConfigurationError(
-            "a dollar budget needs every model's price: set price_per_1k on each model (or use --budget-calls)"
+            f"a dollar budget needs every model's price, unknown for: {', '.join(unknown)} — set price_per_1k "
+            "on those models (or use --budget-calls)"
         )
-    p_in = max((p.prompt for p in prices if p is not None), default=0.0)
-    p_out = max((p.completion for p in prices if p is not None), default=0.0)
+    p_in = max((p[0] for p in price_of.values() if p is not None), default=0.0)
+    p_out = max((p[1] for p in price_of.values() if p is not None), default=0.0)
     ledger = TuneLedger(budget_calls, budget_tokens, budget_usd)
     ledger_id = uuid.uuid4().hex
-    _LEDGERS[ledger_id] = (ledger, (p_in, p_out))
+    _LEDGERS[ledger_id] = ledger
 
     # size the optimizer from the budget (calls); the ledger is the guarantee
     n_llm = sum(1 for n in plan.nodes.values() if n.models)
@@ -279,79 +302,94 @@ def tune(
                 )
         sizing = {"optimizer": "GEPA", "max_metric_calls": metric_calls}
 
-    with tempfile.TemporaryDirectory(prefix="archon-tune-") as tmp:
-        path = Path(tmp) / f"tuned_{uuid.uuid4().hex[:8]}.py"
-        path.write_text(export_dspy(spec, source_text=source_text), encoding="utf-8")
-        if local_api_base:
-            import os
+    try:
+        with tempfile.TemporaryDirectory(prefix="archon-tune-") as tmp:
+            path = Path(tmp) / f"tuned_{uuid.uuid4().hex[:8]}.py"
+            path.write_text(export_dspy(spec, source_text=source_text), encoding="utf-8")
+            if local_api_base:
+                import os
 
-            os.environ["ARCHON_LOCAL_API_BASE"] = local_api_base
-        mod = load_program_module(path)
-        base = mod.default_lms()
-        lms = {name: budgeted(lm, ledger_id) for name, lm in base.items()}
-        student = mod.program(lms=lms, state=None)
-        by_index = {ex.index: ex for ex in (*dev.examples, *test.examples)}
-        score = _score_fn(metric, by_index)
-        trainset, testset = _examples(dev), _examples(test)
-        names = {name: pred for name, pred in student.named_predictors()}
-        before_instr = {name: p.signature.instructions for name, p in names.items()}
-        first_lm = next(iter(lms.values()))
-        with dspy.context(adapter=TemplateAdapter(), lm=first_lm):
-            log(f"scoring the pipeline as it is ({len(dev)} dev, {len(test)} test items)")
-            before = {"dev": _evaluate(student, trainset, score), "test": _evaluate(student, testset, score)}
-            log(f"tuning with {sizing}")
-            if optimizer == "mipro":
-                tp = dspy.MIPROv2(
-                    metric=score,
-                    prompt_model=first_lm,
-                    task_model=first_lm,
-                    auto=None,
-                    num_candidates=n_cand,
-                    max_bootstrapped_demos=0,
-                    max_labeled_demos=demos,
-                    num_threads=1,
-                    seed=seed,
-                    verbose=False,
-                )
-                tuned = tp.compile(
-                    student,
-                    trainset=trainset,
-                    valset=trainset,
-                    num_trials=n_trials,
-                    minibatch=False,
-                    program_aware_proposer=False,
-                    data_aware_proposer=False,
-                    fewshot_aware_proposer=False,
-                )
-            else:
+                os.environ["ARCHON_LOCAL_API_BASE"] = local_api_base
+            mod = load_program_module(path)
+            base = mod.default_lms()
+            lms = {
+                name: budgeted(lm, ledger_id, price_of.get(name.split("@")[0]) or (0.0, 0.0))
+                for name, lm in base.items()
+            }
+            student = mod.program(lms=lms, state=None)
+            by_index = {ex.index: ex for ex in (*dev.examples, *test.examples)}
+            score = _score_fn(metric, by_index)
+            trainset, testset = _examples(dev), _examples(test)
+            names = {name: pred for name, pred in student.named_predictors()}
+            before_instr = {name: p.signature.instructions for name, p in names.items()}
+            # the proposer: an alias's model (the first by default) with room to write an instruction
+            alias = prompt_model if prompt_model in lms else next(iter(lms))
+            first_lm = budgeted(lms[alias], ledger_id, lms[alias].price)
+            first_lm.kwargs.update(temperature=1.0, max_tokens=384)
+            first_lm.kwargs.pop("stop", None)
+            if proposer is not None:
+                from archon.export import dspy as ops
 
-                def gepa_metric(
-                    gold: Any, pred: Any, trace: Any = None, pred_name: Any = None, pred_trace: Any = None
-                ) -> Any:
-                    value = score(gold, pred)
-                    expected = by_index[int(gold.archon_index)].gold
-                    got = getattr(pred, "answer", None)
-                    feedback = (
-                        f"Correct: {got!r}."
-                        if value >= 1
-                        else f"Wrong: the answer was {got!r}, the expected answer is {expected!r}."
+                mode = backend_class(proposer.model, proposer)(proposer).mode
+                raw = ops.lm(proposer.model, api_base=prompt_api_base, mode=mode, temperature=1.0, max_tokens=384)
+                first_lm = budgeted(raw, ledger_id, price_of[proposer.model] or (0.0, 0.0))
+            with dspy.context(adapter=TemplateAdapter(), lm=first_lm):
+                log(f"scoring the pipeline as it is ({len(dev)} dev, {len(test)} test items)")
+                before = {"dev": _evaluate(student, trainset, score), "test": _evaluate(student, testset, score)}
+                log(f"tuning with {sizing}")
+                if optimizer == "mipro":
+                    tp = dspy.MIPROv2(
+                        metric=score,
+                        prompt_model=first_lm,
+                        task_model=first_lm,
+                        auto=None,
+                        num_candidates=n_cand,
+                        max_bootstrapped_demos=0,
+                        max_labeled_demos=demos,
+                        num_threads=1,
+                        seed=seed,
+                        verbose=False,
                     )
-                    return dspy.Prediction(score=value, feedback=feedback)
+                    tuned = tp.compile(
+                        student,
+                        trainset=trainset,
+                        valset=trainset,
+                        num_trials=n_trials,
+                        minibatch=False,
+                        program_aware_proposer=False,
+                        data_aware_proposer=False,
+                        fewshot_aware_proposer=False,
+                    )
+                else:
 
-                tp = dspy.GEPA(
-                    metric=gepa_metric,
-                    reflection_lm=first_lm,
-                    # archon's plain adapter: small reflection models never write JSON
-                    instruction_proposer=InstructionProposer(adapter=TemplateAdapter(), max_chars=1500),
-                    max_metric_calls=sizing["max_metric_calls"],
-                    num_threads=1,
-                    seed=seed,
-                    track_stats=False,
-                )
-                tuned = tp.compile(student, trainset=trainset, valset=trainset)
-            tuned.use({**lms})
-            after = {"dev": _evaluate(tuned, trainset, score), "test": _evaluate(tuned, testset, score)}
-    _LEDGERS.pop(ledger_id, None)
+                    def gepa_metric(
+                        gold: Any, pred: Any, trace: Any = None, pred_name: Any = None, pred_trace: Any = None
+                    ) -> Any:
+                        value = score(gold, pred)
+                        expected = by_index[int(gold.archon_index)].gold
+                        got = getattr(pred, "answer", None)
+                        feedback = (
+                            f"Correct: {got!r}."
+                            if value >= 1
+                            else f"Wrong: the answer was {got!r}, the expected answer is {expected!r}."
+                        )
+                        return dspy.Prediction(score=value, feedback=feedback)
+
+                    tp = dspy.GEPA(
+                        metric=gepa_metric,
+                        reflection_lm=first_lm,
+                        # archon's plain adapter: small reflection models never write JSON
+                        instruction_proposer=InstructionProposer(adapter=TemplateAdapter(), max_chars=1500),
+                        max_metric_calls=sizing["max_metric_calls"],
+                        num_threads=1,
+                        seed=seed,
+                        track_stats=False,
+                    )
+                    tuned = tp.compile(student, trainset=trainset, valset=trainset)
+                tuned.use({**lms})
+                after = {"dev": _evaluate(tuned, trainset, score), "test": _evaluate(tuned, testset, score)}
+    finally:
+        _LEDGERS.pop(ledger_id, None)
     adapter = TemplateAdapter()
     overrides: dict[str, str] = {}
     instructions: dict[str, tuple[str, str]] = {}

@@ -167,7 +167,7 @@ def test_budgeted_lm_never_sends_a_call_past_the_budget(served: str) -> None:
     from archon.export._tune import budgeted
 
     ledger = TuneLedger(calls=3)
-    _LEDGERS["t"] = (ledger, (0.0, 0.0))
+    _LEDGERS["t"] = ledger
     lm = budgeted(ops.lm("openai/gemma-3-270m", api_base=served, temperature=0.7, max_tokens=4), "t")
     for word in ("hot", "big", "hot"):  # the second "hot" comes from DSPy's cache: free
         assert lm(messages=[{"role": "user", "content": f"Word: {word}\nOpposite:"}])
@@ -192,3 +192,17 @@ def test_gepa_stays_within_budget(served: str, tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr[-3000:]
     summary = json.loads(run.stdout.splitlines()[-1])
     assert summary["optimizer"]["optimizer"] == "GEPA" and summary["spent"]["calls"] <= 40
+
+
+def test_tune_with_another_prompt_model(served: str, tmp_path: Path) -> None:
+    """--prompt-model: the proposer is a litellm route (here the served model by its OpenAI
+    name); its calls are on the same ledger, and a dollar budget needs its price."""
+    pipeline = ROOT / "pipelines" / "local-tune-capitals.yaml"
+    cmd = [sys.executable, "-m", "archon", "tune", str(pipeline), "--limit", "4", "--api-base", served]
+    cmd += ["--prompt-model", "openai/gemma-3-270m", "--prompt-api-base", served, "-o", str(tmp_path / "p.yaml")]
+    run = subprocess.run(cmd + ["--budget-calls", "30", "--json"], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    summary = json.loads(run.stdout.splitlines()[-1])
+    assert 0 < summary["spent"]["calls"] <= 30
+    priced = subprocess.run(cmd + ["--budget-usd", "1"], capture_output=True, text=True, timeout=300)
+    assert priced.returncode == 2 and "unknown for: openai/gemma-3-270m" in priced.stderr

@@ -131,6 +131,7 @@ def run_tune(args: argparse.Namespace) -> int:
             local_api_base=base,
             prompt_model=args.prompt_model,
             prompt_api_base=args.prompt_api_base,
+            out_dir=out.parent,
             seed=seed,
             log=log,
         )

@@ -20,6 +20,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from collections.abc import Mapping
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
@@ -230,6 +231,7 @@ def tune(
     local_api_base: str | None = None,
     prompt_model: str | None = None,
     prompt_api_base: str | None = None,
+    out_dir: Path | None = None,
     seed: int = 0,
     log: Callable[[str], None] = lambda _: None,
 ) -> TuneResult:
@@ -406,7 +408,7 @@ def tune(
         if template != original:
             overrides[node] = template
     changed = list(overrides)
-    yaml_text = tuned_yaml(spec, source_text, overrides)
+    yaml_text = tuned_yaml(spec, source_text, overrides, out_dir)
     spent: dict[str, Any] = {"calls": ledger.spent_calls, "tokens": ledger.spent_tokens}
     spent["usd"] = round(ledger.spent_usd, 8)
     spent["refused"] = ledger.refused
@@ -446,7 +448,7 @@ def _node_for(spec: PipelineSpec, predictor: str) -> str:
     raise ArchonError(f"no node for predictor {predictor}")
 
 
-def tuned_yaml(spec: PipelineSpec, source_text: str, overrides: Mapping[str, str]) -> str:
+def tuned_yaml(spec: PipelineSpec, source_text: str, overrides: Mapping[str, str], out_dir: Path | None = None) -> str:
     """The pipeline with each tuned node's instructions set: ``template:`` for generate,
     ``prompt:`` for the others (a node's ``system:`` is folded into the tuned text, so it
     is dropped). A ``nodes:`` file is edited in place (comments kept); a ``layers:`` file
@@ -481,6 +483,13 @@ def tuned_yaml(spec: PipelineSpec, source_text: str, overrides: Mapping[str, str
         data.pop("layers", None)
         data["nodes"] = nodes
         data["output"] = spec.output
+    block = data.get("dataset")
+    if out_dir is not None and isinstance(block, MutableMapping) and block.get("path") and spec.file != "<string>":
+        path = Path(str(block["path"]))
+        if not path.is_absolute():  # still the same file from where the tuned pipeline is written
+            import os
+
+            block["path"] = os.path.relpath(Path(spec.file).resolve().parent / path, out_dir.resolve())
     buf = io.StringIO()
     yaml.dump(data, buf)
     return buf.getvalue()

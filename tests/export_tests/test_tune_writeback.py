@@ -98,3 +98,19 @@ def test_serve_refuses_a_busy_port_and_remote_models() -> None:
     assert out.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in out.stderr
     remote = subprocess.run([sys.executable, "-m", "archon", "serve", "openai/gpt-4o"], capture_output=True, text=True)
     assert remote.returncode == 2 and "runs local/ models" in remote.stderr
+
+
+def test_tuned_yaml_keeps_the_dataset_path_valid_where_it_is_written(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from archon.export._tune import tuned_yaml
+
+    src = tmp_path / "a" / "p.yaml"
+    src.parent.mkdir()
+    (tmp_path / "data.jsonl").write_text('{"input": "x", "answer": "y"}\n')
+    text = NODES + "dataset: {path: ../data.jsonl}\n"
+    src.write_text(text)
+    spec = _spec(text, str(src))
+    out_dir = tmp_path / "b" / "c"
+    out_dir.mkdir(parents=True)
+    written = _spec(tuned_yaml(spec, text, {"pick": "Order."}, out_dir), str(out_dir / "t.yaml"))
+    assert written.dataset is not None and written.dataset.path is not None
+    assert (out_dir / written.dataset.path).resolve() == (tmp_path / "data.jsonl").resolve()

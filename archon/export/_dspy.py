@@ -71,7 +71,7 @@ def _lm_args(bound: BoundModel, local_api_base: str | None) -> list[str]:
     mode = backend.mode
     if prefix == "local":
         name = Path(m.model.split("/", 1)[1]).stem
-        args = [_py("openai/" + name), "api_base=LOCAL_API_BASE"]  # archon serve: chat = the plain prompt
+        args = [_py("openai/" + name), "api_base=local_api_base"]  # archon serve: chat = the plain prompt
         mode = "chat"
     else:
         args = [_py(m.model)]
@@ -100,7 +100,7 @@ def export_dspy(spec: PipelineSpec, *, source_text: str = "", provenance: Mappin
     for nid, planned in plan.nodes.items():
         if planned.spec.op not in _SIGNATURE and planned.spec.op != "vote":
             raise ConfigurationError(f"node '{nid}': op '{planned.spec.op}' has no DSPy version")
-    taken: set[str] = {"NAME", "LOCAL_API_BASE", "ADAPTER", "STATE"}
+    taken: set[str] = {"NAME", "LOCAL_API_BASE", "ADAPTER", "STATE", "PREDICTORS"}
     texts: list[str] = []
     by_value: dict[str, str] = {}
 
@@ -121,6 +121,7 @@ def export_dspy(spec: PipelineSpec, *, source_text: str = "", provenance: Mappin
                 lm_key[key] = base
                 lm_lines.append(f"        {_py(base)}: ops.lm({', '.join(_lm_args(b, None))}),")
     init: list[str] = []
+    llm: set[str] = set()  # nodes with a predictor
     use: list[str] = []
     body: list[str] = []
     var: dict[str, str] = {}
@@ -139,6 +140,7 @@ def export_dspy(spec: PipelineSpec, *, source_text: str = "", provenance: Mappin
             continue
         sig = _SIGNATURE[node.op]
         if planned.models:  # a predictor, its model set on it
+            llm.add(nid)
             instr = const(nid.upper() + "_INSTRUCTIONS", instructions_of(spec, nid))
             init.append(f"        self.{v} = dspy.Predict(ops.{sig}.with_instructions({instr}))")
             first = planned.models[0]
@@ -187,7 +189,12 @@ def export_dspy(spec: PipelineSpec, *, source_text: str = "", provenance: Mappin
     lines += ['STATE = Path(__file__).with_suffix(".json")  # prog.save(): instructions, demos, LM settings']
     lines += ["ADAPTER = ops.TemplateAdapter()", ""]
     lines += ["# Instructions of each predictor (Jinja2 over its inputs); DSPy optimizers rewrite them", *texts]
-    lines += ["", "", "def default_lms() -> dict[str, dspy.LM]:", '    """One dspy.LM per model (litellm engine)."""']
+    lines += [
+        "# The node each predictor stands for",
+        "PREDICTORS = {" + ", ".join(f"{_py(v)}: {_py(n)}" for n, v in var.items() if n in llm) + "}",
+    ]
+    lines += ["", "", "def default_lms(local_api_base: str = LOCAL_API_BASE) -> dict[str, dspy.LM]:"]
+    lines += ['    """One dspy.LM per model (litellm engine); local/ models at ``local_api_base``."""']
     lines += ["    return {", *lm_lines, "    }", "", ""]
     lines += [f"class {cls}(dspy.Module):  # type: ignore[misc, unused-ignore]"]
     lines += [f'    """{(spec.description or spec.name or "pipeline").strip().splitlines()[0]}"""', ""]

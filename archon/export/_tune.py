@@ -28,6 +28,7 @@ from typing import Any
 
 import dspy
 import jinja2
+import jinja2.meta
 import jinja2.sandbox
 from dspy.teleprompt.gepa.instruction_proposal import InstructionProposer
 
@@ -41,6 +42,7 @@ from archon.export._dspy import export_dspy
 from archon.export._dspy import load_program_module
 from archon.export.dspy import TemplateAdapter
 from archon.export.dspy import has_template
+from archon.export.dspy import lm
 from archon.export.dspy import plain_template
 from archon.graph import build_graph
 from archon.plan import make_plan
@@ -308,12 +310,8 @@ def tune(
         with tempfile.TemporaryDirectory(prefix="archon-tune-") as tmp:
             path = Path(tmp) / f"tuned_{uuid.uuid4().hex[:8]}.py"
             path.write_text(export_dspy(spec, source_text=source_text), encoding="utf-8")
-            if local_api_base:
-                import os
-
-                os.environ["ARCHON_LOCAL_API_BASE"] = local_api_base
             mod = load_program_module(path)
-            base = mod.default_lms()
+            base = mod.default_lms(local_api_base) if local_api_base else mod.default_lms()
             lms = {
                 name: budgeted(lm, ledger_id, price_of.get(name.split("@")[0]) or (0.0, 0.0))
                 for name, lm in base.items()
@@ -324,17 +322,16 @@ def tune(
             trainset, testset = _examples(dev), _examples(test)
             names = {name: pred for name, pred in student.named_predictors()}
             before_instr = {name: p.signature.instructions for name, p in names.items()}
-            # the proposer: an alias's model (the first by default) with room to write an instruction
-            alias = prompt_model if prompt_model in lms else next(iter(lms))
-            first_lm = budgeted(lms[alias], ledger_id, lms[alias].price)
-            first_lm.kwargs.update(temperature=1.0, max_tokens=384)
-            first_lm.kwargs.pop("stop", None)
+            # the proposer: a litellm route, or an alias's model (the first by default), with room to write
             if proposer is not None:
-                from archon.export import dspy as ops
-
                 mode = backend_class(proposer.model, proposer)(proposer).mode
-                raw = ops.lm(proposer.model, api_base=prompt_api_base, mode=mode, temperature=1.0, max_tokens=384)
+                raw = lm(proposer.model, api_base=prompt_api_base, mode=mode, temperature=1.0, max_tokens=384)
                 first_lm = budgeted(raw, ledger_id, price_of[proposer.model] or (0.0, 0.0))
+            else:
+                alias = prompt_model if prompt_model in lms else next(iter(lms))
+                first_lm = budgeted(lms[alias], ledger_id, lms[alias].price)
+                first_lm.kwargs.update(temperature=1.0, max_tokens=384)
+                first_lm.kwargs.pop("stop", None)
             with dspy.context(adapter=TemplateAdapter(), lm=first_lm):
                 log(f"scoring the pipeline as it is ({len(dev)} dev, {len(test)} test items)")
                 before = {"dev": _evaluate(student, trainset, score), "test": _evaluate(student, testset, score)}
@@ -396,7 +393,7 @@ def tune(
     overrides: dict[str, str] = {}
     instructions: dict[str, tuple[str, str]] = {}
     for name, pred in tuned.named_predictors():
-        node = _node_for(spec, name)
+        node = mod.PREDICTORS[name]
         text, original = pred.signature.instructions, before_instr[name]
         template = text if text == original or _renders(pred.signature, text, original) else None
         if template is None:
@@ -422,30 +419,15 @@ def _renders(signature: Any, text: str, original: str) -> bool:
     inputs, the item's fields the original used); else it is plain text."""
     if not has_template(text):
         return False
+    env = jinja2.sandbox.SandboxedEnvironment()
     try:
-        jinja2.sandbox.SandboxedEnvironment(undefined=jinja2.StrictUndefined).parse(text)
+        used = jinja2.meta.find_undeclared_variables(env.parse(text))
     except jinja2.TemplateError:
         return False
-    from jinja2 import meta
-
-    env = jinja2.sandbox.SandboxedEnvironment()
     known = {"input", "query", "candidates", "candidate", "tests", "count", *signature.input_fields}
     if has_template(original):
-        known |= meta.find_undeclared_variables(env.parse(original))
-    return meta.find_undeclared_variables(env.parse(text)) <= known
-
-
-def _node_for(spec: PipelineSpec, predictor: str) -> str:
-    """The node id a predictor attribute was generated from (the exporter lower-cases ids)."""
-    for nid in spec.nodes:
-        if nid.lower() == predictor or nid.lower().replace("-", "_") == predictor:
-            return nid
-    import re
-
-    for nid in spec.nodes:
-        if re.sub(r"\W", "_", nid.lower()) == predictor.rstrip("_"):
-            return nid
-    raise ArchonError(f"no node for predictor {predictor}")
+        known |= jinja2.meta.find_undeclared_variables(env.parse(original))
+    return used <= known
 
 
 def tuned_yaml(spec: PipelineSpec, source_text: str, overrides: Mapping[str, str], out_dir: Path | None = None) -> str:

@@ -22,7 +22,6 @@ from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import MutableMapping
 from dataclasses import dataclass
-from dataclasses import field
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +31,11 @@ import jinja2.meta
 import jinja2.sandbox
 from dspy.teleprompt.gepa.instruction_proposal import InstructionProposer
 
+from archon.backends import Limits
+from archon.backends import QueryBudget
 from archon.backends import backend_class
-from archon.errors import ArchonError
+from archon.backends._budget import Reservation
+from archon.errors import BudgetExceededError
 from archon.errors import ConfigurationError
 from archon.evaluate import Dataset
 from archon.evaluate import Example
@@ -50,52 +52,47 @@ from archon.sandbox import SubprocessSandbox
 from archon.spec import ModelSpec
 from archon.spec import PipelineSpec
 
-
-class TuneBudgetExceeded(ArchonError):
-    """A call would have taken the tuning run past its budget; it was not sent."""
+TuneBudgetExceeded = BudgetExceededError  # a call would have taken the run past its budget; it was not sent
 
 
-@dataclass
 class TuneLedger:
-    """What a tuning run may spend (None: no cap) and has spent; thread-safe."""
+    """What a tuning run may spend (None: no cap) and has spent: archon's per-query
+    :class:`QueryBudget` for the whole run, under a lock (DSPy may call from threads),
+    with DSPy's cache hits refunded."""
 
-    calls: int | None = None
-    tokens: int | None = None
-    usd: float | None = None
-    spent_calls: int = 0
-    spent_tokens: int = 0
-    spent_usd: float = 0.0
-    refused: int = 0
-    cached: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    def __init__(self, calls: int | None = None, tokens: int | None = None, usd: float | None = None) -> None:
+        self.budget = QueryBudget(Limits(calls, tokens, usd))
+        self.refused = 0
+        self.cached = 0
+        self.lock = threading.Lock()
 
-    def reserve(self, tokens: int, usd: float) -> tuple[int, float]:
+    @property
+    def spent_calls(self) -> int:
+        return self.budget.calls
+
+    @property
+    def spent_tokens(self) -> int:
+        return self.budget.tokens
+
+    @property
+    def spent_usd(self) -> float:
+        return self.budget.usd
+
+    def reserve(self, tokens: int, usd: float) -> Reservation:
         with self.lock:
-            over = (
-                (self.calls is not None and self.spent_calls + 1 > self.calls)
-                or (self.tokens is not None and self.spent_tokens + tokens > self.tokens)
-                or (self.usd is not None and self.spent_usd + usd > self.usd + 1e-12)
-            )
-            if over:
+            try:
+                return self.budget.reserve(tokens, usd)
+            except BudgetExceededError:
                 self.refused += 1
-                raise TuneBudgetExceeded(f"tuning budget reached ({self.describe()})")
-            self.spent_calls += 1
-            self.spent_tokens += tokens
-            self.spent_usd += usd
-            return tokens, usd
+                raise
 
-    def settle(self, reserved: tuple[int, float], calls: int, tokens: int, usd: float) -> None:
-        """Replaces a reservation by what was used (a cache hit: nothing)."""
+    def settle(self, reserved: Reservation, tokens: int, usd: float, *, cache_hit: bool = False) -> None:
+        """Replaces a reservation by what was used; a cache hit gives the call back."""
         with self.lock:
-            self.spent_calls += calls - 1
-            self.spent_tokens += tokens - reserved[0]
-            self.spent_usd += usd - reserved[1]
-
-    def describe(self) -> str:
-        parts = [f"{self.spent_calls}" + (f"/{self.calls}" if self.calls is not None else "") + " calls"]
-        parts.append(f"{self.spent_tokens}" + (f"/{self.tokens}" if self.tokens is not None else "") + " tokens")
-        parts.append(f"${self.spent_usd:.6f}" + (f"/${self.usd}" if self.usd is not None else ""))
-        return ", ".join(parts)
+            self.budget.settle(reserved, tokens, usd)
+            if cache_hit:
+                self.budget.calls -= 1
+                self.cached += 1
 
 
 _LEDGERS: dict[str, TuneLedger] = {}
@@ -107,7 +104,7 @@ class BudgetedLM(dspy.LM):
     ledger_id: str = ""
     price: tuple[float, float] = (0.0, 0.0)  # dollars per 1k prompt, completion tokens
 
-    def _reserve(self, prompt: Any, messages: Any, kwargs: Mapping[str, Any]) -> tuple[TuneLedger, tuple[int, float]]:
+    def _reserve(self, prompt: Any, messages: Any, kwargs: Mapping[str, Any]) -> tuple[TuneLedger, Reservation]:
         ledger, (p_in, p_out) = _LEDGERS[self.ledger_id], self.price
         text = prompt if isinstance(prompt, str) else ""
         msgs = messages or []
@@ -117,12 +114,10 @@ class BudgetedLM(dspy.LM):
         usd = (bound * p_in + max_tokens * n * p_out) / 1000
         return ledger, ledger.reserve(bound + max_tokens * n, usd)
 
-    def _settle(self, ledger: TuneLedger, reserved: tuple[int, float], before: int) -> None:
+    def _settle(self, ledger: TuneLedger, reserved: Reservation, before: int) -> None:
         entry = self.history[-1] if len(self.history) > before else {}
         if getattr(entry.get("response"), "cache_hit", False):
-            ledger.settle(reserved, 0, 0, 0.0)
-            with ledger.lock:
-                ledger.cached += 1
+            ledger.settle(reserved, 0, 0.0, cache_hit=True)
             return
         usage = entry.get("usage") or {}
         tokens = int(usage.get("prompt_tokens") or 0) + int(usage.get("completion_tokens") or 0)
@@ -131,8 +126,8 @@ class BudgetedLM(dspy.LM):
         cost = entry.get("cost")
         usd = max(float(cost or 0.0), priced)
         if not usage:  # no usage reported: keep the worst case counted
-            tokens, usd = reserved
-        ledger.settle(reserved, 1, tokens, usd)
+            tokens, usd = reserved.tokens, reserved.usd
+        ledger.settle(reserved, tokens, usd)
 
     def __call__(self, prompt: Any = None, *, messages: Any = None, **kwargs: Any) -> Any:
         ledger, reserved = self._reserve(prompt, messages, kwargs)
@@ -140,7 +135,7 @@ class BudgetedLM(dspy.LM):
         try:
             out = super().__call__(prompt, messages=messages, **kwargs)
         except BaseException:
-            ledger.settle(reserved, 1, 0, 0.0)  # a failed attempt stays counted as a call
+            ledger.settle(reserved, 0, 0.0)  # a failed attempt stays counted as a call
             raise
         self._settle(ledger, reserved, before)
         return out
@@ -151,7 +146,7 @@ class BudgetedLM(dspy.LM):
         try:
             out = await super().acall(prompt, messages=messages, **kwargs)
         except BaseException:
-            ledger.settle(reserved, 1, 0, 0.0)
+            ledger.settle(reserved, 0, 0.0)
             raise
         self._settle(ledger, reserved, before)
         return out

@@ -52,6 +52,9 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="archon", description="Compile and run inference-time LLM systems.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens (to stderr)")
+    from archon import __version__
+
+    parser.add_argument("--version", action="version", version=f"archon {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
@@ -81,8 +84,30 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(p)
     p.add_argument("--no-cache", action="store_true", help="do not reuse cached calls (new calls are still saved)")
 
-    p = sub.add_parser("optimize", help="search a space of architectures for the best score under a budget")
-    p.add_argument("space", metavar="SPACE.yaml")
+    p = sub.add_parser(
+        "optimize",
+        help="search a space of architectures for the best score under a budget",
+        description="Search SPACE.yaml, or (task-first, no YAML) a default space built from --dataset and --model.",
+    )
+    p.add_argument("space", metavar="SPACE.yaml", nargs="?", help="a search-space file (or give --dataset and --model)")
+    task = p.add_argument_group("task-first (no SPACE.yaml): archon writes the space from the data")
+    task.add_argument("--dataset", metavar="FILE", help=".jsonl or .csv items with an input and a gold answer")
+    task.add_argument("--model", metavar="MODEL", help="the model string, e.g. local/gemma-3-270m or openai/gpt-4o-mini")
+    task.add_argument(
+        "--template",
+        metavar="TEXT|@FILE",
+        help="your prompt (Jinja2 over the item's fields; @file reads it); it is also the baseline",
+    )
+    task.add_argument("--metric", metavar="NAME", help="scoring metric (default: numeric for numbers, else normalized)")
+    task.add_argument("--input-field", default="input", metavar="F", help="dataset field holding the input")
+    task.add_argument("--answer-field", default="answer", metavar="F", help="dataset field holding the gold answer")
+    task.add_argument("--write-space", metavar="FILE", help="where the written space goes (default: RESULTS/NAME/space.yaml)")
+    over = p.add_argument_group("overrides (for a space file too, without editing it)")
+    over.add_argument("--budget-calls", type=_positive_int, metavar="N", help="the search's paid-call budget")
+    over.add_argument("--trials", type=_positive_int, metavar="N", help="architectures to try")
+    over.add_argument(
+        "--strategy", choices=["tpe", "random", "grid", "nsga2", "greedy"], help="the search strategy"
+    )
     p.add_argument(
         "--db",
         metavar="URL",
@@ -290,6 +315,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def _is_space_file(path: str) -> bool:
+    """A search-space file has a pipeline: template, an archon: block or a space:."""
+    from archon.spec._parse import read_source
+    from archon.spec._yaml import load_yaml
+
+    try:
+        data, _ = load_yaml(read_source(path), path)
+    except SpecError:
+        return False
+    return isinstance(data, dict) and any(k in data for k in ("pipeline", "archon", "space"))
+
+
 def _validate(files: list[str]) -> int:
     from archon.graph import build_graph
     from archon.operators import node_types
@@ -300,6 +337,22 @@ def _validate(files: list[str]) -> int:
     types = node_types(operator_types())
     bad = 0
     for f in files:
+        if _is_space_file(f):
+            from archon.search import parse_space_file
+
+            try:
+                space = parse_space_file(f, types)
+            except SpecError as exc:
+                bad += 1
+                for p in exc.problems:
+                    print(f"error: {p}", file=sys.stderr)
+                continue
+            print(
+                f"ok: {f}: search space with {len(space.params)} parameter(s)"
+                + (f", {len(space.demos)} demos block(s)" if space.demos else "")
+                + f", strategy {space.strategy}"
+            )
+            continue
         try:
             plan = make_plan(build_graph(parse_pipeline_file(f, types)))
         except SpecError as exc:

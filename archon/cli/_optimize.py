@@ -27,7 +27,16 @@ def run_optimize(args: argparse.Namespace) -> int:
     from archon.search import parse_space_file
 
     logging.getLogger("optuna").setLevel(logging.WARNING)
-    space = parse_space_file(args.space, node_types(operator_types()))
+    if args.space is None:
+        args.space = _write_task_space(args)
+    elif args.dataset or args.model or args.template:
+        from archon.errors import ConfigurationError
+
+        raise ConfigurationError(
+            "--dataset/--model/--template build a space from a task; with a SPACE.yaml, "
+            "edit its dataset:/pipeline: instead (or drop SPACE.yaml)"
+        )
+    space = _override(parse_space_file(args.space, node_types(operator_types())), args)
     console = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=200)
     if "synthetic/" in json.dumps(space.template) and not args.join:
         console.print("[yellow]note: this space uses synthetic/ models — SIMULATED, for testing the search only[/]")
@@ -40,12 +49,15 @@ def run_optimize(args: argparse.Namespace) -> int:
         if live is not None:
             live.update(_live_table(space, records, spent), refresh=True)
             return
-        params = " ".join(f"{k}={v}" for k, v in rec.params.items())
+        from archon.search._simplify import effective_params
+
+        shown = effective_params(space, rec.params) if rec.state == "complete" else rec.params
+        params = " ".join(f"{k}={v}" for k, v in shown.items())
         if rec.state == "complete":
             lo, hi = rec.ci95 or (0.0, 0.0)
             console.print(
                 f"trial {rec.number:>3}  score {rec.score:.3f} [{lo:.2f}–{hi:.2f}]  cost {rec.cost:.4g}/q  "
-                f"calls {rec.paid_calls} paid {rec.cached_calls} cached  (search: {_budget_line(space, spent)})  "
+                f"{rec.paid_calls} paid + {rec.cached_calls} cached calls  (search: {_budget_line(space, spent)})  "
                 f"{params}"
             )
         else:
@@ -72,6 +84,81 @@ def run_optimize(args: argparse.Namespace) -> int:
     elif not args.join:
         _table(result)
     return 0
+
+
+def _write_task_space(args: argparse.Namespace) -> str:
+    """Task-first: builds the default space from --dataset and --model, writes it, and
+    returns its path."""
+    from pathlib import Path
+
+    from archon.errors import ConfigurationError
+    from archon.evaluate import load_file
+    from archon.search._task import dump_space
+    from archon.search._task import task_space
+
+    if not args.dataset or not args.model:
+        raise ConfigurationError(
+            "give a search space (archon optimize SPACE.yaml) or a task: --dataset FILE --model MODEL "
+            "(e.g. archon optimize --dataset items.jsonl --model local/gemma-3-270m)"
+        )
+    dataset = load_file(args.dataset, args.input_field, args.answer_field)
+    template = args.template
+    if template is not None and template.startswith("@"):
+        try:
+            template = Path(template[1:]).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigurationError(f"--template {args.template}: cannot read the file ({exc})") from None
+    name = args.study or None
+    stem = Path(args.dataset).stem
+    target = Path(args.write_space) if args.write_space else Path(args.results) / (name or stem) / "space.yaml"
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot write the space to {target}: {exc.strerror}") from None
+    data, _ = task_space(
+        dataset,
+        args.dataset,
+        args.model,
+        out_dir=target.parent,
+        template=template,
+        metric=args.metric,
+        input_field=args.input_field,
+        answer_field=args.answer_field,
+        name=name or stem,
+    )
+    try:
+        target.write_text(dump_space(data), encoding="utf-8")
+    except OSError as exc:
+        raise ConfigurationError(f"cannot write the space to {target}: {exc.strerror}") from None
+    print(f"space written to {target} (edit it and run: archon optimize {target})", file=sys.stderr)
+    return str(target)
+
+
+def _override(space: SearchSpace, args: argparse.Namespace) -> SearchSpace:
+    """--budget-calls, --trials and --strategy on top of the file's."""
+    from dataclasses import replace
+
+    from archon.errors import ConfigurationError
+
+    update: dict[str, Any] = {}
+    flags: list[str] = []
+    if args.budget_calls is not None:
+        update["calls"] = args.budget_calls
+        flags += ["--budget-calls", str(args.budget_calls)]
+    if args.trials is not None:
+        update["trials"] = args.trials
+        flags += ["--trials", str(args.trials)]
+    if update:
+        search = space.budget.search.model_copy(update=update)
+        space = replace(space, budget=space.budget.model_copy(update={"search": search}))
+    if args.strategy is not None:
+        if args.strategy == "grid" and any(p.kind == "float" for p in space.params):
+            raise ConfigurationError("--strategy grid needs every parameter discrete (this space has floats)")
+        if args.strategy == "nsga2" and space.objectives != ("score", "cost"):
+            raise ConfigurationError("--strategy nsga2 is multi-objective: the space needs objectives: [score, cost]")
+        space = replace(space, strategy=args.strategy)
+        flags += ["--strategy", args.strategy]
+    return replace(space, overrides=tuple(flags)) if flags else space
 
 
 def _budget_line(space: SearchSpace, spent: Spend) -> str:
@@ -105,7 +192,8 @@ def _live_table(space: SearchSpace, records: list[TrialRecord], spent: Spend) ->
             " ".join(f"{k}={v}" for k, v in r.params.items()) if r.state != "rejected" else r.reason[:60],
         )
     sb = space.budget.search
-    trials = f"{sum(1 for r in records if r.state != 'failed')} trials" + (f" of {sb.trials}" if sb.trials else "")
+    tried = sum(1 for r in records if r.state not in ("failed", "repeat"))
+    trials = f"{tried} trials" + (f" of {sb.trials}" if sb.trials else "")
     return Group(table, Text(f"budget: {_budget_line(space, spent)}; {trials}"))
 
 
@@ -157,6 +245,16 @@ def run_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _shown_params(r: SearchResult) -> dict[int, dict[str, Any]]:
+    """Each Pareto trial's parameters that matter (those of no-op nodes left out)."""
+    space = r.extra.get("space")
+    if space is None:
+        return {}
+    from archon.search._simplify import effective_params
+
+    return {t.number: effective_params(space, t.params) for t in r.pareto}
+
+
 def _summary(r: SearchResult) -> dict[str, object]:
     return {
         "study": r.study,
@@ -165,7 +263,12 @@ def _summary(r: SearchResult) -> dict[str, object]:
         "stopped_because": r.stopped_because,
         "best": r.best.__dict__ if r.best else None,
         "test_score": r.test_score,
+        "test_ci95": r.extra.get("test_cis", {}).get(r.best.number) if r.best else None,
         "test_scores": r.extra.get("test_scores", {}),
+        "test_cis": r.extra.get("test_cis", {}),
+        "baseline": r.extra.get("baseline"),
+        "lift": r.extra["lift"].as_dict() if r.extra.get("lift") else None,
+        "warning": r.extra.get("warning"),
         "pareto": [t.__dict__ for t in r.pareto],
         "results_dir": str(r.results_dir) if r.results_dir else None,
     }
@@ -178,25 +281,54 @@ def _table(r: SearchResult) -> None:
     console = Console() if sys.stdout.isatty() else Console(width=140)
     table = Table(title=f"{r.study}: Pareto front (score vs cost per query)")
     tests = r.extra.get("test_scores", {})
-    for col in ("trial", "dev score", "95% CI", "test score", "cost/q", "calls/q", "params"):
+    cis = r.extra.get("test_cis", {})
+    base = r.extra.get("baseline") or {}
+
+    def test_cell(score: float | None, ci: Any) -> str:
+        if score is None:
+            return ""
+        return f"{score:.3f} [{ci[0]:.2f}–{ci[1]:.2f}]" if ci else f"{score:.3f}"
+
+    for col in ("trial", "dev score", "95% CI", "test score [95% CI]", "cost/q", "calls/q", "params"):
         table.add_column(col)
+    if base.get("dev") is not None:
+        lo, hi = base.get("dev_ci95") or (0.0, 0.0)
+        table.add_row(
+            "single call",
+            f"{base['dev']:.3f}",
+            f"{lo:.2f}–{hi:.2f}",
+            test_cell(base.get("test"), base.get("test_ci95")),
+            "",
+            "1.0",
+            "baseline: one greedy call with the user's prompt",
+        )
+    shown = _shown_params(r)
     for t in r.pareto:
         lo, hi = t.ci95 or (0.0, 0.0)
         table.add_row(
-            str(t.number),
+            str(t.number) + (" (best)" if r.best and t.number == r.best.number else ""),
             f"{t.score:.3f}",
             f"{lo:.2f}–{hi:.2f}",
-            f"{tests[t.number]:.3f}" if t.number in tests else "",
+            test_cell(tests.get(t.number), cis.get(t.number)),
             f"{t.cost:.4g}",
             f"{t.calls_per_query:.1f}",
-            " ".join(f"{k}={v}" for k, v in t.params.items()),
+            " ".join(f"{k}={v}" for k, v in shown.get(t.number, t.params).items()),
         )
     console.print(table)
     if r.best:
-        test = f", test {r.test_score:.3f}" if r.test_score is not None else ""
+        tried = sum(1 for t in r.trials if t.state not in ("failed", "repeat"))
         console.print(
-            f"best: trial {r.best.number} dev {r.best.score:.3f}{test}; {len(r.trials)} trials, "
-            f"{r.paid_calls} paid calls; stopped: {r.stopped_because}"
+            f"{tried} trials, {r.paid_calls} paid calls; stopped: {r.stopped_because}"
         )
+        if r.extra.get("warning"):
+            console.print(f"[yellow]warning: {r.extra['warning']}[/]")
+        line = f"best: trial {r.best.number} dev {r.best.score:.3f}"
+        if r.test_score is not None:
+            ci = cis.get(r.best.number)
+            line += f", test {test_cell(r.test_score, ci)}"
+        lift = r.extra.get("lift")
+        if lift is not None and base.get("test") is not None:
+            line += f" vs single call {base['test']:.2f}: {lift.line()}"
+        console.print(line)
     if r.results_dir:
         console.print(f"results: {r.results_dir}/best.yaml, pareto/, trials.csv, report.html")

@@ -19,6 +19,7 @@ from archon.evaluate._metrics import Metric
 from archon.evaluate._metrics import get_metric
 from archon.evaluate._metrics import last_number
 from archon.evaluate._stats import bootstrap_ci
+from archon.evaluate._stats import paired_bootstrap_ci
 from archon.evaluate._stats import pass_at_k
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "Metric",
     "aevaluate",
     "bootstrap_ci",
+    "paired_bootstrap_ci",
     "get_metric",
     "last_boxed",
     "last_number",

@@ -15,7 +15,7 @@ from typing import Literal
 from archon.errors import DatasetError
 from archon.errors import Problem
 
-Split = Literal["dev", "test", "all"]
+Split = Literal["train", "dev", "test", "all"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,23 +37,34 @@ class Dataset:
     def __len__(self) -> int:
         return len(self.examples)
 
-    def split(self, which: Split, dev_fraction: float = 0.5, seed: int = 0) -> Dataset:
-        """A deterministic split: the same seed and fraction always give the same items.
+    def split(self, which: Split, dev_fraction: float = 0.5, seed: int = 0, train_fraction: float = 0.0) -> Dataset:
+        """A deterministic split: the same seed and fractions always give the same items.
+
+        The items are shuffled with ``seed``; the first ``train_fraction`` of them are the
+        train split (where demonstrations come from), the next ``dev_fraction`` the dev
+        split, the rest the test split. With no train share the dev/test split is the
+        same as it always was.
 
         Example:
             >>> ds = Dataset("d", tuple(Example(i, {"input": str(i)}) for i in range(10)))
             >>> dev, test = ds.split("dev"), ds.split("test")
             >>> len(dev), len(test), set(e.index for e in dev.examples) & set(e.index for e in test.examples)
             (5, 5, set())
+            >>> [len(ds.split(w, 0.4, 0, 0.3)) for w in ("train", "dev", "test")]
+            [3, 4, 3]
         """
         if which == "all":
             return self
         if not 0 < dev_fraction < 1:
             raise ValueError(f"dev_fraction must be between 0 and 1, got {dev_fraction=}")
+        if not 0 <= train_fraction < 1 or (train_fraction > 0 and train_fraction + dev_fraction >= 1):
+            raise ValueError(f"need 0 <= train_fraction and train + dev < 1, got {train_fraction=}, {dev_fraction=}")
         order = list(range(len(self.examples)))
         random.Random(seed).shuffle(order)
+        n_train = round(len(order) * train_fraction)
         n_dev = round(len(order) * dev_fraction)
-        chosen = sorted(order[:n_dev] if which == "dev" else order[n_dev:])
+        parts = {"train": order[:n_train], "dev": order[n_train : n_train + n_dev], "test": order[n_train + n_dev :]}
+        chosen = sorted(parts[which])
         return Dataset(f"{self.name}:{which}", tuple(self.examples[i] for i in chosen), self.source, self.notes)
 
     def head(self, limit: int | None) -> Dataset:

@@ -48,3 +48,22 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     if n - c < k:
         return 1.0
     return 1.0 - math.prod((n - c - i) / (n - i) for i in range(k))
+
+
+def paired_bootstrap_ci(
+    a: Sequence[float], b: Sequence[float], *, level: float = 0.95, resamples: int = 2000, seed: int = 0
+) -> tuple[float, float, float]:
+    """The mean of ``a - b`` over paired items and its percentile bootstrap interval
+    (items resampled together, so what both got right or wrong cancels).
+
+    Example:
+        >>> paired_bootstrap_ci([1, 1, 0, 1], [1, 1, 0, 1])
+        (0.0, 0.0, 0.0)
+        >>> d, lo, hi = paired_bootstrap_ci([1.0] * 40, [0.0] * 10 + [1.0] * 30); d, lo > 0
+        (0.25, True)
+    """
+    if len(a) != len(b):
+        raise ValueError(f"paired scores need equal lengths, got {len(a)=}, {len(b)=}")
+    diffs = [float(x) - float(y) for x, y in zip(a, b, strict=True)]
+    lo, hi = bootstrap_ci(diffs, level=level, resamples=resamples, seed=seed)
+    return (mean(diffs), lo, hi)

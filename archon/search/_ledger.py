@@ -33,6 +33,7 @@ from archon.store._store import _now
 LOCK_ROW = -1
 TEST_ROW = -2
 RANK_ROW = -3
+BASE_ROW = -4  # the baseline on train (bootstrapping) and dev
 _T: Table = SearchSpendRecord.__table__  # type: ignore[assignment]
 T = TypeVar("T")
 

@@ -28,6 +28,8 @@ from archon.backends import ModelClient
 from archon.errors import ConfigurationError
 from archon.errors import SpecError
 from archon.evaluate import Dataset
+from archon.evaluate import Example
+from archon.evaluate import bootstrap_ci
 from archon.evaluate import Metric
 from archon.evaluate import aevaluate
 from archon.evaluate import get_metric
@@ -36,6 +38,13 @@ from archon.evaluate import load_file
 from archon.execute import static_check
 from archon.operators import operator_types
 from archon.search._archon import Ranking
+from archon.search._baseline import Lift
+from archon.search._baseline import dev_warning
+from archon.search._baseline import item_scores
+from archon.search._baseline import lift
+from archon.search._baseline import select_winner
+from archon.search._demos import DemoPool
+from archon.search._ledger import BASE_ROW
 from archon.search._ledger import RANK_ROW
 from archon.search._ledger import TEST_ROW
 from archon.search._ledger import Ledger
@@ -43,6 +52,7 @@ from archon.search._ledger import Spend
 from archon.search._param import Param
 from archon.search._space import SearchSpace
 from archon.search._space import _dump
+from archon.spec import parse_pipeline
 from archon.store import Store
 
 
@@ -59,6 +69,7 @@ class TrialRecord:
     cached_calls: int = 0
     reason: str = ""
     rung_scores: tuple[float, ...] = ()
+    item_scores: tuple[float, ...] = ()  # per dev item, in item order (complete trials)
 
 
 @dataclass(frozen=True)
@@ -74,7 +85,8 @@ class SearchResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _dataset(space: SearchSpace) -> tuple[Dataset, Dataset]:
+def _dataset(space: SearchSpace) -> tuple[Dataset, Dataset, Dataset]:
+    """The train (demonstrations only), dev (trials) and test (held-out) splits."""
     ds = space.dataset
     if ds.benchmark:
         full = load_benchmark(ds.benchmark)
@@ -82,7 +94,7 @@ def _dataset(space: SearchSpace) -> tuple[Dataset, Dataset]:
         path = space.dataset_path()
         assert path is not None
         full = load_file(path, ds.input, ds.answer)
-    return full.split("dev", ds.dev, ds.seed), full.split("test", ds.dev, ds.seed)
+    return tuple(full.split(w, ds.dev, ds.seed, ds.train) for w in ("train", "dev", "test"))  # type: ignore[return-value]
 
 
 def _suggest(trial: Any, params: tuple[Param, ...], grid: bool) -> dict[str, Any]:
@@ -144,7 +156,8 @@ def _encode(space: SearchSpace, values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _best(records: list[TrialRecord]) -> TrialRecord | None:
-    """The complete trial with the highest score, the cheaper one on a tie."""
+    """The complete trial with the highest score, the cheaper one on a tie (the point
+    greedy climbs from; the search's winner is :func:`select_winner`'s)."""
     done = [r for r in records if r.state == "complete"]
     return max(done, key=lambda r: (r.score or 0, -(r.cost or 0)), default=None)
 
@@ -162,10 +175,25 @@ def _greedy_next(space: SearchSpace, records: list[TrialRecord]) -> dict[str, An
         if not p.is_active(current):
             continue
         for v in _neighbours(p, current[p.name]):
-            proposal = space.active({**current, p.name: v})
+            proposal = _repair(space, space.active({**current, p.name: v}))
             if proposal not in tried:
                 return proposal
     return None
+
+
+def _repair(space: SearchSpace, values: dict[str, Any]) -> dict[str, Any]:
+    """A parameter that a change made active keeps its inactive default only if that is
+    one of its values; else it starts at its first value (the lowest)."""
+    out = dict(values)
+    for p in space.params:
+        if not p.is_active(out):
+            continue
+        v = out.get(p.name)
+        if p.kind == "float":
+            out[p.name] = min(max(float(v if v is not None else p.low), float(p.low)), float(p.high))
+        elif v not in p.grid():
+            out[p.name] = p.grid()[0]
+    return space.active(out)
 
 
 def _pareto(trials: list[TrialRecord]) -> list[TrialRecord]:
@@ -279,7 +307,8 @@ async def aoptimize(
     warnings.filterwarnings("ignore", message="Heartbeat of storage", category=UserWarning)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
-    dev, test = _dataset(space)
+    train, dev, test = _dataset(space)
+    space = replace(space, pool=DemoPool(tuple(train.examples)))
     metric = get_metric(space.metric)
     store = Store(db)
     client = ModelClient(store)
@@ -289,6 +318,8 @@ async def aoptimize(
     study = optuna.create_study(
         study_name=name, storage=storage, sampler=_sampler(space), directions=directions, load_if_exists=True
     )
+    if role == "main" and not study.metric_names:
+        study.set_metric_names(["score", "cost"] if len(directions) == 2 else ["score"])  # optuna-dashboard's labels
     ledger = Ledger(store, name, f"{socket.gethostname()}:{os.getpid()}")
     pq = space.budget.per_query
     limits = Limits(pq.calls, pq.tokens, pq.usd)
@@ -305,6 +336,17 @@ async def aoptimize(
         space = replace(space, ranking=await _ranked(space, dev, client, store, ledger, caps))
     records: list[TrialRecord] = []
     repeats = 0
+    baseline_yaml = _dump(space.baseline_data())
+    baseline_pipe = Pipeline(
+        parse_pipeline(baseline_yaml, f"{space.file}#baseline", space.node_types),
+        ops=ops,
+        limits=limits,
+        client=client,
+    )
+    base = await _baseline(space, study, baseline_pipe, train, dev_order, metric, ledger, caps, pq, role)
+    if role == "main":
+        study.set_user_attr("baseline_pipeline", baseline_yaml)
+    space = replace(space, pool=DemoPool(tuple(train.examples), base.bootstrapped))
     children = _spawn_workers(space, store.url, name, workers - 1, heartbeat_s) if role == "main" else []
     try:
         while True:
@@ -331,7 +373,8 @@ async def aoptimize(
                 if proposal is None:
                     stopped = "greedy search converged (no neighbour of the best improves it)"
                     break
-                study.enqueue_trial(_encode(space, proposal), skip_if_exists=False)
+                on = {p.name for p in space.params if p.is_active(proposal)}  # inactive ones are not asked
+                study.enqueue_trial(_encode(space, {k: v for k, v in proposal.items() if k in on}), skip_if_exists=False)
             trial = study.ask()
             # beat at once: a process killed before its first heartbeat would leave the trial RUNNING forever
             beat = _Heartbeat(storage, trial._trial_id, heartbeat_s)
@@ -396,6 +439,7 @@ async def aoptimize(
                 ("cached_calls", rec.cached_calls),
                 ("state", rec.state),
                 ("rung_scores", list(rec.rung_scores)),
+                ("item_scores", list(rec.item_scores)),
                 ("reason", rec.reason),
                 ("worker", ledger.worker),
             ):
@@ -414,37 +458,73 @@ async def aoptimize(
                 break
         await _wait(children)
         records = _records(study)
-        best = _best(records)
+        best = select_winner(records)
         front = _pareto(records)
         test_score = None
         test_scores: dict[int, float] = {}
+        test_cis: dict[int, tuple[float, float]] = {}
+        test_items: dict[int, tuple[float, ...]] = {}
+        lift_: Lift | None = None
+        warning = dev_warning(best.item_scores, base.dev_items) if best is not None else None
         out_dir = None
         if role == "main":
             study.set_user_attr("stopped_because", stopped)
             study.set_user_attr("space_file", space.file)
+            study.set_user_attr("best_trial", best.number if best is not None else None)
             if best is not None and len(test):
-                # the best, then the rest of the Pareto front, re-scored on the held-out split
+                # the baseline, the winner, then the rest of the Pareto front, re-scored on the held-out split
                 paid_test = _test_paid_before(ledger)
-                for rec in [best, *[r for r in front if r.number != best.number]]:
-                    pipe = Pipeline(space.instantiate(rec.params), ops=ops, limits=limits, client=client)
+                top = _best(records)
+                finalists = [best, *[r for r in ([top] if top else []) + front if r.number != best.number]]
+                seen: set[int] = set()
+                for rec in [None, *finalists]:
+                    if rec is not None and rec.number in seen:
+                        continue
+                    pipe = (
+                        base.pipeline
+                        if rec is None
+                        else Pipeline(space.instantiate(rec.params), ops=ops, limits=limits, client=client)
+                    )
                     why = ledger.reserve(TEST_ROW, _worst(pipe, pq, len(test)), caps)
                     if why is not None:  # the held-out re-scores are inside the budget too
-                        stopped += f"; the test re-score of trial {rec.number} did not fit the budget ({why})"
+                        what = "the baseline" if rec is None else f"trial {rec.number}"
+                        stopped += f"; the test re-score of {what} did not fit the budget ({why})"
                         break
                     rescored = await aevaluate(pipe, test, metric)
                     paid_test = paid_test + _paid(rescored.usage)
                     ledger.settle(TEST_ROW, paid_test, final=False)
-                    test_scores[rec.number] = rescored.score
+                    key = BASE_ROW if rec is None else rec.number
+                    seen.add(key)
+                    test_scores[key] = rescored.score
+                    test_cis[key] = rescored.ci95
+                    test_items[key] = item_scores(rescored)
                 ledger.settle(TEST_ROW, paid_test, final=True)
                 test_score = test_scores.get(best.number)
+                if best.number in test_items and BASE_ROW in test_items:
+                    lift_ = lift(test_items[best.number], test_items[BASE_ROW])
                 study.set_user_attr("test_score", test_score)
                 study.set_user_attr("test_scores", {str(k): v for k, v in test_scores.items()})
+                study.set_user_attr("test_cis", {str(k): list(v) for k, v in test_cis.items()})
+                study.set_user_attr("lift", lift_.as_dict() if lift_ else None)
                 study.set_user_attr("stopped_because", stopped)
-            out_dir = _write_results(space, name, records, best, front, test_scores, results_dir)
+            study.set_user_attr("warning", warning)
+            extra = {
+                "baseline": {
+                    "dev": base.dev_score,
+                    "dev_ci95": list(base.dev_ci95),
+                    "test": test_scores.get(BASE_ROW),
+                    "test_ci95": list(test_cis[BASE_ROW]) if BASE_ROW in test_cis else None,
+                    "pipeline": baseline_yaml,
+                },
+                "lift": lift_.as_dict() if lift_ else None,
+                "test_cis": test_cis,
+                "warning": warning,
+            }
+            out_dir = _write_results(space, name, records, best, front, test_scores, results_dir, extra)
             if out_dir is not None:
                 from archon.search._report import write_report
 
-                write_report(out_dir, space, name, records, best, front, test_scores, stopped, ledger.spent())
+                write_report(out_dir, space, name, records, best, front, test_scores, stopped, ledger.spent(), extra)
     finally:
         for child in children:
             if child.poll() is None:
@@ -461,7 +541,21 @@ async def aoptimize(
         stopped,
         out_dir,
         test_score,
-        {"spent": spent.__dict__, "workers": workers, "test_scores": test_scores},
+        {
+            "spent": spent.__dict__,
+            "workers": workers,
+            "test_scores": {k: v for k, v in test_scores.items() if k >= 0},
+            "test_cis": {k: v for k, v in test_cis.items() if k >= 0},
+            "baseline": {
+                "dev": base.dev_score,
+                "dev_ci95": base.dev_ci95,
+                "test": test_scores.get(BASE_ROW),
+                "test_ci95": test_cis.get(BASE_ROW),
+            },
+            "lift": lift_,
+            "warning": warning,
+            "space": space,
+        },
     )
 
 
@@ -502,7 +596,7 @@ def _spawn_workers(space: SearchSpace, url: str, study: str, n: int, heartbeat_s
     if space.file.startswith("<"):
         raise ConfigurationError("--workers needs the space in a file the workers can read")
     cmd = [sys.executable, "-m", "archon", "optimize", space.file, "--db", url, "--study", study, "--join"]
-    cmd += ["--heartbeat", str(heartbeat_s), "--json"]
+    cmd += ["--heartbeat", str(heartbeat_s), "--json", *space.overrides]
     import tempfile
 
     children = []
@@ -647,6 +741,7 @@ async def _run_trial(
             u.cached_calls + u.paid_calls - paid.calls,
             "",
             tuple(scores),
+            item_scores(result),
         ),
         False,
     )
@@ -695,6 +790,7 @@ def _record(t: Any) -> TrialRecord:
         int(a.get("cached_calls", 0)),
         a.get("reason", ""),
         tuple(a.get("rung_scores", ())),
+        tuple(a.get("item_scores", ())),
     )
 
 
@@ -706,20 +802,29 @@ def _write_results(
     front: list[TrialRecord],
     test_scores: dict[int, float],
     results_dir: str | Path | None,
+    extra: dict[str, Any] | None = None,
 ) -> Path | None:
     if results_dir is None:
         return None
+    from archon.search._simplify import effective_params
+    from archon.search._simplify import simplify
+
+    extra = extra or {}
     out = Path(results_dir) / name
     (out / "pareto").mkdir(parents=True, exist_ok=True)
+    cis = extra.get("test_cis", {})
 
     def yaml_for(rec: TrialRecord, label: str) -> str:
-        data = space.pipeline_data(rec.params)
+        data = simplify(space.pipeline_data(rec.params), space.node_types)  # no-op nodes dropped
         data["name"] = f"{space.name}-{label}"
+        test = ""
+        if rec.number in test_scores:
+            lo, hi = cis.get(rec.number, (math.nan, math.nan))
+            test = f", test score {test_scores[rec.number]:.4f} [{lo:.2f}-{hi:.2f}]"
         head = (
             f"# {label}: trial {rec.number} of study {name} ({space.file})\n"
-            f"# dev score {rec.score:.4f}"
-            + (f", test score {test_scores[rec.number]:.4f}" if rec.number in test_scores else "")
-            + f", cost {rec.cost:.6g} per query; params {json.dumps(rec.params)}\n"
+            f"# dev score {rec.score:.4f}{test}, cost {rec.cost:.6g} per query; "
+            f"params {json.dumps(effective_params(space, rec.params), default=str)}\n"
         )
         return head + _dump(data)
 
@@ -766,9 +871,16 @@ def _write_results(
             )
     summary = {
         "study": name,
-        "best": best.__dict__ if best else None,
+        "best": {**best.__dict__, "params": effective_params(space, best.params)} if best else None,
         "test_score": test_scores.get(best.number) if best else None,
-        "test_scores": test_scores,
+        "test_ci95": cis.get(best.number) if best else None,
+        "test_scores": {k: v for k, v in test_scores.items() if k >= 0},
+        "test_cis": {k: v for k, v in cis.items() if k >= 0},
+        "baseline": extra.get("baseline"),
+        "lift": extra.get("lift"),
+        "warning": extra.get("warning"),
+        "selection": "the cheapest complete trial not significantly worse than the top dev score "
+        "(paired bootstrap 95 %)",
         "pareto": [r.number for r in front],
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=1, default=str), encoding="utf-8")
@@ -794,11 +906,16 @@ def load_study_result(study_name: str, db: str | None = None) -> SearchResult:
         records = _records(study)
         stopped = str(study.user_attrs.get("stopped_because", "not recorded"))
         test_score = study.user_attrs.get("test_score")
-        test_scores = {int(k): float(v) for k, v in study.user_attrs.get("test_scores", {}).items()}
+        attrs = study.user_attrs
+        test_scores = {int(k): float(v) for k, v in attrs.get("test_scores", {}).items()}
+        test_cis = {int(k): (float(v[0]), float(v[1])) for k, v in attrs.get("test_cis", {}).items()}
+        base_items = (attrs.get("baseline") or {}).get("dev_items") or []
+        lift_attr = attrs.get("lift")
         spent = Ledger(store, study_name, "show").spent()
     finally:
         store.close()
-    best = _best(records)
+    chosen = attrs.get("best_trial", -1)
+    best = next((r for r in records if r.number == chosen), None) if chosen != -1 else select_winner(records)
     return SearchResult(
         study_name,
         tuple(records),
@@ -808,5 +925,97 @@ def load_study_result(study_name: str, db: str | None = None) -> SearchResult:
         stopped,
         None,
         test_score,
-        {"spent": spent.__dict__, "test_scores": test_scores},
+        {
+            "spent": spent.__dict__,
+            "test_scores": {k: v for k, v in test_scores.items() if k >= 0},
+            "test_cis": {k: v for k, v in test_cis.items() if k >= 0},
+            "baseline": {
+                "dev": sum(base_items) / len(base_items) if base_items else None,
+                "dev_ci95": bootstrap_ci(base_items) if base_items else None,
+                "test": test_scores.get(BASE_ROW),
+                "test_ci95": test_cis.get(BASE_ROW),
+            },
+            "lift": Lift(
+                lift_attr["winner"], lift_attr["baseline"], lift_attr["lift"], *lift_attr["ci95"], lift_attr["n"]
+            )
+            if lift_attr
+            else None,
+            "warning": attrs.get("warning"),
+        },
     )
+
+
+@dataclass(frozen=True)
+class BaselineRun:
+    """The baseline's per-item dev scores and, where demonstrations are bootstrapped, the
+    train items it answered correctly with its answers."""
+
+    pipeline: Pipeline
+    dev_items: tuple[float, ...]
+    bootstrapped: tuple[tuple[Example, str], ...] | None
+    dev_score: float
+    dev_ci95: tuple[float, float]
+
+
+async def _baseline(
+    space: SearchSpace,
+    study: Any,
+    pipe: Pipeline,
+    train: Dataset,
+    dev: list[Example],
+    metric: Metric,
+    ledger: Ledger,
+    caps: tuple[int | None, int | None, float | None],
+    pq: Any,
+    role: str,
+) -> BaselineRun:
+    """Scores the baseline on dev (and on train to bootstrap demonstrations) once per
+    study, paid from the search budget; a resumed search or a worker reads it back."""
+    import asyncio
+
+    boot_needed = space.needs_bootstrap() and len(train) > 0
+    by_index = {e.index: e for e in train.examples}
+    for _ in range(1200):  # a worker waits for the leader's baseline (at most 10 minutes)
+        saved = study.user_attrs.get("baseline")
+        if saved is not None or role == "main":
+            break
+        await asyncio.sleep(0.5)
+    if saved is not None:
+        boot = saved.get("bootstrapped")
+        dev_items = tuple(float(x) for x in saved["dev_items"])
+        return BaselineRun(
+            pipe,
+            dev_items,
+            None if boot is None else tuple((by_index[int(i)], str(a)) for i, a in boot if int(i) in by_index),
+            sum(dev_items) / max(1, len(dev_items)),
+            bootstrap_ci(dev_items),
+        )
+    items = len(dev) + (len(train) if boot_needed else 0)
+    why = ledger.reserve(BASE_ROW, _worst(pipe, pq, items), caps)
+    if why is not None:
+        raise ConfigurationError(
+            f"scoring the baseline (one greedy call on {items} items) does not fit the search budget: {why} — "
+            "raise budget.search or shrink the dataset"
+        )
+    paid = Spend()
+    boot: tuple[tuple[Example, str], ...] | None = None
+    try:
+        if boot_needed:
+            res = await aevaluate(pipe, train, metric)
+            paid = paid + _paid(res.usage)
+            boot = tuple(
+                (by_index[i.index], (i.output or "").strip()) for i in res.items if i.score is not None and i.score >= 1
+            )
+        res = await aevaluate(pipe, Dataset("dev", tuple(dev)), metric)
+        paid = paid + _paid(res.usage)
+    finally:
+        ledger.settle(BASE_ROW, paid, final=True)
+    dev_items = item_scores(res)
+    study.set_user_attr(
+        "baseline",
+        {
+            "dev_items": list(dev_items),
+            "bootstrapped": None if boot is None else [[e.index, a] for e, a in boot],
+        },
+    )
+    return BaselineRun(pipe, dev_items, boot, res.score, res.ci95)

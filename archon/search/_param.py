@@ -21,10 +21,14 @@ class Param:
     log: bool = False
     choices: tuple[Any, ...] = ()
     when: tuple[str, Any] | None = None  # (param, value that activates this one)
+    inactive: tuple[Any, ...] = ()  # ``default:`` in the file: the value while inactive (one item)
 
     @property
     def default(self) -> Any:
-        """The value used when the parameter is inactive (its ``when`` is false)."""
+        """The value used when the parameter is inactive (its ``when`` is false): the
+        file's ``default:``, else the lowest value / first choice / False."""
+        if self.inactive:
+            return self.inactive[0]
         if self.kind == "int":
             return int(self.low)
         if self.kind == "float":

@@ -156,7 +156,7 @@ async def rank_models(space: SearchSpace, db: str | None = None, *, again: bool 
             old = stored_ranking(space, store)
             if old is not None:
                 return old, Spend(), True
-        dev, _ = _dataset(space)
+        _, dev, _ = _dataset(space)
         ranking, paid = await arank_models(space, dev, client, store)
         return ranking, paid, False
     finally:

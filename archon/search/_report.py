@@ -31,7 +31,10 @@ tr.pareto td { background: #fff3e0; } tr.best td { background: #ffe0b2; font-wei
 <li>stopped because: {{ stopped }}</li>
 {% if best %}<li>best: trial {{ best.number }}, dev score <b>{{ "%.3f"|format(best.score) }}</b>
  [{{ "%.2f"|format(best.ci95[0]) }}–{{ "%.2f"|format(best.ci95[1]) }}]{% if test_score is not none %}, held-out test score <b>{{ "%.3f"|format(test_score) }}</b>{% endif %},
- cost {{ "%.4g"|format(best.cost) }} per query</li>{% endif %}
+ cost {{ "%.4g"|format(best.cost) }} per query (the cheapest trial not significantly worse than the top dev score)</li>{% endif %}
+{% if baseline %}<li>baseline (one greedy call with the user's prompt): dev <b>{{ "%.3f"|format(baseline.dev) }}</b>{% if baseline.test is not none %}, test <b>{{ "%.3f"|format(baseline.test) }}</b> [{{ "%.2f"|format(baseline.test_ci95[0]) }}–{{ "%.2f"|format(baseline.test_ci95[1]) }}]{% endif %}</li>{% endif %}
+{% if lift %}<li>lift of the best over the baseline on test: <b>{{ "%+.3f"|format(lift.lift) }}</b> [{{ "%+.2f"|format(lift.ci95[0]) }}, {{ "%+.2f"|format(lift.ci95[1]) }}] (paired bootstrap, {{ lift.n }} items)</li>{% endif %}
+{% if warning %}<li class="sim">warning: {{ warning }}</li>{% endif %}
 </ul>
 <div class="figs"><div><h2>Score against cost</h2>{{ pareto_svg }}</div>
 {% if graph_svg %}<div><h2>Best architecture</h2>{{ graph_svg }}</div>{% endif %}</div>
@@ -59,7 +62,7 @@ def _svg(fig: Any) -> str:
     return text[text.index("<svg") :]
 
 
-def _pareto_svg(records: list[Any], front: list[Any], best: Any, cost_label: str) -> str:
+def _pareto_svg(records: list[Any], front: list[Any], best: Any, cost_label: str, baseline: float | None = None) -> str:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -74,6 +77,8 @@ def _pareto_svg(records: list[Any], front: list[Any], best: Any, cost_label: str
             ax.annotate(str(r.number), (r.cost, r.score), textcoords="offset points", xytext=(4, 4), fontsize=8)
     if best is not None:
         ax.scatter([best.cost], [best.score], marker="*", s=200, c="#b71c1c", label="best", zorder=3)
+    if baseline is not None:
+        ax.axhline(baseline, ls="--", c="#1565c0", lw=1, label=f"single call (dev {baseline:.2f})")
     ax.set_xlabel(cost_label)
     ax.set_ylabel("dev score")
     if done and min(r.cost for r in done) > 0 and max(r.cost for r in done) / min(r.cost for r in done) > 50:
@@ -127,6 +132,7 @@ def write_report(
     test_scores: dict[int, float],
     stopped: str,
     spent: Any,
+    extra: dict[str, Any] | None = None,
 ) -> Path:
     """Writes ``out/report.html`` and returns its path."""
     import json
@@ -138,7 +144,11 @@ def write_report(
     priced = any(r.state == "complete" and r.cost != r.calls_per_query for r in records)
     cost_label = "dollars per query" if priced else "calls per query"
     graph_svg = _graph_svg(space, best.params) if best is not None else ""
-    best_yaml = _dump(space.pipeline_data(best.params)) if best is not None else ""
+    from archon.search._simplify import simplify
+
+    extra = extra or {}
+    baseline = extra.get("baseline")
+    best_yaml = _dump(simplify(space.pipeline_data(best.params), space.node_types)) if best is not None else ""
     env = Environment(autoescape=True)
 
     html = env.from_string(_PAGE).render(
@@ -151,8 +161,11 @@ def write_report(
         stopped=stopped,
         best=best,
         test_score=test_scores.get(best.number) if best is not None else None,
-        test_scores=test_scores,
-        pareto_svg=Markup(_pareto_svg(records, front, best, cost_label)),
+        test_scores={k: v for k, v in test_scores.items() if k >= 0},
+        pareto_svg=Markup(_pareto_svg(records, front, best, cost_label, baseline["dev"] if baseline else None)),
+        baseline=baseline,
+        lift=extra.get("lift"),
+        warning=extra.get("warning"),
         graph_svg=Markup(graph_svg),
         best_yaml=best_yaml,
         trials=records,

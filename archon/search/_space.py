@@ -9,6 +9,7 @@ import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from typing import Literal
@@ -25,6 +26,11 @@ from archon.search._archon import Ranking
 from archon.search._archon import archon_params
 from archon.search._archon import build_archon
 from archon.search._archon import default_ranking
+from archon.search._demos import SELECT
+from archon.search._demos import DemoBlock
+from archon.search._demos import DemoPool
+from archon.search._demos import render_block
+from archon.search._demos import resolve
 from archon.search._param import Param
 from archon.spec import DatasetSpec
 from archon.spec import NodeSpec
@@ -50,6 +56,8 @@ TOP_LEVEL = (
     "seed",
     "fidelity",
     "archon",
+    "demos",
+    "baseline",
 )
 
 
@@ -96,6 +104,10 @@ class SearchSpace:
     node_types: Mapping[str, type[NodeSpec]] | None = field(default=None, repr=False)
     archon: ArchonBlock | None = None  # the built-in Archon space instead of a template
     ranking: Ranking | None = None  # its power ranking (archon rank-models); None: the listed order
+    demos: tuple[DemoBlock, ...] = ()  # ${name} values made of train-split demonstrations
+    pool: DemoPool = field(default_factory=DemoPool, repr=False)  # where they come from (set by the search)
+    baseline: Mapping[str, Any] | None = None  # the single-call pipeline every search scores (None: derived)
+    overrides: tuple[str, ...] = ()  # command-line overrides (--trials ...), passed on to spawned workers
 
     def active(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """Fills inactive parameters with their defaults."""
@@ -119,9 +131,59 @@ class SearchSpace:
         if self.archon is not None:
             data = build_archon(self.archon, self.ranking or default_ranking(self.archon), self.active(values))
         else:
-            data = _substitute(copy.deepcopy(dict(self.template)), self.active(values))
+            active = self.active(values)
+            derived = {b.name: self.render_demos(b, active) for b in self.demos}
+            data = _substitute(copy.deepcopy(dict(self.template)), {**active, **derived})
         data.setdefault("name", f"{self.name}")
         return data
+
+    def render_demos(self, block: DemoBlock, values: Mapping[str, Any]) -> str:
+        """One ``demos:`` block's text for these parameter values (empty until the search
+        has loaded the train split into ``pool``)."""
+        count = int(resolve(block.count, values))
+        select = str(resolve(block.select, values))
+        seed = int(resolve(block.seed, values))
+        return render_block(block, self.pool, count, select, seed)
+
+    def needs_bootstrap(self) -> bool:
+        """Whether some demos block can select ``bootstrap`` (the baseline then runs on train)."""
+        by_name = {p.name: p for p in self.params}
+        for b in self.demos:
+            ref = resolve(b.select, {n: n for n in by_name})
+            if b.select == "bootstrap" or (ref in by_name and "bootstrap" in by_name[ref].choices):
+                return True
+        return False
+
+    def demo_settings(self, values: Mapping[str, Any]) -> list[tuple[int, str, int]]:
+        """(count, select, seed) of each demos block for these values."""
+        active = self.active(values)
+        return [
+            (int(resolve(b.count, active)), str(resolve(b.select, active)), int(resolve(b.seed, active)))
+            for b in self.demos
+        ]
+
+    def baseline_data(self) -> dict[str, Any]:
+        """The baseline: the file's ``baseline:`` pipeline (``${params}`` in it at their
+        defaults), else one greedy call of the
+        template's first generate node at the default parameters (its model, template,
+        system prompt and demonstrations as they are there; temperature 0, one sample)."""
+        if self.baseline is not None:  # its ${params} and demos take their default values
+            active = self.active({})
+            derived = {b.name: self.render_demos(b, active) for b in self.demos}
+            return dict(_substitute(copy.deepcopy(dict(self.baseline)), {**active, **derived}))
+        data = self.pipeline_data({})
+        nodes = data.get("nodes") or {}
+        gen_id = next((k for k, v in nodes.items() if isinstance(v, dict) and v.get("op") == "generate"), None)
+        if gen_id is None:
+            raise SpecError(
+                Problem(self.file, 1, 1, "baseline", "no generate node to make the baseline from", "add baseline:")
+            )
+        node = {k: v for k, v in nodes[gen_id].items() if k not in ("inputs", "enabled", "models")}
+        node.update(op="generate", samples=1, temperature=0.0)
+        models = nodes[gen_id].get("models")
+        if not node.get("model") and models:
+            node["model"] = models[0]
+        return {"name": f"{self.name}-baseline", "models": data.get("models", {}), "nodes": {gen_id: node}, "output": gen_id}
 
     def dataset_path(self) -> Path | None:
         if not self.dataset.path:
@@ -191,6 +253,11 @@ def parse_space(
     if "archon" not in data:
         params = _parse_params(data.get("space"), add)
     names = {p.name for p in params} | (set(map(str, data["space"])) if isinstance(data.get("space"), dict) else set())
+    demos = _parse_demos(data.get("demos"), params, add) if "demos" in data else []
+    for b in demos:
+        if b.name in names:
+            add(("demos",), f"demos value '{b.name}' has the name of a parameter", "rename one of them")
+    names |= {b.name for b in demos}
     refs: list[tuple[tuple[str | int, ...], str]] = []
     _find_params(template, ("pipeline",), refs)
     for path, ref in refs:
@@ -202,6 +269,23 @@ def parse_space(
                 (f"did you mean '{close[0]}'? " if close else "") + "declare it under space:",
             )
     dataset = col.block(DatasetSpec, data.get("dataset"), ("dataset",))
+    if dataset is not None and dataset.train and dataset.train + dataset.dev >= 1:
+        add(("dataset", "train"), f"train ({dataset.train}) + dev ({dataset.dev}) leave no test split", "make train + dev < 1")
+    if dataset is not None and demos and not dataset.train:
+        add(
+            ("dataset",),
+            "demos: needs a train split to draw demonstrations from (they never come from dev or test)",
+            "add train: 0.3 to dataset:",
+        )
+    baseline = data.get("baseline")
+    if baseline is not None and not isinstance(baseline, dict):
+        add(("baseline",), "baseline: must be a pipeline (models:, nodes:, output:)", "write baseline: {models: ..., nodes: ...}")
+        baseline = None
+    base_refs: list[tuple[tuple[str | int, ...], str]] = []
+    _find_params(baseline or {}, ("baseline",), base_refs)
+    for path, ref in base_refs:
+        if ref not in names:
+            add(path, f"${{{ref}}} is not a parameter of the space", "declare it under space: or write the value")
     if dataset is not None and not dataset.path and not dataset.benchmark:
         add(("dataset",), "the dataset has no path or benchmark", "write dataset: {path: data/items.jsonl}")
     if dataset is None and "dataset" not in data:
@@ -287,6 +371,8 @@ def parse_space(
         promote="score" if promote == "score" else "interval",
         node_types=node_types,
         archon=archon,
+        demos=tuple(demos),
+        baseline=baseline,
     )
     try:  # the template must be a valid pipeline at the defaults
         space.instantiate({})
@@ -298,7 +384,65 @@ def parse_space(
                 for p in exc.problems
             ]
         ) from None
+    try:
+        parse_pipeline(_dump(space.baseline_data()), f"{file}#baseline", node_types)
+    except SpecError as exc:
+        line, column = locate(locs, ("baseline",) if baseline is not None else ("pipeline",))
+        raise SpecError(
+            [Problem(file, line, column, "baseline", f"the baseline: {p.message}", p.fix) for p in exc.problems]
+        ) from None
     return space
+
+
+def _parse_demos(raw: Any, params: list[Param], add: Any) -> list[DemoBlock]:
+    """``demos: {format: ..., count: ..., select: ..., seed: ...}`` (defines ``${demos}``)
+    or ``demos: {name: {format: ...}, ...}`` for several named blocks."""
+    if not isinstance(raw, dict) or not raw:
+        add(("demos",), "demos: must be a mapping", 'write demos: {format: "Q: {{ input }}\\nA: {{ answer }}\\n", count: 4}')
+        return []
+    blocks = {"demos": raw} if "format" in raw else raw
+    by_name = {p.name: p for p in params}
+    out = []
+    for name, spec in blocks.items():
+        path = ("demos",) if "format" in raw else ("demos", str(name))
+        if not isinstance(spec, dict) or not isinstance(spec.get("format"), str):
+            add(path, "a demos block needs format: (Jinja2 over a train item's fields and answer)", 'write format: "Q: {{ input }}\\nA: {{ answer }}\\n"')
+            continue
+        unknown = set(spec) - {"format", "count", "select", "seed", "separator"}
+        for key in sorted(unknown):
+            add(path + (key,), f"unknown field '{key}' of a demos block", "use format, count, select, seed, separator")
+        block = DemoBlock(
+            str(name),
+            spec["format"],
+            spec.get("count", 4),
+            spec.get("select", "random"),
+            spec.get("seed", 0),
+            str(spec.get("separator", "")),
+        )
+        for key, ok, fix in (
+            ("count", lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 64, "a whole number 0-64"),
+            ("select", lambda v: v in SELECT, " or ".join(SELECT)),
+            ("seed", lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number"),
+        ):
+            value = getattr(block, key)
+            ref = resolve(value, {n: n for n in by_name}) if isinstance(value, str) else None
+            if isinstance(value, str) and ref in by_name:
+                p = by_name[ref]
+                values = p.grid() if p.kind != "float" else [p.low, p.high]
+                bad = [v for v in values if not ok(v)]
+                if bad:
+                    add(path + (key,), f"{key} takes {fix}; parameter '{ref}' can be {bad[0]!r}", f"make {ref}'s values {fix}")
+            elif not ok(value):
+                add(path + (key,), f"{key} must be {fix} or a ${{param}}, got {value!r}", f"write {key}: {fix.split(' or ')[0]}")
+        try:
+            import jinja2
+
+            jinja2.Environment().parse(block.format)
+        except jinja2.TemplateSyntaxError as exc:
+            add(path + ("format",), f"Jinja2 template error: {exc.message}", "fix the format template")
+            continue
+        out.append(block)
+    return out
 
 
 def _parse_params(raw: Any, add: Any) -> list[Param]:
@@ -323,6 +467,9 @@ def _parse_params(raw: Any, add: Any) -> list[Param]:
                 "when: must name a bool parameter or be {param: value} or {param: {not: value}}",
                 "write when: use_rank",
             )
+        unknown = set(spec) - {"int", "float", "bool", "choice", "subset", "when", "log", "min", "max", "default"}
+        for key in sorted(unknown):
+            add(path + (key,), f"unknown field '{key}' of a parameter", "use int, float, bool, choice, subset, when, default")
         kinds = [k for k in ("int", "float", "bool", "choice", "subset") if k in spec]
         if len(kinds) != 1:
             add(path, "give exactly one of int, float, bool, choice, subset", "write {int: [1, 8]}")
@@ -357,6 +504,10 @@ def _parse_params(raw: Any, add: Any) -> list[Param]:
                 add(path + ("choice",), "choice needs a non-empty list", "write choice: [vote, fuse]")
                 continue
             out.append(Param(str(name), "choice", choices=tuple(value), when=cond))
+    for i, p in enumerate(out):
+        raw_p = raw.get(p.name, {})
+        if isinstance(raw_p, dict) and "default" in raw_p:
+            out[i] = replace(p, inactive=(raw_p["default"],))
     known = {p.name for p in out}
     for p in out:
         if p.when and p.when[0] not in known:

@@ -70,6 +70,13 @@ class DatasetSpec(_Strict):
     input: str = Field(default="input", description="the field holding the input")
     answer: str = Field(default="answer", description="the field holding the gold answer")
     dev: float = Field(default=0.5, gt=0, lt=1, description="the dev share of the deterministic dev/test split")
+    train: float = Field(
+        default=0.0,
+        ge=0,
+        lt=1,
+        description="the share held out first as the train split, where a search's demonstrations come from "
+        "(never scored); train + dev < 1, the rest is test",
+    )
     seed: int = Field(default=0, description="the split's seed")
 
 

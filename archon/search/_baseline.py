@@ -1,0 +1,110 @@
+"""The baseline every search scores, the winner's selection rule and its lift.
+
+The baseline is one greedy call with the user's prompt (``baseline:`` in the space, else
+the template's first generate node at the default parameters, one sample at temperature
+0). It is scored on the dev split before the first trial and on the test split with the
+finalists, so every result says how much the search bought over what a user would
+otherwise run.
+
+**Selection rule.** Dev scores on tens of items are noisy, and the top dev mean among many
+near-ties is biased upwards (the winner's curse). The winner is therefore the *cheapest*
+complete architecture that is not significantly worse than the top-scoring one on dev: a
+paired bootstrap (95 %) of its per-item dev scores against the top one's has an upper bound
+≥ 0. Ties in cost go to the higher dev score. With one objective (``[score]``) cost still
+breaks the near-tie, so a needless sampler is never preferred to a single call that is
+just as good.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from archon.evaluate import EvalResult
+from archon.evaluate import paired_bootstrap_ci
+
+
+@dataclass(frozen=True)
+class Lift:
+    """The winner's test score minus the baseline's on the same items, with a paired
+    bootstrap 95 % interval."""
+
+    winner: float
+    baseline: float
+    diff: float
+    low: float
+    high: float
+    n: int
+
+    def line(self) -> str:
+        return f"lift {self.diff:+.2f} [{self.low:+.2f}, {self.high:+.2f}]"
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {
+            "winner": self.winner,
+            "baseline": self.baseline,
+            "lift": self.diff,
+            "ci95": [self.low, self.high],  # type: ignore[dict-item]
+            "n": self.n,
+        }
+
+
+def item_scores(result: EvalResult) -> tuple[float, ...]:
+    """Per-item scores in item order (failed and unscored items count 0)."""
+    return tuple(float(i.score or 0.0) for i in sorted(result.items, key=lambda i: i.index))
+
+
+def lift(winner: Sequence[float], baseline: Sequence[float]) -> Lift:
+    """Example:
+    >>> lift([1, 1, 1, 0], [1, 0, 0, 0]).diff
+    0.5
+    """
+    d, lo, hi = paired_bootstrap_ci(winner, baseline)
+    n = len(winner)
+    return Lift(sum(winner) / max(1, n), sum(baseline) / max(1, n), d, lo, hi, n)
+
+
+def select_winner(records: Sequence[Any]) -> Any | None:
+    """The cheapest complete trial not significantly worse than the top dev score (see
+    the module docstring); records without per-item scores fall back to the top score.
+
+    Example:
+        >>> from archon.search._optimize import TrialRecord as T
+        >>> a = T(0, {}, "complete", 0.60, cost=5.0, item_scores=(1.0,) * 6 + (0.0,) * 4)
+        >>> b = T(1, {}, "complete", 0.55, cost=1.0, item_scores=(1.0,) * 5 + (0.0,) * 5)
+        >>> select_winner([a, b]).number
+        1
+    """
+    done = [r for r in records if r.state == "complete" and r.score is not None]
+    if not done:
+        return None
+    top = max(done, key=lambda r: (r.score or 0.0, -(r.cost or 0.0)))
+    if not top.item_scores:
+        return top
+    near = [top]
+    for r in done:
+        if r is top or len(r.item_scores) != len(top.item_scores):
+            continue
+        _, _, hi = paired_bootstrap_ci(r.item_scores, top.item_scores)
+        if hi >= 0:
+            near.append(r)
+    return min(near, key=lambda r: (r.cost or 0.0, -(r.score or 0.0), r.number))
+
+
+def dev_warning(winner: Sequence[float], baseline: Sequence[float]) -> str | None:
+    """A warning when dev cannot tell the winner from the baseline."""
+    if not winner or len(winner) != len(baseline):
+        return None
+    d, lo, hi = paired_bootstrap_ci(winner, baseline)
+    if lo <= 0:
+        return (
+            f"dev ({len(winner)} items) cannot separate the winner from the single call "
+            f"(dev lift {d:+.2f} [{lo:+.2f}, {hi:+.2f}]): add items or a larger dev share before trusting it"
+        )
+    return None
+
+
+def baseline_attrs(dev: Sequence[float], boot: Sequence[tuple[int, str]] | None, pipeline: str) -> Mapping[str, Any]:
+    return {"dev_items": list(dev), "bootstrapped": None if boot is None else [list(b) for b in boot], "pipeline": pipeline}

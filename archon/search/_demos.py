@@ -1,0 +1,120 @@
+"""Demonstrations as search parameters.
+
+A space's ``demos:`` block defines a value ``${demos}`` (or several named values) that the
+pipeline template uses like any parameter. Its text is a few solved examples drawn from
+the dataset's **train** split only — never from the dev or test items being scored —
+rendered with the block's ``format`` when the space is instantiated, so a trial's pipeline
+(best.yaml, every export) holds plain text and needs nothing at run time.
+
+``count``, ``select`` and ``seed`` may themselves be ``${param}`` references, so how many
+demonstrations, which ones and in what order are searched jointly with the architecture:
+
+- ``first``: the first ``count`` train items (in the split's order);
+- ``random``: ``count`` train items drawn with ``seed`` (a new seed, another draw and order);
+- ``bootstrap``: like ``random``, but drawn from the train items the baseline answered
+  correctly, each shown with the model's own answer (DSPy's BootstrapFewShot idea, on
+  archon's cache and budget: the baseline's train calls are reserved on the search ledger).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from archon.evaluate import Example
+
+SELECT = ("first", "random", "bootstrap")
+_JINJA = re.compile(r"\{\{|\{%|\{#|\$\{")
+
+
+@dataclass(frozen=True)
+class DemoBlock:
+    """One ``demos:`` block: the ``${name}`` it defines and how its text is made."""
+
+    name: str
+    format: str  # Jinja2 over a train item's fields and ``answer``
+    count: Any = 4  # int, or a ${param} reference resolved per trial
+    select: Any = "random"
+    seed: Any = 0
+    separator: str = ""
+
+
+@dataclass(frozen=True)
+class DemoPool:
+    """Where demonstrations come from: the train split, and the items of it the baseline
+    answered correctly with the answers it gave (None until bootstrapped)."""
+
+    train: tuple[Example, ...] = ()
+    bootstrapped: tuple[tuple[Example, str], ...] | None = None
+
+
+def choose(block: DemoBlock, pool: DemoPool, count: int, select: str, seed: int) -> list[tuple[Example, Any]]:
+    """The (example, answer shown) pairs of one block for resolved parameter values.
+
+    Example:
+        >>> pool = DemoPool(tuple(Example(i, {"input": str(i)}, str(i * 2)) for i in range(6)))
+        >>> [e.index for e, _ in choose(DemoBlock("d", ""), pool, 3, "first", 0)]
+        [0, 1, 2]
+        >>> len(choose(DemoBlock("d", ""), pool, 9, "random", 1))
+        6
+    """
+    if count <= 0:
+        return []
+    if select == "first":
+        return [(e, e.gold) for e in pool.train[:count]]
+    if select == "bootstrap":
+        source: Sequence[tuple[Example, Any]] = pool.bootstrapped or ()
+    else:
+        source = [(e, e.gold) for e in pool.train]
+    picked = list(source)
+    random.Random(seed).shuffle(picked)
+    return picked[:count]
+
+
+def render_block(block: DemoBlock, pool: DemoPool, count: int, select: str, seed: int) -> str:
+    """The demonstrations' text, made safe to sit inside a Jinja2 template (a demo that
+    contains ``{{``, ``{%`` or ``${`` is escaped so it renders as itself)."""
+    import jinja2
+    from jinja2.sandbox import SandboxedEnvironment
+
+    env = SandboxedEnvironment(undefined=jinja2.ChainableUndefined, autoescape=False, keep_trailing_newline=True)
+    tpl = env.from_string(block.format)
+    parts = []
+    for ex, answer in choose(block, pool, count, select, seed):
+        parts.append(tpl.render(**{**dict(ex.fields), "answer": _text(answer)}))
+    text = block.separator.join(parts)
+    return escape_template(text)
+
+
+def escape_template(text: str) -> str:
+    """Literal text for a Jinja2 template: each brace or dollar of a Jinja/``${}`` marker
+    becomes an expression printing it.
+
+    Example:
+        >>> escape_template("plain"), escape_template("a {{ b }}")
+        ('plain', "a {{ '{' }}{{ '{' }} b {{ '}' }}{{ '}' }}")
+    """
+    if not _JINJA.search(text):
+        return text
+    return re.sub(r"[{}$]", lambda m: "{{ '" + m.group() + "' }}", text)
+
+
+def _text(answer: Any) -> str:
+    if isinstance(answer, list) and answer:
+        return str(answer[0])
+    return "" if answer is None else str(answer)
+
+
+def resolve(value: Any, values: Mapping[str, Any]) -> Any:
+    """A block field that is a whole ``${param}`` reference, resolved."""
+    from archon.spec._parse import _PARAM_RE
+
+    if isinstance(value, str):
+        whole = _PARAM_RE.fullmatch(value.strip())
+        if whole:
+            return values[whole.group(1)]
+    return value

@@ -1,0 +1,167 @@
+"""Task-first search: a default space built from a dataset and a model.
+
+``archon optimize --dataset items.jsonl --model local/gemma-3-270m`` needs no YAML. From
+the data archon writes a prompt (or takes the user's ``--template``), then a space over
+what moves accuracy for small and mid-size models — the prompt (how many demonstrations,
+which ones: random or bootstrapped from the model's own correct train answers, drawn with
+one of several seeds) jointly with the inference strategy (one greedy call, or several
+samples at a temperature, reduced by vote or fuse). The baseline is one greedy call with
+the user's prompt (or, without one, the written prompt with the first two train items as
+demonstrations, as a user would write it by hand). The space is written out as YAML so
+the user can read and edit it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from archon.evaluate import Dataset
+from archon.evaluate import last_number
+
+
+def split_template(template: str) -> tuple[str, str]:
+    """(prefix, query part): the query part starts at the first line that uses a field;
+    the lines above it (an instruction, hand-written examples) stay in front of the
+    demonstrations.
+
+    Example:
+        >>> split_template("Antonyms.\\nWord: {{ input }}\\nOpposite:")
+        ('Antonyms.\\n', 'Word: {{ input }}\\nOpposite:')
+    """
+    lines = template.splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        if "{{" in line or "{%" in line:
+            return "".join(lines[:i]), "".join(lines[i:])
+    return "", template
+
+
+def _label(name: str) -> str:
+    return re.sub(r"[_\W]+", " ", name).strip().capitalize() or "Input"
+
+
+def write_template(fields: list[str], answer: str) -> str:
+    """A plain completion prompt over the item's fields, ending where the answer goes."""
+    lines = [f"{_label(f)}: {{{{ {f} }}}}" for f in fields]
+    return "\n".join(lines) + f"\n{_label(answer) if answer != 'answer' else 'Answer'}:"
+
+
+def guess_metric(golds: list[Any]) -> str:
+    """numeric when every gold answer is a number, else normalized (case, space, punctuation)."""
+    texts = [str(g[0] if isinstance(g, list) and g else g) for g in golds if g is not None]
+    if texts and all(last_number(t) is not None and re.fullmatch(r"\s*-?[\d.,]+\s*", t) for t in texts):
+        return "numeric"
+    return "normalized"
+
+
+def task_space(
+    dataset: Dataset,
+    dataset_path: str,
+    model: str,
+    *,
+    out_dir: str | Path,
+    template: str | None = None,
+    metric: str | None = None,
+    input_field: str = "input",
+    answer_field: str = "answer",
+    budget_calls: int | None = None,
+    trials: int | None = None,
+    name: str | None = None,
+) -> tuple[dict[str, Any], str]:
+    """The default space for a task, as YAML data, and its name."""
+    examples = list(dataset.examples)
+    golds = [e.gold for e in examples]
+    first = examples[0].fields if examples else {}
+    hidden = {"input", input_field, "messages", "tests", "id", "idx", "index"}
+    fields = ["input"] + [k for k, v in first.items() if k not in hidden and isinstance(v, (str, int, float))][:2]
+    user_template = template
+    template = template or write_template(fields, answer_field)
+    prefix, query = split_template(template)
+    answers = [str(g[0] if isinstance(g, list) and g else g) for g in golds if g is not None]
+    multiline = any("\n" in a for a in answers)
+    longest = max((len(a) for a in answers), default=8)
+    max_tokens = int(min(256, max(8, longest // 2 + 8)))
+    model_block: dict[str, Any] = {"model": model, "temperature": "${temperature}", "max_tokens": max_tokens}
+    if not multiline:
+        model_block["stop"] = ["\n"]
+    sep = "" if query.endswith((" ", "\n")) else " "
+    demo_format = query + sep + "{{ answer }}" + ("\n\n" if multiline else "\n")
+    name = name or re.sub(r"[^A-Za-z0-9_-]+", "-", Path(dataset_path).stem) or "task"
+    rel = os.path.relpath(Path(dataset_path).resolve(), Path(out_dir).resolve())
+    n = len(examples)
+    if user_template is not None:
+        baseline_template = user_template
+    else:  # the written prompt with the first two train items (the defaults: shots 2, first)
+        baseline_template = prefix + "${demos}" + query
+    baseline_node: dict[str, Any] = {"op": "generate", "model": "m", "samples": 1, "template": baseline_template}
+    space: dict[str, Any] = {
+        "name": name,
+        "description": f"Task-first space for {Path(dataset_path).name} on {model}, written by archon optimize "
+        "--dataset: demonstrations (count, random or bootstrapped, seed) jointly with sampling and the reducer.",
+        "pipeline": {
+            "models": {"m": model_block},
+            "nodes": {
+                "samples": {
+                    "op": "generate",
+                    "model": "m",
+                    "samples": "${n}",
+                    "template": prefix + "${demos}" + query,
+                },
+                "answer": {"op": "${reducer}", "model": "m", "inputs": ["samples"]},
+            },
+            "output": "answer",
+        },
+        "demos": {"format": demo_format, "count": "${shots}", "select": "${pick}", "seed": "${demo_seed}"},
+        "space": {
+            "shots": {"choice": [2, 4, 8, 12]},
+            "pick": {"choice": ["first", "random", "bootstrap"]},
+            "demo_seed": {"choice": [0, 1, 2], "when": {"pick": {"not": "first"}}, "default": 0},
+            "n": {"choice": [1, 3, 5]},
+            "temperature": {"choice": [0.5, 0.8], "when": {"n": {"not": 1}}, "default": 0.0},
+            "reducer": {"choice": ["vote", "fuse"], "when": {"n": {"not": 1}}, "default": "vote"},
+        },
+        "baseline": {
+            "models": {"m": {**model_block, "temperature": 0.0}},
+            "nodes": {"answer": baseline_node},
+            "output": "answer",
+        },
+        "dataset": {
+            "path": rel,
+            "input": input_field,
+            "answer": answer_field,
+            "train": 0.3 if n >= 20 else 0.4,
+            "dev": 0.35 if n >= 20 else 0.3,
+            "seed": 0,
+        },
+        "metric": metric or guess_metric(golds),
+        "budget": {
+            "per_query": {"calls": 6},
+            "search": {"calls": budget_calls or max(500, 40 * n), "trials": trials or 16},
+        },
+        "strategy": "greedy",
+        "objectives": ["score", "cost"],
+    }
+    return space, name
+
+
+def dump_space(space: dict[str, Any]) -> str:
+    """The space as YAML, with a header saying where it came from."""
+    import copy
+    import io
+
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="rt")
+    yaml.representer.ignore_aliases = lambda *_: True  # type: ignore[method-assign]
+    yaml.width = 100
+    buf = io.StringIO()
+    yaml.dump(copy.deepcopy(space), buf)
+    head = "# Written by `archon optimize --dataset ...`; edit it and run `archon optimize THIS_FILE`.\n"
+    return head + buf.getvalue()
+
+
+def fields_note(space: dict[str, Any]) -> str:
+    return json.dumps(space["space"], default=str)

@@ -245,14 +245,14 @@ def run_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _shown_params(r: SearchResult) -> dict[int, dict[str, Any]]:
+def _shown_params(r: SearchResult, trials: Any = None) -> dict[int, dict[str, Any]]:
     """Each Pareto trial's parameters that matter (those of no-op nodes left out)."""
     space = r.extra.get("space")
     if space is None:
         return {}
     from archon.search._simplify import effective_params
 
-    return {t.number: effective_params(space, t.params) for t in r.pareto}
+    return {t.number: effective_params(space, t.params) for t in (r.pareto if trials is None else trials)}
 
 
 def _summary(r: SearchResult) -> dict[str, object]:
@@ -261,7 +261,9 @@ def _summary(r: SearchResult) -> dict[str, object]:
         "trials": len(r.trials),
         "paid_calls": r.paid_calls,
         "stopped_because": r.stopped_because,
-        "best": r.best.__dict__ if r.best else None,
+        "best": {**r.best.__dict__, "params": _shown_params(r, [r.best]).get(r.best.number, r.best.params)}
+        if r.best
+        else None,
         "test_score": r.test_score,
         "test_ci95": r.extra.get("test_cis", {}).get(r.best.number) if r.best else None,
         "test_scores": r.extra.get("test_scores", {}),

@@ -911,6 +911,15 @@ def load_study_result(study_name: str, db: str | None = None) -> SearchResult:
         test_cis = {int(k): (float(v[0]), float(v[1])) for k, v in attrs.get("test_cis", {}).items()}
         base_items = (attrs.get("baseline") or {}).get("dev_items") or []
         lift_attr = attrs.get("lift")
+        space = None
+        if attrs.get("space_file"):
+            from archon.operators import node_types
+            from archon.search._space import parse_space_file
+
+            try:  # for the parameters that matter in what is printed; the file may have moved
+                space = parse_space_file(attrs["space_file"], node_types(operator_types()))
+            except SpecError:
+                space = None
         spent = Ledger(store, study_name, "show").spent()
     finally:
         store.close()
@@ -941,6 +950,7 @@ def load_study_result(study_name: str, db: str | None = None) -> SearchResult:
             if lift_attr
             else None,
             "warning": attrs.get("warning"),
+            "space": space,
         },
     )
 
@@ -975,11 +985,17 @@ async def _baseline(
 
     boot_needed = space.needs_bootstrap() and len(train) > 0
     by_index = {e.index: e for e in train.examples}
-    for _ in range(1200):  # a worker waits for the leader's baseline (at most 10 minutes)
-        saved = study.user_attrs.get("baseline")
-        if saved is not None or role == "main":
-            break
-        await asyncio.sleep(0.5)
+    saved = study.user_attrs.get("baseline")
+    if saved is None and role != "main":
+        if not boot_needed:  # a worker needs the baseline only for bootstrapped demonstrations
+            return BaselineRun(pipe, (), None, 0.0, (0.0, 0.0))
+        for _ in range(1200):  # the leader scores it (a worker waits at most 10 minutes)
+            await asyncio.sleep(0.5)
+            saved = study.user_attrs.get("baseline")
+            if saved is not None:
+                break
+        else:
+            raise ConfigurationError("no leader scored the baseline within 10 minutes: start archon optimize without --join")
     if saved is not None:
         boot = saved.get("bootstrapped")
         dev_items = tuple(float(x) for x in saved["dev_items"])

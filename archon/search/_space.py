@@ -171,19 +171,20 @@ class SearchSpace:
             active = self.active({})
             derived = {b.name: self.render_demos(b, active) for b in self.demos}
             return dict(_substitute(copy.deepcopy(dict(self.baseline)), {**active, **derived}))
-        data = self.pipeline_data({})
-        nodes = data.get("nodes") or {}
-        gen_id = next((k for k, v in nodes.items() if isinstance(v, dict) and v.get("op") == "generate"), None)
+        spec = self.instantiate({})
+        gen_id = next((k for k, v in spec.nodes.items() if v.op == "generate"), None)
         if gen_id is None:
             raise SpecError(
                 Problem(self.file, 1, 1, "baseline", "no generate node to make the baseline from", "add baseline:")
             )
-        node = {k: v for k, v in nodes[gen_id].items() if k not in ("inputs", "enabled", "models")}
+        gen = spec.nodes[gen_id]
+        node = gen.model_dump(mode="json", exclude_defaults=True, exclude={"inputs", "enabled", "models", "samples"})
         node.update(op="generate", samples=1, temperature=0.0)
-        models = nodes[gen_id].get("models")
+        models = getattr(gen, "models", None)
         if not node.get("model") and models:
             node["model"] = models[0]
-        return {"name": f"{self.name}-baseline", "models": data.get("models", {}), "nodes": {gen_id: node}, "output": gen_id}
+        aliases = {k: m.model_dump(mode="json", exclude_defaults=True) for k, m in spec.models.items()}
+        return {"name": f"{self.name}-baseline", "models": aliases, "nodes": {gen_id: node}, "output": gen_id}
 
     def dataset_path(self) -> Path | None:
         if not self.dataset.path:

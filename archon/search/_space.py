@@ -426,15 +426,22 @@ def _parse_demos(raw: Any, params: list[Param], add: Any) -> list[DemoBlock]:
             ("seed", lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number"),
         ):
             value = getattr(block, key)
-            ref = resolve(value, {n: n for n in by_name}) if isinstance(value, str) else None
-            if isinstance(value, str) and ref in by_name:
+            whole = _PARAM_RE.fullmatch(value.strip()) if isinstance(value, str) else None
+            ref = whole.group(1) if whole else None
+            if ref is not None and ref not in by_name:
+                add(path + (key,), f"{key}: ${{{ref}}} is not a parameter of the space", "declare it under space:")
+            elif ref is not None:
                 p = by_name[ref]
                 values = p.grid() if p.kind != "float" else [p.low, p.high]
                 bad = [v for v in values if not ok(v)]
                 if bad:
                     add(path + (key,), f"{key} takes {fix}; parameter '{ref}' can be {bad[0]!r}", f"make {ref}'s values {fix}")
             elif not ok(value):
-                add(path + (key,), f"{key} must be {fix} or a ${{param}}, got {value!r}", f"write {key}: {fix.split(' or ')[0]}")
+                add(
+                    path + (key,),
+                    f"{key} must be {fix} or a ${{param}}, got {value!r}",
+                    f"write {key}: {fix.split(' or ')[0]}",
+                )
         try:
             import jinja2
 

@@ -1,0 +1,233 @@
+"""Prompt parameters in spaces (demonstrations from the train split only), the baseline
+and its lift, the selection rule, no-op nodes dropped, task-first optimize and the CLI
+overrides. Search runs use SIMULATED synthetic/ models unless they say otherwise."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from archon.errors import SpecError
+from archon.evaluate import Dataset
+from archon.evaluate import Example
+from archon.evaluate import load_file
+from archon.operators._base import Prompter
+from archon.search import aoptimize
+from archon.search import parse_space
+from archon.search._baseline import select_winner
+from archon.search._demos import DemoPool
+from archon.search._demos import escape_template
+from archon.search._optimize import TrialRecord
+from archon.search._simplify import effective_params
+from archon.search._simplify import simplify
+from tests.conftest import ROOT
+
+CANARY_SPACE = """
+name: canary
+pipeline:
+  models:
+    gen: {model: synthetic/medium, max_tokens: 16}
+  nodes:
+    samples: {op: generate, model: gen, samples: "${n}", template: "${demos}Q: {{ input }}\\nA:"}
+    ranked: {op: rank, model: gen, top_k: "${k}", inputs: [samples], enabled: "${use_rank}"}
+    answer: {op: vote, inputs: [ranked]}
+  output: answer
+demos: {format: "Q: {{ input }}\\nA: {{ answer }}\\n", count: "${shots}", select: "${pick}", seed: "${s}"}
+space:
+  n: {choice: [1, 3]}
+  use_rank: {bool: true}
+  k: {int: [1, 2], when: use_rank}
+  shots: {choice: [0, 4, 40]}
+  pick: {choice: [first, random, bootstrap]}
+  s: {int: [0, 2], when: {pick: {not: first}}}
+dataset: {path: DATA, train: 0.3, dev: 0.4, seed: 3}
+metric: exact
+budget:
+  per_query: {calls: 8}
+  search: {calls: 20000, trials: 10}
+strategy: random
+"""
+
+
+def _canary_data(tmp_path: Path, n: int = 60) -> Path:
+    path = tmp_path / "canary.jsonl"
+    rows = [{"input": f"q7-{i}", "answer": f"zz{i:03d}canary"} for i in range(n)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_split_with_train_is_disjoint_and_keeps_dev_test_without_it() -> None:
+    ds = Dataset("d", tuple(Example(i, {"input": str(i)}, i) for i in range(50)))
+    parts = {w: {e.index for e in ds.split(w, 0.4, 1, 0.3).examples} for w in ("train", "dev", "test")}
+    assert len(parts["train"]) == 15 and len(parts["dev"]) == 20 and len(parts["test"]) == 15
+    assert not parts["train"] & parts["dev"] and not parts["train"] & parts["test"] and not parts["dev"] & parts["test"]
+    assert parts["train"] | parts["dev"] | parts["test"] == set(range(50))
+    old_dev = {e.index for e in ds.split("dev", 0.4, 1).examples}
+    assert old_dev == {e.index for e in ds.split("dev", 0.4, 1, 0.0).examples}
+
+
+def test_demonstrations_never_come_from_dev_or_test(tmp_path: Path) -> None:
+    data = _canary_data(tmp_path)
+    space = parse_space(CANARY_SPACE.replace("DATA", str(data)), str(tmp_path / "s.yaml"))
+    full = load_file(data)
+    train, dev, test = (full.split(w, 0.4, 3, 0.3) for w in ("train", "dev", "test"))
+    boot = tuple((e, str(e.gold)) for e in train.examples[::2])
+    space = replace(space, pool=DemoPool(train.examples, boot))
+    scored = {str(e.gold) for e in dev.examples + test.examples} | {e.fields["input"] for e in dev.examples + test.examples}
+    shown: set[str] = set()
+    for shots in (4, 40):
+        for pick in ("first", "random", "bootstrap"):
+            for s in (0, 1, 2):
+                tpl = space.pipeline_data({"n": 1, "shots": shots, "pick": pick, "s": s})["nodes"]["samples"]["template"]
+                words = {w for line in tpl.splitlines() for w in line.replace(":", " ").split()}
+                assert not words & scored, f"a dev/test item leaked into the prompt: {sorted(words & scored)[:3]}"
+                shown |= {w for w in words if w.startswith("zz")}
+    assert shown == {str(e.gold) for e in train.examples}  # 40 shots show every train item
+
+
+async def test_search_with_demos_scores_the_baseline_and_leaks_nothing(db_url: str, tmp_path: Path) -> None:
+    data = _canary_data(tmp_path)
+    space = parse_space(CANARY_SPACE.replace("DATA", str(data)), str(tmp_path / "s.yaml"))
+    result = await aoptimize(space, db=db_url, results_dir=tmp_path / "out")
+    full = load_file(data)
+    held = [e for w in ("dev", "test") for e in full.split(w, 0.4, 3, 0.3).examples]
+    out = tmp_path / "out" / "canary"
+    written = (out / "best.yaml").read_text() + "".join(p.read_text() for p in (out / "pareto").glob("*.yaml"))
+    import optuna
+
+    study = optuna.load_study(study_name="canary", storage=db_url)
+    written += "".join(str(t.user_attrs.get("pipeline", "")) for t in study.trials)
+    assert "zz" in written  # demonstrations were shown
+    for e in held:
+        assert str(e.gold) not in written
+    base = result.extra["baseline"]
+    assert base["dev"] is not None and base["test"] is not None
+    lift = result.extra["lift"]
+    assert lift is not None and lift.low <= lift.diff <= lift.high and lift.n == len(full.split("test", 0.4, 3, 0.3))
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["baseline"]["test"] == base["test"] and summary["lift"]["ci95"][0] <= summary["lift"]["lift"]
+    assert summary["test_ci95"][0] <= summary["test_score"] <= summary["test_ci95"][1]
+    assert "single call" in (out / "report.html").read_text()
+
+
+def test_demo_text_with_jinja_markers_renders_as_itself() -> None:
+    raw = "Q: {{ x }} {% if %} ${y} {# c #}\nA: }}{"
+    assert Prompter().render(escape_template(raw), {}, "t") == raw
+    assert escape_template("plain {text}") == "plain {text}"
+
+
+def _rec(number: int, score: float, cost: float, ones: int, n: int = 40) -> TrialRecord:
+    items = (1.0,) * ones + (0.0,) * (n - ones)
+    return TrialRecord(number, {}, "complete", score, cost=cost, item_scores=items)
+
+
+def test_winner_is_the_cheapest_not_significantly_worse() -> None:
+    top = _rec(0, 0.80, 5.0, 32)
+    close = _rec(1, 0.775, 1.0, 31)  # one item fewer: not significantly worse
+    poor = _rec(2, 0.30, 0.5, 12)  # much worse: excluded though cheapest
+    assert select_winner([top, close, poor]).number == 1
+    assert select_winner([top, poor]).number == 0
+    assert select_winner([]) is None
+
+
+def test_noop_nodes_are_dropped_and_their_params_hidden(tmp_path: Path) -> None:
+    data = _canary_data(tmp_path)
+    space = parse_space(CANARY_SPACE.replace("DATA", str(data)), str(tmp_path / "s.yaml"))
+    space = replace(space, pool=DemoPool(load_file(data).split("train", 0.4, 3, 0.3).examples))
+    values = {"n": 1, "use_rank": True, "k": 2, "shots": 4, "pick": "first"}
+    simple = simplify(space.pipeline_data(values))
+    assert list(simple["nodes"]) == ["samples"] and simple["output"] == "samples"
+    assert set(effective_params(space, values)) == {"n", "shots", "pick"}
+    kept = simplify(space.pipeline_data({**values, "n": 3}))
+    assert list(kept["nodes"]) == ["samples", "ranked", "answer"]
+    off = simplify(space.pipeline_data({**values, "n": 3, "use_rank": False}))
+    assert list(off["nodes"]) == ["samples", "answer"] and off["nodes"]["answer"]["inputs"] == ["samples"]
+
+
+@pytest.mark.parametrize(
+    ("patch", "message"),
+    [
+        ('demos: {format: "x", count: "${nope}"}', "is not a parameter"),
+        ('demos: {format: "x", count: many}', "count must be"),
+        ('demos: {format: "x", select: sometimes}', "select must be"),
+        ('demos: {format: "{{ x", count: 2}', "Jinja2"),
+        ('demos: {format: "x", count: 2, colour: red}', "unknown field 'colour'"),
+        ("demos: [1, 2]", "demos: must be a mapping"),
+    ],
+)
+def test_bad_demos_blocks_are_located(tmp_path: Path, patch: str, message: str) -> None:
+    data = _canary_data(tmp_path)
+    text = CANARY_SPACE.replace("DATA", str(data))
+    text = "\n".join(patch if line.startswith("demos:") else line for line in text.splitlines())
+    with pytest.raises(SpecError) as exc:
+        parse_space(text, "s.yaml")
+    assert any(message in str(p) for p in exc.value.problems), exc.value.problems
+    assert all(p.line > 0 for p in exc.value.problems if message in str(p))
+
+
+def test_demos_need_a_train_split(tmp_path: Path) -> None:
+    data = _canary_data(tmp_path)
+    text = CANARY_SPACE.replace("DATA", str(data)).replace("train: 0.3, ", "")
+    with pytest.raises(SpecError, match="train split"):
+        parse_space(text, "s.yaml")
+
+
+def _cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "archon", *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_version_and_validate_accept_space_files() -> None:
+    v = _cli("--version", timeout=60)
+    assert v.returncode == 0 and v.stdout.startswith("archon ")
+    spaces = sorted(str(p) for p in (ROOT / "optimizers").glob("*.yaml"))
+    r = _cli("validate", *spaces, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("ok:") == len(spaces) and "search space" in r.stdout
+
+
+def test_optimize_needs_a_space_or_a_task() -> None:
+    r = _cli("optimize", "--model", "local/gemma-3-270m", timeout=60)
+    assert r.returncode == 2 and "--dataset" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_task_first_optimize_on_the_embedded_model(tmp_path: Path) -> None:
+    """No YAML: the space is written from the data, validated, searched on the real
+    embedded model; the baseline and the lift with its interval are reported."""
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    args = ["optimize", "--dataset", str(ROOT / "data" / "tasks" / "plurals.jsonl"), "--model", "local/gemma-3-270m"]
+    args += ["--db", db, "--results", str(tmp_path / "res"), "--trials", "3", "--json"]
+    r = _cli(*args)
+    assert r.returncode == 0, r.stderr[-3000:]
+    s = json.loads(r.stdout.strip().splitlines()[-1])
+    assert s["trials"] >= 3 and s["pareto"] and s["best"] is not None
+    space_file = tmp_path / "res" / "plurals" / "space.yaml"
+    assert space_file.exists() and _cli("validate", str(space_file), timeout=120).returncode == 0
+    base, lift = s["baseline"], s["lift"]
+    assert 0 <= base["test"] <= 1 and base["test_ci95"][0] <= base["test"] <= base["test_ci95"][1]
+    assert lift["ci95"][0] <= lift["lift"] <= lift["ci95"][1]
+    assert abs(lift["lift"] - (s["test_score"] - base["test"])) < 1e-9
+    best_yaml = (tmp_path / "res" / "plurals" / "best.yaml").read_text()
+    assert "enabled: false" not in best_yaml and "{{ input }}" in best_yaml
+    test_items = {json.loads(line)["input"] for line in (ROOT / "data" / "tasks" / "plurals.jsonl").read_text().splitlines()}
+    full = load_file(ROOT / "data" / "tasks" / "plurals.jsonl")
+    held = {e.fields["input"] for w in ("dev", "test") for e in full.split(w, 0.35, 0, 0.3).examples}
+    assert held <= test_items
+    for word in held:  # no dev/test item is shown as a demonstration
+        assert f"Input: {word}\n" not in best_yaml.replace("\\n", "\n")
+    show = _cli("show", "plurals", "--db", db, timeout=120)
+    assert show.returncode == 0 and "single call" in show.stdout and "lift" in show.stdout
+
+
+def test_cli_overrides_trials_and_strategy(tmp_path: Path, db_url: str) -> None:
+    space = ROOT / "optimizers" / "synthetic-demo.yaml"
+    r = _cli("optimize", str(space), "--db", db_url, "--results", str(tmp_path), "--trials", "3", "--strategy", "random", "--json")
+    assert r.returncode == 0, r.stderr[-2000:]
+    s = json.loads(r.stdout)
+    assert "trial budget (3)" in s["stopped_because"]
+    bad = _cli("optimize", str(space), "--db", db_url, "--study", "tiny", "--budget-calls", "5")
+    assert bad.returncode == 2 and "baseline" in bad.stderr and "budget" in bad.stderr, bad.stderr

@@ -92,7 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("space", metavar="SPACE.yaml", nargs="?", help="a search-space file (or give --dataset and --model)")
     task = p.add_argument_group("task-first (no SPACE.yaml): archon writes the space from the data")
     task.add_argument("--dataset", metavar="FILE", help=".jsonl or .csv items with an input and a gold answer")
-    task.add_argument("--model", metavar="MODEL", help="the model string, e.g. local/gemma-3-270m or openai/gpt-4o-mini")
+    task.add_argument(
+        "--model", metavar="MODEL", help="the model string, e.g. local/gemma-3-270m or openai/gpt-4o-mini"
+    )
     task.add_argument(
         "--template",
         metavar="TEXT|@FILE",
@@ -101,13 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
     task.add_argument("--metric", metavar="NAME", help="scoring metric (default: numeric for numbers, else normalized)")
     task.add_argument("--input-field", default="input", metavar="F", help="dataset field holding the input")
     task.add_argument("--answer-field", default="answer", metavar="F", help="dataset field holding the gold answer")
-    task.add_argument("--write-space", metavar="FILE", help="where the written space goes (default: RESULTS/NAME/space.yaml)")
+    task.add_argument(
+        "--write-space", metavar="FILE", help="where the written space goes (default: RESULTS/NAME/space.yaml)"
+    )
     over = p.add_argument_group("overrides (for a space file too, without editing it)")
     over.add_argument("--budget-calls", type=_positive_int, metavar="N", help="the search's paid-call budget")
     over.add_argument("--trials", type=_positive_int, metavar="N", help="architectures to try")
-    over.add_argument(
-        "--strategy", choices=["tpe", "random", "grid", "nsga2", "greedy"], help="the search strategy"
-    )
+    over.add_argument("--strategy", choices=["tpe", "random", "grid", "nsga2", "greedy"], help="the search strategy")
     p.add_argument(
         "--db",
         metavar="URL",

@@ -319,9 +319,7 @@ def _table(r: SearchResult) -> None:
     console.print(table)
     if r.best:
         tried = sum(1 for t in r.trials if t.state not in ("failed", "repeat"))
-        console.print(
-            f"{tried} trials, {r.paid_calls} paid calls; stopped: {r.stopped_because}"
-        )
+        console.print(f"{tried} trials, {r.paid_calls} paid calls; stopped: {r.stopped_because}")
         if r.extra.get("warning"):
             console.print(f"[yellow]warning: {r.extra['warning']}[/]")
         line = f"best: trial {r.best.number} dev {r.best.score:.3f}"

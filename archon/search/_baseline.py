@@ -107,4 +107,8 @@ def dev_warning(winner: Sequence[float], baseline: Sequence[float]) -> str | Non
 
 
 def baseline_attrs(dev: Sequence[float], boot: Sequence[tuple[int, str]] | None, pipeline: str) -> Mapping[str, Any]:
-    return {"dev_items": list(dev), "bootstrapped": None if boot is None else [list(b) for b in boot], "pipeline": pipeline}
+    return {
+        "dev_items": list(dev),
+        "bootstrapped": None if boot is None else [list(b) for b in boot],
+        "pipeline": pipeline,
+    }

@@ -29,9 +29,9 @@ from archon.errors import ConfigurationError
 from archon.errors import SpecError
 from archon.evaluate import Dataset
 from archon.evaluate import Example
-from archon.evaluate import bootstrap_ci
 from archon.evaluate import Metric
 from archon.evaluate import aevaluate
+from archon.evaluate import bootstrap_ci
 from archon.evaluate import get_metric
 from archon.evaluate import load_benchmark
 from archon.evaluate import load_file
@@ -374,7 +374,9 @@ async def aoptimize(
                     stopped = "greedy search converged (no neighbour of the best improves it)"
                     break
                 on = {p.name for p in space.params if p.is_active(proposal)}  # inactive ones are not asked
-                study.enqueue_trial(_encode(space, {k: v for k, v in proposal.items() if k in on}), skip_if_exists=False)
+                study.enqueue_trial(
+                    _encode(space, {k: v for k, v in proposal.items() if k in on}), skip_if_exists=False
+                )
             trial = study.ask()
             # beat at once: a process killed before its first heartbeat would leave the trial RUNNING forever
             beat = _Heartbeat(storage, trial._trial_id, heartbeat_s)
@@ -945,7 +947,12 @@ def load_study_result(study_name: str, db: str | None = None) -> SearchResult:
                 "test_ci95": test_cis.get(BASE_ROW),
             },
             "lift": Lift(
-                lift_attr["winner"], lift_attr["baseline"], lift_attr["lift"], *lift_attr["ci95"], lift_attr["n"]
+                lift_attr["winner"],
+                lift_attr["baseline"],
+                lift_attr["lift"],
+                lift_attr["ci95"][0],
+                lift_attr["ci95"][1],
+                lift_attr["n"],
             )
             if lift_attr
             else None,
@@ -995,14 +1002,16 @@ async def _baseline(
             if saved is not None:
                 break
         else:
-            raise ConfigurationError("no leader scored the baseline within 10 minutes: start archon optimize without --join")
+            raise ConfigurationError(
+                "no leader scored the baseline within 10 minutes: start archon optimize without --join"
+            )
     if saved is not None:
-        boot = saved.get("bootstrapped")
+        kept = saved.get("bootstrapped")
         dev_items = tuple(float(x) for x in saved["dev_items"])
         return BaselineRun(
             pipe,
             dev_items,
-            None if boot is None else tuple((by_index[int(i)], str(a)) for i, a in boot if int(i) in by_index),
+            None if kept is None else tuple((by_index[int(i)], str(a)) for i, a in kept if int(i) in by_index),
             sum(dev_items) / max(1, len(dev_items)),
             bootstrap_ci(dev_items),
         )

@@ -69,7 +69,7 @@ def simplify(data: Mapping[str, Any], node_types: Mapping[str, type[NodeSpec]] |
                         if j not in new:
                             new.append(j)
                 other["inputs"] = new
-    used = set()
+    used: set[str] = set()
     for raw in nodes.values():
         if isinstance(raw, dict):
             used.update(str(m) for m in [raw.get("model"), *(raw.get("models") or [])] if m)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import difflib
 import itertools
+from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
@@ -271,7 +272,11 @@ def parse_space(
             )
     dataset = col.block(DatasetSpec, data.get("dataset"), ("dataset",))
     if dataset is not None and dataset.train and dataset.train + dataset.dev >= 1:
-        add(("dataset", "train"), f"train ({dataset.train}) + dev ({dataset.dev}) leave no test split", "make train + dev < 1")
+        add(
+            ("dataset", "train"),
+            f"train ({dataset.train}) + dev ({dataset.dev}) leave no test split",
+            "make train + dev < 1",
+        )
     if dataset is not None and demos and not dataset.train:
         add(
             ("dataset",),
@@ -280,7 +285,11 @@ def parse_space(
         )
     baseline = data.get("baseline")
     if baseline is not None and not isinstance(baseline, dict):
-        add(("baseline",), "baseline: must be a pipeline (models:, nodes:, output:)", "write baseline: {models: ..., nodes: ...}")
+        add(
+            ("baseline",),
+            "baseline: must be a pipeline (models:, nodes:, output:)",
+            "write baseline: {models: ..., nodes: ...}",
+        )
         baseline = None
     base_refs: list[tuple[tuple[str | int, ...], str]] = []
     _find_params(baseline or {}, ("baseline",), base_refs)
@@ -399,7 +408,11 @@ def _parse_demos(raw: Any, params: list[Param], add: Any) -> list[DemoBlock]:
     """``demos: {format: ..., count: ..., select: ..., seed: ...}`` (defines ``${demos}``)
     or ``demos: {name: {format: ...}, ...}`` for several named blocks."""
     if not isinstance(raw, dict) or not raw:
-        add(("demos",), "demos: must be a mapping", 'write demos: {format: "Q: {{ input }}\\nA: {{ answer }}\\n", count: 4}')
+        add(
+            ("demos",),
+            "demos: must be a mapping",
+            'write demos: {format: "Q: {{ input }}\\nA: {{ answer }}\\n", count: 4}',
+        )
         return []
     blocks = {"demos": raw} if "format" in raw else raw
     by_name = {p.name: p for p in params}
@@ -407,7 +420,11 @@ def _parse_demos(raw: Any, params: list[Param], add: Any) -> list[DemoBlock]:
     for name, spec in blocks.items():
         path = ("demos",) if "format" in raw else ("demos", str(name))
         if not isinstance(spec, dict) or not isinstance(spec.get("format"), str):
-            add(path, "a demos block needs format: (Jinja2 over a train item's fields and answer)", 'write format: "Q: {{ input }}\\nA: {{ answer }}\\n"')
+            add(
+                path,
+                "a demos block needs format: (Jinja2 over a train item's fields and answer)",
+                'write format: "Q: {{ input }}\\nA: {{ answer }}\\n"',
+            )
             continue
         unknown = set(spec) - {"format", "count", "select", "seed", "separator"}
         for key in sorted(unknown):
@@ -420,11 +437,12 @@ def _parse_demos(raw: Any, params: list[Param], add: Any) -> list[DemoBlock]:
             spec.get("seed", 0),
             str(spec.get("separator", "")),
         )
-        for key, ok, fix in (
+        checks: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
             ("count", lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 64, "a whole number 0-64"),
             ("select", lambda v: v in SELECT, " or ".join(SELECT)),
             ("seed", lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number"),
-        ):
+        )
+        for key, ok, fix in checks:
             value = getattr(block, key)
             whole = _PARAM_RE.fullmatch(value.strip()) if isinstance(value, str) else None
             ref = whole.group(1) if whole else None
@@ -435,7 +453,11 @@ def _parse_demos(raw: Any, params: list[Param], add: Any) -> list[DemoBlock]:
                 values = p.grid() if p.kind != "float" else [p.low, p.high]
                 bad = [v for v in values if not ok(v)]
                 if bad:
-                    add(path + (key,), f"{key} takes {fix}; parameter '{ref}' can be {bad[0]!r}", f"make {ref}'s values {fix}")
+                    add(
+                        path + (key,),
+                        f"{key} takes {fix}; parameter '{ref}' can be {bad[0]!r}",
+                        f"make {ref}'s values {fix}",
+                    )
             elif not ok(value):
                 add(
                     path + (key,),
@@ -477,7 +499,11 @@ def _parse_params(raw: Any, add: Any) -> list[Param]:
             )
         unknown = set(spec) - {"int", "float", "bool", "choice", "subset", "when", "log", "min", "max", "default"}
         for key in sorted(unknown):
-            add(path + (key,), f"unknown field '{key}' of a parameter", "use int, float, bool, choice, subset, when, default")
+            add(
+                path + (key,),
+                f"unknown field '{key}' of a parameter",
+                "use int, float, bool, choice, subset, when, default",
+            )
         kinds = [k for k in ("int", "float", "bool", "choice", "subset") if k in spec]
         if len(kinds) != 1:
             add(path, "give exactly one of int, float, bool, choice, subset", "write {int: [1, 8]}")

@@ -155,7 +155,7 @@ def dump_space(space: dict[str, Any]) -> str:
     from ruamel.yaml import YAML
 
     yaml = YAML(typ="rt")
-    yaml.representer.ignore_aliases = lambda *_: True  # type: ignore[method-assign]
+    yaml.representer.ignore_aliases = lambda *_: True
     yaml.width = 100
     buf = io.StringIO()
     yaml.dump(copy.deepcopy(space), buf)

@@ -22,7 +22,9 @@ rare common|raw cooked|safe dangerous|same different|sharp blunt|simple complex|
 sunny cloudy|tight loose|tidy messy|ugly beautiful|vertical horizontal|visible invisible|war peace|warm cool|wild tame|wise foolish
 accept refuse|add subtract|allow forbid|arrive depart|attack defend|borrow lend|build destroy|catch throw|continue stop|create destroy
 float sink|forget remember|include exclude|increase decrease|laugh cry|lead follow|lend borrow|lift drop|open shut|pass fail
-rise fall|send receive|sit stand|spend save|teach learn|agree disagree|appear disappear|expand shrink|freeze melt|hide seek""".replace("\n", "|")
+rise fall|send receive|sit stand|spend save|teach learn|agree disagree|appear disappear|expand shrink|freeze melt|hide seek""".replace(
+    "\n", "|"
+)
 
 CAPITALS = """Germany Berlin|Italy Rome|Spain Madrid|France Paris|Portugal Lisbon|Greece Athens|Austria Vienna|Poland Warsaw|Hungary Budapest|Sweden Stockholm
 Norway Oslo|Finland Helsinki|Denmark Copenhagen|Ireland Dublin|Belgium Brussels|Netherlands Amsterdam|Switzerland Bern|Czechia Prague|Slovakia Bratislava|Romania Bucharest
@@ -37,7 +39,9 @@ Niger Niamey|Chad N'Djamena|Cameroon Yaounde|Angola Luanda|Zambia Lusaka|Zimbabw
 Somalia Mogadishu|Eritrea Asmara|Liberia Monrovia|Guinea Conakry|Togo Lome|Benin Porto-Novo|Gabon Libreville|Malawi Lilongwe|Burundi Gitega|Mauritania Nouakchott
 Canada Ottawa|United States Washington|Mexico Mexico City|Cuba Havana|Jamaica Kingston|Haiti Port-au-Prince|Guatemala Guatemala City|Honduras Tegucigalpa|Nicaragua Managua|Costa Rica San Jose
 Panama Panama City|El Salvador San Salvador|Colombia Bogota|Venezuela Caracas|Ecuador Quito|Peru Lima|Bolivia Sucre|Chile Santiago|Argentina Buenos Aires|Uruguay Montevideo
-Paraguay Asuncion|Brazil Brasilia|Guyana Georgetown|Suriname Paramaribo|Australia Canberra|New Zealand Wellington|Fiji Suva|Papua New Guinea Port Moresby|Samoa Apia|Tonga Nuku'alofa""".replace("\n", "|")
+Paraguay Asuncion|Brazil Brasilia|Guyana Georgetown|Suriname Paramaribo|Australia Canberra|New Zealand Wellington|Fiji Suva|Papua New Guinea Port Moresby|Samoa Apia|Tonga Nuku'alofa""".replace(
+    "\n", "|"
+)
 
 PAST = """go went|see saw|eat ate|run ran|take took|give gave|come came|know knew|write wrote|speak spoke
 drive drove|fly flew|swim swam|sing sang|drink drank|begin began|break broke|choose chose|forget forgot|freeze froze
@@ -50,7 +54,9 @@ hear heard|mean meant|read read|put put|cut cut|hit hit|let let|set set|shut shu
 walk walked|talk talked|play played|jump jumped|cook cooked|clean cleaned|open opened|close closed|watch watched|listen listened
 help helped|call called|ask asked|want wanted|need needed|start started|finish finished|try tried|cry cried|carry carried
 stop stopped|plan planned|drop dropped|shop shopped|hope hoped|like liked|love loved|move moved|smile smiled|dance danced
-visit visited|answer answered|travel traveled|climb climbed|laugh laughed|kiss kissed|wash washed|fix fixed|mix mixed|push pushed""".replace("\n", "|")
+visit visited|answer answered|travel traveled|climb climbed|laugh laughed|kiss kissed|wash washed|fix fixed|mix mixed|push pushed""".replace(
+    "\n", "|"
+)
 
 PLURALS = """child children|man men|woman women|tooth teeth|foot feet|mouse mice|goose geese|person people|ox oxen|louse lice
 cactus cacti|fungus fungi|nucleus nuclei|radius radii|stimulus stimuli|crisis crises|thesis theses|analysis analyses|basis bases|oasis oases
@@ -63,7 +69,9 @@ boy boys|day days|key keys|toy toys|monkey monkeys|valley valleys|donkey donkeys
 potato potatoes|tomato tomatoes|hero heroes|echo echoes|piano pianos|photo photos|radio radios|zoo zoos|video videos|kilo kilos
 cat cats|dog dogs|book books|car cars|tree trees|house houses|apple apples|bird birds|chair chairs|table tables
 river rivers|window windows|garden gardens|pencil pencils|flower flowers|horse horses|student students|teacher teachers|doctor doctors|bottle bottles
-roof roofs|chief chiefs|belief beliefs|cliff cliffs|chef chefs|proof proofs|safe safes|giraffe giraffes|cuff cuffs|reef reefs""".replace("\n", "|")
+roof roofs|chief chiefs|belief beliefs|cliff cliffs|chef chefs|proof proofs|safe safes|giraffe giraffes|cuff cuffs|reef reefs""".replace(
+    "\n", "|"
+)
 
 ELEMENTS = """Hydrogen H|Helium He|Lithium Li|Beryllium Be|Boron B|Carbon C|Nitrogen N|Oxygen O|Fluorine F|Neon Ne
 Sodium Na|Magnesium Mg|Aluminium Al|Silicon Si|Phosphorus P|Sulfur S|Chlorine Cl|Argon Ar|Potassium K|Calcium Ca
@@ -75,7 +83,9 @@ Promethium Pm|Samarium Sm|Europium Eu|Gadolinium Gd|Terbium Tb|Dysprosium Dy|Hol
 Lutetium Lu|Hafnium Hf|Tantalum Ta|Tungsten W|Rhenium Re|Osmium Os|Iridium Ir|Platinum Pt|Gold Au|Mercury Hg
 Thallium Tl|Lead Pb|Bismuth Bi|Polonium Po|Astatine At|Radon Rn|Francium Fr|Radium Ra|Actinium Ac|Thorium Th
 Protactinium Pa|Uranium U|Neptunium Np|Plutonium Pu|Americium Am|Curium Cm|Berkelium Bk|Californium Cf|Einsteinium Es|Fermium Fm
-Mendelevium Md|Nobelium No|Lawrencium Lr|Rutherfordium Rf|Dubnium Db|Seaborgium Sg|Bohrium Bh|Hassium Hs|Meitnerium Mt|Darmstadtium Ds""".replace("\n", "|")
+Mendelevium Md|Nobelium No|Lawrencium Lr|Rutherfordium Rf|Dubnium Db|Seaborgium Sg|Bohrium Bh|Hassium Hs|Meitnerium Mt|Darmstadtium Ds""".replace(
+    "\n", "|"
+)
 
 
 def pairs(text: str) -> list[tuple[str, str]]:
@@ -100,8 +110,15 @@ def capitals() -> list[tuple[str, str]]:
 
 
 KNOWN_TWO_WORD = {
-    "Saudi Arabia", "South Korea", "North Korea", "Sri Lanka", "United States", "Costa Rica", "El Salvador",
-    "New Zealand", "Papua New",
+    "Saudi Arabia",
+    "South Korea",
+    "North Korea",
+    "Sri Lanka",
+    "United States",
+    "Costa Rica",
+    "El Salvador",
+    "New Zealand",
+    "Papua New",
 }
 
 

@@ -78,12 +78,16 @@ def test_demonstrations_never_come_from_dev_or_test(tmp_path: Path) -> None:
     train, dev, test = (full.split(w, 0.4, 3, 0.3) for w in ("train", "dev", "test"))
     boot = tuple((e, str(e.gold)) for e in train.examples[::2])
     space = replace(space, pool=DemoPool(train.examples, boot))
-    scored = {str(e.gold) for e in dev.examples + test.examples} | {e.fields["input"] for e in dev.examples + test.examples}
+    scored = {str(e.gold) for e in dev.examples + test.examples} | {
+        e.fields["input"] for e in dev.examples + test.examples
+    }
     shown: set[str] = set()
     for shots in (4, 40):
         for pick in ("first", "random", "bootstrap"):
             for s in (0, 1, 2):
-                tpl = space.pipeline_data({"n": 1, "shots": shots, "pick": pick, "s": s})["nodes"]["samples"]["template"]
+                tpl = space.pipeline_data({"n": 1, "shots": shots, "pick": pick, "s": s})["nodes"]["samples"][
+                    "template"
+                ]
                 words = {w for line in tpl.splitlines() for w in line.replace(":", " ").split()}
                 assert not words & scored, f"a dev/test item leaked into the prompt: {sorted(words & scored)[:3]}"
                 shown |= {w for w in words if w.startswith("zz")}
@@ -213,7 +217,9 @@ def test_task_first_optimize_on_the_embedded_model(tmp_path: Path) -> None:
     assert abs(lift["lift"] - (s["test_score"] - base["test"])) < 1e-9
     best_yaml = (tmp_path / "res" / "plurals" / "best.yaml").read_text()
     assert "enabled: false" not in best_yaml and "{{ input }}" in best_yaml
-    test_items = {json.loads(line)["input"] for line in (ROOT / "data" / "tasks" / "plurals.jsonl").read_text().splitlines()}
+    test_items = {
+        json.loads(line)["input"] for line in (ROOT / "data" / "tasks" / "plurals.jsonl").read_text().splitlines()
+    }
     full = load_file(ROOT / "data" / "tasks" / "plurals.jsonl")
     held = {e.fields["input"] for w in ("dev", "test") for e in full.split(w, 0.35, 0, 0.3).examples}
     assert held <= test_items
@@ -225,7 +231,19 @@ def test_task_first_optimize_on_the_embedded_model(tmp_path: Path) -> None:
 
 def test_cli_overrides_trials_and_strategy(tmp_path: Path, db_url: str) -> None:
     space = ROOT / "optimizers" / "synthetic-demo.yaml"
-    r = _cli("optimize", str(space), "--db", db_url, "--results", str(tmp_path), "--trials", "3", "--strategy", "random", "--json")
+    r = _cli(
+        "optimize",
+        str(space),
+        "--db",
+        db_url,
+        "--results",
+        str(tmp_path),
+        "--trials",
+        "3",
+        "--strategy",
+        "random",
+        "--json",
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     s = json.loads(r.stdout)
     assert "trial budget (3)" in s["stopped_because"]

@@ -21,8 +21,10 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	$(BIN)/pip install -c requirements.lock -e '.[local,dev,dspy]'
 	touch $@
 
+# Task-first: no YAML, no prompt. archon writes the space from the data, scores one greedy
+# call as the baseline, searches demonstrations x sampling x reducer, and prints the lift.
 demo: setup
-	$(BIN)/archon optimize optimizers/local-antonyms.yaml --results results
+	$(BIN)/archon optimize --dataset data/tasks/past-tense.jsonl --model local/gemma-3-270m --results results
 
 test: setup
 	$(BIN)/ruff check archon tests benchmarks
@@ -58,6 +60,7 @@ bench: setup
 	$(BIN)/python benchmarks/sandbox_throughput.py
 	$(BIN)/python benchmarks/eval_overhead.py
 	$(BIN)/python benchmarks/search_efficiency.py --local
+	$(BIN)/python benchmarks/quality_lift.py
 
 clean:
 	rm -rf $(VENV) $(VVENV)

@@ -7,6 +7,12 @@ archon's written prompt and the first two train items as demonstrations) against
 winner on the test split (never seen by the search), with the paired bootstrap 95 %
 interval of the lift, the paid calls and the wall time. The mean lift over the tasks is P0.
 
+With ``--dspy``, DSPy's MIPROv2 (labeled few-shot demonstrations chosen from the same train
++ dev items, instruction candidates, Bayesian trials; through ``archon tune``'s code, every
+call on a budget ledger) tunes the same baseline prompt on the same model served once by
+``archon serve``, capped at the calls archon paid on that task, and is scored on the same
+test items.
+
 Run: .venv/bin/python benchmarks/quality_lift.py [--tasks antonyms,plurals] [--model local/gemma-3-270m]
 """
 
@@ -37,12 +43,54 @@ def run_task(task: Path, model: str, work: Path, extra: list[str]) -> dict[str, 
     return {"task": task.stem, "wall_s": wall, **summary}
 
 
+def run_dspy(task: Path, work: Path, budget: int) -> dict[str, object]:
+    """MIPROv2 on the baseline pipeline of the space archon wrote, at archon's call budget."""
+    from dataclasses import replace
+
+    from archon.cli._tune import _local_server
+    from archon.evaluate import Dataset
+    from archon.evaluate import get_metric
+    from archon.export._tune import tune
+    from archon.search import parse_space_file
+    from archon.search._demos import DemoPool
+    from archon.search._optimize import _dataset
+    from archon.search._space import _dump
+    from archon.spec import parse_pipeline
+
+    space = parse_space_file(work / "results" / task.stem / "space.yaml")
+    train, dev, test = _dataset(space)
+    space = replace(space, pool=DemoPool(train.examples))
+    text = _dump(space.baseline_data())
+    spec = parse_pipeline(text, f"{task.stem}-baseline")
+    models = {m.model for m in spec.models.values() if m.model.startswith("local/")}
+    t0 = time.perf_counter()
+    with _local_server(models) as base:
+        result = tune(
+            spec,
+            text,
+            Dataset("train+dev", train.examples + dev.examples),
+            test,
+            get_metric(space.metric),
+            budget_calls=budget,
+            optimizer="mipro",
+            demos=8,
+            local_api_base=base,
+        )
+    return {
+        "before_test": result.before["test"],
+        "after_test": result.after["test"],
+        "calls": result.spent["calls"],
+        "wall_s": time.perf_counter() - t0,
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tasks", help="comma-separated task names (default: every file in data/tasks)")
     ap.add_argument("--model", default="local/gemma-3-270m")
     ap.add_argument("--budget-calls", type=int, help="per task (default: archon's task-first default)")
     ap.add_argument("--json", metavar="FILE", help="also write the rows here")
+    ap.add_argument("--dspy", action="store_true", help="also run DSPy MIPROv2 at archon's call budget")
     args = ap.parse_args()
     files = sorted(TASKS.glob("*.jsonl"))
     if args.tasks:
@@ -65,6 +113,14 @@ def main() -> None:
                 f"{best.get('calls_per_query', 0):.1f} calls/q  paid {r['paid_calls']}  {r['wall_s']:.0f} s",
                 flush=True,
             )
+            if args.dspy:
+                d = run_dspy(f, Path(tmp), int(r["paid_calls"]))
+                r["dspy"] = d
+                print(
+                    f"{'':<12} DSPy MIPROv2: test {d['before_test']:.3f} -> {d['after_test']:.3f} "
+                    f"({d['calls']} calls of {r['paid_calls']}, {d['wall_s']:.0f} s)",
+                    flush=True,
+                )
     lifts = [r["lift"]["lift"] for r in rows if r.get("lift")]
     above = sum(1 for r in rows if r.get("lift") and r["lift"]["ci95"][0] > 0)
     if lifts:

@@ -43,11 +43,18 @@ def run_optimize(args: argparse.Namespace) -> int:
     quiet = args.json or args.join
     live = Live(console=console, auto_refresh=False) if console.is_terminal and not quiet else None
 
+    baseline: list[tuple[float, tuple[float, float]]] = []
+
+    def on_baseline(score: float, ci: tuple[float, float]) -> None:
+        baseline.append((score, ci))
+        if not quiet and live is None:
+            console.print(f"baseline (one greedy call with the user's prompt): dev {score:.3f} [{ci[0]:.2f}–{ci[1]:.2f}]")
+
     def progress(rec: TrialRecord, records: list[TrialRecord], spent: Spend) -> None:
         if quiet:
             return
         if live is not None:
-            live.update(_live_table(space, records, spent), refresh=True)
+            live.update(_live_table(space, records, spent, baseline[0] if baseline else None), refresh=True)
             return
         from archon.search._simplify import effective_params
 
@@ -73,6 +80,7 @@ def run_optimize(args: argparse.Namespace) -> int:
         role="worker" if args.join else "main",
         workers=1 if args.join else args.workers,
         heartbeat_s=args.heartbeat,
+        on_baseline=on_baseline,
     )
     if live is not None:
         with live:
@@ -171,7 +179,9 @@ def _budget_line(space: SearchSpace, spent: Spend) -> str:
     return ", ".join(parts) + " spent"
 
 
-def _live_table(space: SearchSpace, records: list[TrialRecord], spent: Spend) -> Any:
+def _live_table(
+    space: SearchSpace, records: list[TrialRecord], spent: Spend, baseline: tuple[float, Any] | None = None
+) -> Any:
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text
@@ -179,6 +189,9 @@ def _live_table(space: SearchSpace, records: list[TrialRecord], spent: Spend) ->
     table = Table(title=f"{space.name}: trials (latest 20)", expand=False)
     for col in ("trial", "state", "score", "95% CI", "cost/q", "paid", "cached", "params"):
         table.add_column(col)
+    if baseline is not None:
+        score, (blo, bhi) = baseline
+        table.add_row("single call", "baseline", f"{score:.3f}", f"{blo:.2f}–{bhi:.2f}", "1", "", "", "one greedy call")
     for r in records[-20:]:
         lo, hi = r.ci95 or (None, None)
         table.add_row(

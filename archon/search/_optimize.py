@@ -282,12 +282,14 @@ async def aoptimize(
     role: str = "main",
     workers: int = 1,
     heartbeat_s: int = 10,
+    on_baseline: Callable[[float, tuple[float, float]], None] | None = None,
 ) -> SearchResult:
     """Searches the space; resumable (same study name and database) and shareable by
     several workers (the same call with ``role="worker"`` in other processes or machines
     on one database: they share the study, the cache and the search budget).
 
-    ``on_trial(record, all_records, spent)`` is called after each of this worker's trials.
+    ``on_trial(record, all_records, spent)`` is called after each of this worker's trials,
+    ``on_baseline(dev_score, ci95)`` once the baseline is scored.
     Only the ``main`` role re-scores the best on the test split and writes the results.
     ``workers`` > 1 starts that many processes in all on this machine (``archon optimize
     --join``); the main one waits for the others before its re-score.
@@ -346,6 +348,8 @@ async def aoptimize(
     base = await _baseline(space, study, baseline_pipe, train, dev_order, metric, ledger, caps, pq, role)
     if role == "main":
         study.set_user_attr("baseline_pipeline", baseline_yaml)
+        if on_baseline is not None:
+            on_baseline(base.dev_score, base.dev_ci95)
     space = replace(space, pool=DemoPool(tuple(train.examples), base.bootstrapped))
     children = _spawn_workers(space, store.url, name, workers - 1, heartbeat_s) if role == "main" else []
     try:

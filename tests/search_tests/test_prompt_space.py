@@ -249,3 +249,20 @@ def test_cli_overrides_trials_and_strategy(tmp_path: Path, db_url: str) -> None:
     assert "trial budget (3)" in s["stopped_because"]
     bad = _cli("optimize", str(space), "--db", db_url, "--study", "tiny", "--budget-calls", "5")
     assert bad.returncode == 2 and "baseline" in bad.stderr and "budget" in bad.stderr, bad.stderr
+
+
+def test_live_table_shows_the_baseline_and_counts_trials_without_repeats() -> None:
+    from rich.console import Console
+
+    from archon.cli._optimize import _live_table
+    from archon.search import Spend
+
+    space = parse_space((ROOT / "optimizers" / "synthetic-demo.yaml").read_text(), str(ROOT / "optimizers" / "x.yaml"))
+    recs = [
+        TrialRecord(0, {"n": 1}, "complete", 0.5, (0.4, 0.6), 1.0, 1.0, 10, 0),
+        TrialRecord(1, {"n": 1}, "repeat", 0.5, (0.4, 0.6), 1.0, 1.0, 0, 0, "= trial 0"),
+    ]
+    console = Console(record=True, width=200)
+    console.print(_live_table(space, recs, Spend(10), (0.42, (0.3, 0.55))))
+    text = console.export_text()
+    assert "single call" in text and "0.420" in text and "1 trials of 30" in text

@@ -266,3 +266,29 @@ def test_live_table_shows_the_baseline_and_counts_trials_without_repeats() -> No
     console.print(_live_table(space, recs, Spend(10), (0.42, (0.3, 0.55))))
     text = console.export_text()
     assert "single call" in text and "0.420" in text and "1 trials of 30" in text
+
+
+def test_named_demos_blocks_make_a_prompt_ensemble(tmp_path: Path) -> None:
+    data = _canary_data(tmp_path)
+    text = f"""
+name: ensemble
+pipeline:
+  models:
+    gen: {{model: synthetic/medium, max_tokens: 16}}
+  nodes:
+    a: {{op: generate, model: gen, template: "${{da}}Q: {{{{ input }}}}\\nA:"}}
+    b: {{op: generate, model: gen, template: "${{db}}Q: {{{{ input }}}}\\nA:"}}
+    answer: {{op: vote, inputs: [a, b]}}
+  output: answer
+demos:
+  da: {{format: "Q: {{{{ input }}}}\\nA: {{{{ answer }}}}\\n", count: "${{shots}}", select: random, seed: 0}}
+  db: {{format: "Q: {{{{ input }}}}\\nA: {{{{ answer }}}}\\n", count: "${{shots}}", select: random, seed: 1}}
+space:
+  shots: {{choice: [2, 4]}}
+dataset: {{path: {data}, train: 0.3, dev: 0.4}}
+"""
+    space = parse_space(text, str(tmp_path / "e.yaml"))
+    space = replace(space, pool=DemoPool(load_file(data).split("train", 0.4, 0, 0.3).examples))
+    nodes = space.pipeline_data({"shots": 4})["nodes"]
+    ta, tb = nodes["a"]["template"], nodes["b"]["template"]
+    assert ta != tb and ta.count("Q: ") == tb.count("Q: ") == 5  # two draws of 4 demonstrations, then the query

@@ -118,3 +118,34 @@ def resolve(value: Any, values: Mapping[str, Any]) -> Any:
         if whole:
             return values[whole.group(1)]
     return value
+
+
+@dataclass(frozen=True)
+class InstructionBlock:
+    """``instructions:``: instruction variants searched as the parameter ``instruction``
+    (an index; ``${instruction}`` in the template is its text). ``candidates`` are the
+    user's (the first is the baseline's, "" for none); ``propose`` more are written by
+    ``model`` from train demonstrations before the first trial, as MIPROv2's proposer does,
+    paid from the search budget and cached."""
+
+    candidates: tuple[str, ...] = ("",)
+    propose: int = 0
+    model: str | None = None  # an alias of the pipeline's models; None: the first
+    shown: int = 5  # train demonstrations the proposer sees
+
+    @property
+    def size(self) -> int:
+        return len(self.candidates) + self.propose
+
+
+PROPOSER_PROMPT = (
+    "Here are examples of a task: each input with its correct answer.\n\n{examples}\n"
+    "Write one short instruction that tells someone how to do this task.\nInstruction:"
+)
+
+
+def instruction_text(text: str) -> str:
+    """A proposed or written instruction as it goes in front of the prompt (one line,
+    ending in a newline; empty stays empty), made template-safe."""
+    line = " ".join(text.split())
+    return escape_template(line + "\n") if line else ""

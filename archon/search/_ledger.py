@@ -34,6 +34,7 @@ LOCK_ROW = -1
 TEST_ROW = -2
 RANK_ROW = -3
 BASE_ROW = -4  # the baseline on train (bootstrapping) and dev
+PROPOSE_ROW = -5  # instructions written by the proposer model
 _T: Table = SearchSpendRecord.__table__  # type: ignore[assignment]
 T = TypeVar("T")
 

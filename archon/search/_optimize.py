@@ -45,6 +45,7 @@ from archon.search._baseline import lift
 from archon.search._baseline import select_winner
 from archon.search._demos import DemoPool
 from archon.search._ledger import BASE_ROW
+from archon.search._ledger import PROPOSE_ROW
 from archon.search._ledger import RANK_ROW
 from archon.search._ledger import TEST_ROW
 from archon.search._ledger import Ledger
@@ -351,6 +352,7 @@ async def aoptimize(
         if on_baseline is not None:
             on_baseline(base.dev_score, base.dev_ci95)
     space = replace(space, pool=DemoPool(tuple(train.examples), base.bootstrapped))
+    space = replace(space, proposed=await _proposals(space, study, train, client, limits, ledger, caps, pq, role))
     children = _spawn_workers(space, store.url, name, workers - 1, heartbeat_s) if role == "main" else []
     try:
         while True:
@@ -888,6 +890,7 @@ def _write_results(
         "selection": "the cheapest complete trial not significantly worse than the top dev score "
         "(paired bootstrap 95 %)",
         "pareto": [r.number for r in front],
+        "instructions": [space.instruction(i) for i in range(space.instructions.size)] if space.instructions else None,
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=1, default=str), encoding="utf-8")
     return out
@@ -1048,3 +1051,67 @@ async def _baseline(
         },
     )
     return BaselineRun(pipe, dev_items, boot, res.score, res.ci95)
+
+
+async def _proposals(
+    space: SearchSpace,
+    study: Any,
+    train: Dataset,
+    client: ModelClient,
+    limits: Limits,
+    ledger: Ledger,
+    caps: tuple[int | None, int | None, float | None],
+    pq: Any,
+    role: str,
+) -> tuple[str, ...]:
+    """The instructions the space's proposer model writes from train demonstrations (one
+    sample each, temperature 1), once per study: paid from the search budget, cached, and
+    read back by a resumed search or a worker."""
+    import asyncio
+
+    block = space.instructions
+    if block is None or block.propose == 0:
+        return ()
+    for _ in range(1200):
+        saved = study.user_attrs.get("instructions")
+        if saved is not None or role == "main":
+            break
+        await asyncio.sleep(0.5)  # a worker waits for the leader's proposals
+    if saved is not None:
+        return tuple(str(x) for x in saved)
+    models = dict(space.pipeline_data({}).get("models") or {})
+    alias = block.model or next(iter(models), None)
+    if alias not in models:
+        raise ConfigurationError(
+            f"instructions: model '{alias}' is not an alias of the pipeline's models ({', '.join(models)})"
+        )
+    fmt = space.demos[0].format if space.demos else "Input: {{ input }}\nAnswer: {{ answer }}\n"
+    from archon.search._demos import PROPOSER_PROMPT
+    from archon.search._demos import DemoBlock
+    from archon.search._demos import render_block
+
+    examples = render_block(DemoBlock("shown", fmt), DemoPool(train.examples), block.shown, "first", 0)
+    model = {**models[alias], "temperature": 1.0, "max_tokens": 48, "stop": ["\n"]}
+    data = {
+        "name": f"{space.name}-proposer",
+        "models": {"proposer": model},
+        "nodes": {
+            "propose": {
+                "op": "generate",
+                "model": "proposer",
+                "samples": block.propose,
+                "template": PROPOSER_PROMPT.replace("{examples}", examples),
+            }
+        },
+        "output": "propose",
+    }
+    pipe = Pipeline(parse_pipeline(_dump(data), f"{space.file}#instructions"), limits=limits, client=client)
+    why = ledger.reserve(PROPOSE_ROW, _worst(pipe, pq, 1), caps)
+    if why is not None:
+        raise ConfigurationError(f"proposing {block.propose} instructions does not fit the search budget: {why}")
+    run = await pipe.aexecute([{"input": ""}])  # a crash leaves the reservation counted (over, never under)
+    ledger.settle(PROPOSE_ROW, _paid(run.usage), final=True)
+    texts = [c.text.strip() for item in run.items for c in item.candidates][: block.propose]
+    texts += [""] * (block.propose - len(texts))
+    study.set_user_attr("instructions", texts)
+    return tuple(texts)

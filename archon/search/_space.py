@@ -30,6 +30,8 @@ from archon.search._archon import default_ranking
 from archon.search._demos import SELECT
 from archon.search._demos import DemoBlock
 from archon.search._demos import DemoPool
+from archon.search._demos import InstructionBlock
+from archon.search._demos import instruction_text
 from archon.search._demos import render_block
 from archon.search._demos import resolve
 from archon.search._param import Param
@@ -59,6 +61,7 @@ TOP_LEVEL = (
     "archon",
     "demos",
     "baseline",
+    "instructions",
 )
 
 
@@ -109,6 +112,8 @@ class SearchSpace:
     pool: DemoPool = field(default_factory=DemoPool, repr=False)  # where they come from (set by the search)
     baseline: Mapping[str, Any] | None = None  # the single-call pipeline every search scores (None: derived)
     overrides: tuple[str, ...] = ()  # command-line overrides (--trials ...), passed on to spawned workers
+    instructions: InstructionBlock | None = None  # ${instruction}: the variants the parameter indexes
+    proposed: tuple[str, ...] = ()  # the proposer's instructions (set by the search)
 
     def active(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """Fills inactive parameters with their defaults."""
@@ -133,10 +138,21 @@ class SearchSpace:
             data = build_archon(self.archon, self.ranking or default_ranking(self.archon), self.active(values))
         else:
             active = self.active(values)
-            derived = {b.name: self.render_demos(b, active) for b in self.demos}
-            data = _substitute(copy.deepcopy(dict(self.template)), {**active, **derived})
+            data = _substitute(copy.deepcopy(dict(self.template)), {**active, **self.derived(active)})
         data.setdefault("name", f"{self.name}")
         return data
+
+    def derived(self, active: Mapping[str, Any]) -> dict[str, Any]:
+        """The values made from parameters: each demos block's text, the instruction's text."""
+        out: dict[str, Any] = {b.name: self.render_demos(b, active) for b in self.demos}
+        if self.instructions is not None:
+            out["instruction"] = self.instruction(int(active.get("instruction", 0)))
+        return out
+
+    def instruction(self, index: int) -> str:
+        """The text of instruction variant ``index`` ("" for a proposal not made yet)."""
+        texts = [*self.instructions.candidates, *self.proposed] if self.instructions else []
+        return instruction_text(texts[index]) if 0 <= index < len(texts) else ""
 
     def render_demos(self, block: DemoBlock, values: Mapping[str, Any]) -> str:
         """One ``demos:`` block's text for these parameter values (empty until the search
@@ -170,8 +186,7 @@ class SearchSpace:
         system prompt and demonstrations as they are there; temperature 0, one sample)."""
         if self.baseline is not None:  # its ${params} and demos take their default values
             active = self.active({})
-            derived = {b.name: self.render_demos(b, active) for b in self.demos}
-            return dict(_substitute(copy.deepcopy(dict(self.baseline)), {**active, **derived}))
+            return dict(_substitute(copy.deepcopy(dict(self.baseline)), {**active, **self.derived(active)}))
         spec = self.instantiate({})
         gen_id = next((k for k, v in spec.nodes.items() if v.op == "generate"), None)
         if gen_id is None:
@@ -256,6 +271,12 @@ def parse_space(
         params = _parse_params(data.get("space"), add)
     names = {p.name for p in params} | (set(map(str, data["space"])) if isinstance(data.get("space"), dict) else set())
     demos = _parse_demos(data.get("demos"), params, add) if "demos" in data else []
+    instructions = _parse_instructions(data.get("instructions"), add) if "instructions" in data else None
+    if instructions is not None:
+        if "instruction" in names:
+            add(("instructions",), "instructions: defines the parameter 'instruction', the space has one", "rename it")
+        params.append(Param("instruction", "choice", choices=tuple(range(instructions.size))))
+        names.add("instruction")
     for b in demos:
         if b.name in names:
             add(("demos",), f"demos value '{b.name}' has the name of a parameter", "rename one of them")
@@ -383,6 +404,7 @@ def parse_space(
         archon=archon,
         demos=tuple(demos),
         baseline=baseline,
+        instructions=instructions,
     )
     try:  # the template must be a valid pipeline at the defaults
         space.instantiate({})
@@ -402,6 +424,38 @@ def parse_space(
             [Problem(file, line, column, "baseline", f"the baseline: {p.message}", p.fix) for p in exc.problems]
         ) from None
     return space
+
+
+def _parse_instructions(raw: Any, add: Any) -> InstructionBlock | None:
+    """``instructions: {candidates: ["", "..."], propose: 2, model: m}``."""
+    if not isinstance(raw, dict):
+        add(
+            ("instructions",),
+            "instructions: must be a mapping",
+            'write instructions: {candidates: ["", "..."], propose: 2}',
+        )
+        return None
+    for key in sorted(set(raw) - {"candidates", "propose", "model", "shown"}):
+        add(("instructions", key), f"unknown field '{key}' of instructions:", "use candidates, propose, model, shown")
+    cands = raw.get("candidates", [""])
+    if not isinstance(cands, list) or not cands or not all(isinstance(c, str) for c in cands):
+        add(("instructions", "candidates"), "candidates must be a non-empty list of strings", 'write candidates: [""]')
+        return None
+    propose = raw.get("propose", 0)
+    if not isinstance(propose, int) or isinstance(propose, bool) or not 0 <= propose <= 16:
+        add(("instructions", "propose"), f"propose must be a whole number 0-16, got {propose!r}", "write propose: 2")
+        return None
+    shown = raw.get("shown", 5)
+    if not isinstance(shown, int) or isinstance(shown, bool) or not 1 <= shown <= 32:
+        add(("instructions", "shown"), f"shown must be a whole number 1-32, got {shown!r}", "write shown: 5")
+        return None
+    model = raw.get("model")
+    if model is not None and not isinstance(model, str):
+        add(("instructions", "model"), "model must be an alias of the pipeline's models", "write model: m")
+        model = None
+    if len(cands) + propose < 2:
+        add(("instructions",), "one instruction is not a choice", "add candidates or propose: 2")
+    return InstructionBlock(tuple(cands), propose, model, shown)
 
 
 def _parse_demos(raw: Any, params: list[Param], add: Any) -> list[DemoBlock]:

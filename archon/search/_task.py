@@ -4,7 +4,8 @@
 the data archon writes a prompt (or takes the user's ``--template``), then a space over
 what moves accuracy for small and mid-size models — the prompt (how many demonstrations,
 which ones: random or bootstrapped from the model's own correct train answers, drawn with
-one of several seeds) jointly with the inference strategy (one greedy call, or several
+one of several seeds; no instruction or one of two the model proposes from train
+examples) jointly with the inference strategy (one greedy call, or several
 samples at a temperature, reduced by vote or fuse). The baseline is one greedy call with
 the user's prompt (or, without one, the written prompt with the first two train items as
 demonstrations, as a user would write it by hand). The space is written out as YAML so
@@ -108,13 +109,15 @@ def task_space(
                     "op": "generate",
                     "model": "m",
                     "samples": "${n}",
-                    "template": prefix + "${demos}" + query,
+                    "template": prefix + "${instruction}${demos}" + query,
                 },
                 "answer": {"op": "${reducer}", "model": "m", "inputs": ["samples"]},
             },
             "output": "answer",
         },
         "demos": {"format": demo_format, "count": "${shots}", "select": "${pick}", "seed": "${demo_seed}"},
+        # instruction 0 is none (the baseline's); 1 and 2 are written by the model from train examples
+        "instructions": {"candidates": [""], "propose": 2},
         "space": {
             "shots": {"choice": [2, 4, 8, 12]},
             "pick": {"choice": ["first", "random", "bootstrap"]},

@@ -292,3 +292,31 @@ dataset: {{path: {data}, train: 0.3, dev: 0.4}}
     nodes = space.pipeline_data({"shots": 4})["nodes"]
     ta, tb = nodes["a"]["template"], nodes["b"]["template"]
     assert ta != tb and ta.count("Q: ") == tb.count("Q: ") == 5  # two draws of 4 demonstrations, then the query
+
+
+async def test_proposed_instructions_are_paid_from_the_budget_and_searched(db_url: str, tmp_path: Path) -> None:
+    from archon.search._ledger import PROPOSE_ROW
+    from archon.search._ledger import Ledger
+    from archon.store import Store
+
+    data = _canary_data(tmp_path)
+    text = CANARY_SPACE.replace("DATA", str(data)).replace(
+        'template: "${demos}Q:', 'template: "${instruction}${demos}Q:'
+    )
+    text += 'instructions: {candidates: ["", "Answer with the code."], propose: 2}\n'
+    space = parse_space(text, str(tmp_path / "s.yaml"))
+    assert next(p for p in space.params if p.name == "instruction").choices == (0, 1, 2, 3)
+    result = await aoptimize(space, db=db_url, results_dir=tmp_path / "out")
+    summary = json.loads((tmp_path / "out" / "canary" / "summary.json").read_text())
+    texts = summary["instructions"]
+    assert texts[:2] == ["", "Answer with the code.\n"] and len(texts) == 4
+    store = Store(db_url)
+    try:
+        rows = {r["trial"]: r for r in Ledger(store, "canary", "t").rows()}
+    finally:
+        store.close()
+    assert rows[PROPOSE_ROW]["calls"] == 2 and rows[PROPOSE_ROW]["state"] == "closed"
+    assert result.paid_calls == sum(r["calls"] for r in rows.values())
+    again = await aoptimize(space, db=db_url, results_dir=tmp_path / "out")  # resumed: the same proposals, no call
+    assert json.loads((tmp_path / "out" / "canary" / "summary.json").read_text())["instructions"] == texts
+    assert again.paid_calls == result.paid_calls

@@ -91,6 +91,7 @@ def main() -> None:
     ap.add_argument("--budget-calls", type=int, help="per task (default: archon's task-first default)")
     ap.add_argument("--json", metavar="FILE", help="also write the rows here")
     ap.add_argument("--dspy", action="store_true", help="also run DSPy MIPROv2 at archon's call budget")
+    ap.add_argument("--keep", metavar="DIR", help="keep the databases and results here (for benchmarks/peers_optillm.py)")
     args = ap.parse_args()
     files = sorted(TASKS.glob("*.jsonl"))
     if args.tasks:
@@ -98,7 +99,9 @@ def main() -> None:
         files = [f for f in files if f.stem in want]
     extra = ["--budget-calls", str(args.budget_calls)] if args.budget_calls else []
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = args.keep or scratch
+        Path(tmp).mkdir(parents=True, exist_ok=True)
         for f in files:
             r = run_task(f, args.model, Path(tmp), extra)
             rows.append(r)

@@ -169,9 +169,10 @@ def load(
     if isinstance(source, Path) or "\n" not in str(source):
         path = Path(source)
         from archon.spec import parse_pipeline_file
+        from archon.spec._parse import read_source
 
         spec = parse_pipeline_file(path, node_types(ops))
-        text = path.read_text(encoding="utf-8")
+        text = read_source(path)
     else:
         text = str(source)
         spec = parse_pipeline(text, "<string>", node_types(ops))

@@ -9,6 +9,8 @@ import os
 import sys
 from typing import Any
 
+from archon._files import MAX_SPEC_BYTES
+from archon._files import read_text_limited
 from archon.search import SearchResult
 from archon.search import SearchSpace
 from archon.search import Spend
@@ -48,7 +50,9 @@ def run_optimize(args: argparse.Namespace) -> int:
     def on_baseline(score: float, ci: tuple[float, float]) -> None:
         baseline.append((score, ci))
         if not quiet and live is None:
-            console.print(f"baseline (one greedy call with the user's prompt): dev {score:.3f} [{ci[0]:.2f}–{ci[1]:.2f}]")
+            console.print(
+                f"baseline (one greedy call with the user's prompt): dev {score:.3f} [{ci[0]:.2f}–{ci[1]:.2f}]"
+            )
 
     def progress(rec: TrialRecord, records: list[TrialRecord], spent: Spend) -> None:
         if quiet:
@@ -113,7 +117,7 @@ def _write_task_space(args: argparse.Namespace) -> str:
     template = args.template
     if template is not None and template.startswith("@"):
         try:
-            template = Path(template[1:]).read_text(encoding="utf-8")
+            template = read_text_limited(template[1:], MAX_SPEC_BYTES)
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigurationError(f"--template {args.template}: cannot read the file ({exc})") from None
     name = args.study or None

@@ -33,7 +33,6 @@ __all__ = [
     "Metric",
     "aevaluate",
     "bootstrap_ci",
-    "paired_bootstrap_ci",
     "get_metric",
     "last_boxed",
     "last_number",
@@ -42,6 +41,7 @@ __all__ = [
     "make_judge",
     "math_equal",
     "normalize_math",
+    "paired_bootstrap_ci",
     "parse_rating",
     "pass_at_k",
 ]

@@ -12,6 +12,9 @@ from pathlib import Path
 from typing import Any
 from typing import Literal
 
+from archon._files import MAX_DATASET_BYTES
+from archon._files import FileTooLarge
+from archon._files import read_text_limited
 from archon.errors import DatasetError
 from archon.errors import Problem
 
@@ -86,9 +89,13 @@ def load_file(
     """
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        text = read_text_limited(p, MAX_DATASET_BYTES)
     except FileNotFoundError:
         raise DatasetError(Problem(str(p), 0, 0, "", "dataset file not found", "check the path")) from None
+    except FileTooLarge as exc:
+        raise DatasetError(
+            Problem(str(p), 0, 0, "", f"the dataset file is {exc.strerror}", "give a .jsonl or .csv file")
+        ) from None
     except (UnicodeDecodeError, IsADirectoryError, OSError) as exc:
         raise DatasetError(
             Problem(str(p), 0, 0, "", f"cannot read: {exc}", "give a UTF-8 .jsonl or .csv file")

@@ -164,21 +164,38 @@ def _best(records: list[TrialRecord]) -> TrialRecord | None:
 
 
 def _greedy_next(space: SearchSpace, records: list[TrialRecord]) -> dict[str, Any] | None:
-    """Coordinate ascent: the first untried neighbour of the best architecture so far
-    (one parameter changed); the defaults first. None when every neighbour was tried."""
+    """Coordinate ascent with restarts: the first untried neighbour of the best
+    architecture so far (one parameter changed), the defaults first. When every neighbour
+    of the best was tried (a local optimum), an untried architecture drawn at random —
+    seeded by the space's seed and the number of trials, so a resumed search draws the
+    same — and the climb goes on from whichever is best. None when no untried
+    architecture is found."""
     tried = [space.active(r.params) for r in records]
     best = _best(records)
     current = space.active(best.params) if best else None
     if current is None:
         start = space.active({p.name: p.default for p in space.params})
-        return start if start not in tried else None
-    for p in space.params:
-        if not p.is_active(current):
-            continue
-        for v in _neighbours(p, current[p.name]):
-            proposal = _repair(space, space.active({**current, p.name: v}))
-            if proposal not in tried:
-                return proposal
+        if start not in tried:
+            return start
+    else:
+        for p in space.params:
+            if not p.is_active(current):
+                continue
+            for v in _neighbours(p, current[p.name]):
+                proposal = _repair(space, space.active({**current, p.name: v}))
+                if proposal not in tried:
+                    return proposal
+    rng = random.Random(f"{space.seed}:{len(records)}")
+    for _ in range(500):
+        values: dict[str, Any] = {}
+        for p in space.params:
+            if p.kind == "float":
+                values[p.name] = rng.uniform(float(p.low), float(p.high))
+            else:
+                values[p.name] = rng.choice(list(p.grid()))
+        proposal = space.active(values)
+        if proposal not in tried:
+            return proposal
     return None
 
 
@@ -377,7 +394,7 @@ async def aoptimize(
             if space.strategy == "greedy" and not waiting:
                 proposal = _greedy_next(space, records)
                 if proposal is None:
-                    stopped = "greedy search converged (no neighbour of the best improves it)"
+                    stopped = "greedy search found no untried architecture (the space looks exhausted)"
                     break
                 on = {p.name for p in space.params if p.is_active(proposal)}  # inactive ones are not asked
                 study.enqueue_trial(

@@ -329,7 +329,7 @@ def parse_space(
                 f"a search budget in {unit} needs a per-query cap in {unit}, so each trial's worst case is known",
                 f"add budget: {{per_query: {{{dim}: ...}}}}",
             )
-    strategy = data.get("strategy", "tpe")
+    strategy = data.get("strategy", "greedy")
     if strategy not in ("tpe", "random", "grid", "nsga2", "greedy"):
         add(("strategy",), f"unknown strategy {strategy!r}", "use tpe, random, grid, nsga2 or greedy")
     if strategy == "nsga2" and data.get("objectives") != ["score", "cost"]:

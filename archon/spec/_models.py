@@ -13,6 +13,10 @@ from pydantic import NonNegativeInt
 from pydantic import PositiveFloat
 from pydantic import PositiveInt
 
+#: Upper bounds that keep a typo (``samples: 10^30``) from exhausting memory at run time.
+MAX_TOKENS = 1_000_000
+MAX_SAMPLES = 1000
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -29,27 +33,30 @@ class ModelSpec(_Strict):
     """A model alias: a model string plus its sampling defaults and connection settings."""
 
     model: str = Field(
-        description="model string: local/<name-or-gguf>, a litellm route (openai/gpt-4o), vllm/<id>, synthetic/<name>"
+        min_length=1,
+        description="model string: local/<name-or-gguf>, a litellm route (openai/gpt-4o), vllm/<id>, synthetic/<name>",
     )
     temperature: float = Field(default=0.7, ge=0, le=5)
     top_p: float = Field(default=1.0, gt=0, le=1)
-    max_tokens: PositiveInt = 512
+    max_tokens: PositiveInt = Field(default=512, le=MAX_TOKENS)
     stop: list[str] | None = None
     api_base: str | None = Field(default=None, description="base URL of an OpenAI-compatible server")
     api_key_env: str | None = Field(
-        default=None, description="name of the environment variable holding the API key (never the key)"
+        default=None,
+        description="name of the environment variable holding the API key (never the key)",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$",
     )
     price_per_1k: PriceSpec | float | None = Field(
         default=None, description="dollars per 1k tokens: one number for both, or {prompt, completion}"
     )
-    concurrency: PositiveInt | None = Field(default=None, description="concurrent requests to this model")
-    timeout_s: PositiveFloat = 120.0
-    max_retries: NonNegativeInt = 4
+    concurrency: PositiveInt | None = Field(default=None, le=1024, description="concurrent requests to this model")
+    timeout_s: PositiveFloat = Field(default=120.0, le=3600)
+    max_retries: NonNegativeInt = Field(default=4, le=20)
     mode: Literal["auto", "chat", "text"] = Field(
         default="auto", description="chat messages or plain-text completion; auto picks per backend"
     )
     context: PositiveInt = Field(
-        default=2048, description="context window for local models (n_ctx; vLLM's max_model_len)"
+        default=2048, le=1_048_576, description="context window for local models (n_ctx; vLLM's max_model_len)"
     )
     engine: dict[str, Any] | None = Field(
         default=None,
@@ -123,7 +130,7 @@ class NodeSpec(_Strict):
 class LLMNodeSpec(NodeSpec):
     """A node that calls a model."""
 
-    model: str | None = Field(default=None, description="a model alias from models:, or a model string")
+    model: str | None = Field(default=None, min_length=1, description="a model alias from models:, or a model string")
     system: str | None = Field(default=None, description="system prompt")
     template: str | None = Field(
         default=None, description="Jinja2 template over the input item's fields; default: {{ input }}"
@@ -133,7 +140,7 @@ class LLMNodeSpec(NodeSpec):
     )
     temperature: float | None = Field(default=None, ge=0, le=5)
     top_p: float | None = Field(default=None, gt=0, le=1)
-    max_tokens: PositiveInt | None = None
+    max_tokens: PositiveInt | None = Field(default=None, le=MAX_TOKENS)
     stop: list[str] | None = None
 
     def sampling_overrides(self) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from pydantic import Field
 from pydantic import PositiveFloat
 from pydantic import PositiveInt
 
+from archon.spec._models import MAX_SAMPLES
 from archon.spec._models import LLMNodeSpec
 from archon.spec._models import NodeSpec
 
@@ -18,7 +19,7 @@ class GenerateSpec(LLMNodeSpec):
 
     consumes: ClassVar[frozenset[str]] = frozenset({"query"})
     op: Literal["generate"] = "generate"
-    samples: PositiveInt = Field(default=1, description="samples per model")
+    samples: PositiveInt = Field(default=1, le=MAX_SAMPLES, description="samples per model")
     models: list[str] | None = Field(default=None, description="several models (aliases or strings)")
 
     def max_calls(self, n_in: int, n_models: int = 1) -> int:
@@ -41,7 +42,7 @@ class RankSpec(LLMNodeSpec):
     """rank: one call orders the candidates; the best ``top_k`` go on."""
 
     op: Literal["rank"] = "rank"
-    top_k: PositiveInt = Field(default=5, description="how many candidates to keep")
+    top_k: PositiveInt = Field(default=5, le=MAX_SAMPLES, description="how many candidates to keep")
 
     def max_calls(self, n_in: int, n_models: int = 1) -> int:
         return 1 if n_in > 1 else 0
@@ -54,7 +55,7 @@ class FuseSpec(LLMNodeSpec):
     """fuse: ``samples`` calls each merge the candidates into one answer."""
 
     op: Literal["fuse"] = "fuse"
-    samples: PositiveInt = Field(default=1, description="fused answers to write")
+    samples: PositiveInt = Field(default=1, le=MAX_SAMPLES, description="fused answers to write")
 
     def max_calls(self, n_in: int, n_models: int = 1) -> int:
         return self.samples if n_in else 0
@@ -96,7 +97,7 @@ class UnitTestGenerateSpec(LLMNodeSpec):
     consumes: ClassVar[frozenset[str]] = frozenset({"query"})
     produces: ClassVar[str] = "tests"
     op: Literal["unit_test_generate"] = "unit_test_generate"
-    count: PositiveInt = Field(default=5, description="tests to write")
+    count: PositiveInt = Field(default=5, le=MAX_SAMPLES, description="tests to write")
     kind: Literal["code", "text"] = Field(
         default="text", description="code: Python assert lines; text: natural-language checks"
     )
@@ -117,13 +118,13 @@ class UnitTestEvaluateSpec(LLMNodeSpec):
     consumes: ClassVar[frozenset[str]] = frozenset({"candidates", "tests"})
     needs_model: ClassVar[bool] = False
     op: Literal["unit_test_evaluate"] = "unit_test_evaluate"
-    top_k: PositiveInt | None = Field(default=None, description="keep only the best top_k")
+    top_k: PositiveInt | None = Field(default=None, le=MAX_SAMPLES, description="keep only the best top_k")
     tests_field: str | None = Field(
         default=None, description="read tests from this field of the input item instead of a tests node"
     )
     tests_kind: Literal["code", "text"] = Field(default="code", description="kind of the tests read from tests_field")
-    timeout_s: PositiveFloat = Field(default=10.0, description="sandbox time limit per candidate")
-    memory_mb: PositiveInt = Field(default=512, description="sandbox memory limit per candidate")
+    timeout_s: PositiveFloat = Field(default=10.0, le=600, description="sandbox time limit per candidate")
+    memory_mb: PositiveInt = Field(default=512, le=65536, description="sandbox memory limit per candidate")
 
     def max_calls(self, n_in: int, n_models: int = 1) -> int:
         # Text tests are judged by the model (one call per candidate); code tests are run.

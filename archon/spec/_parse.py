@@ -13,6 +13,9 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic import ValidationError
 
+from archon._files import MAX_SPEC_BYTES
+from archon._files import FileTooLarge
+from archon._files import read_text_limited
 from archon.errors import Problem
 from archon.errors import SpecError
 from archon.spec._models import BudgetSpec
@@ -104,13 +107,27 @@ class _Collector:
                 self.add(
                     loc, f"{err['msg'].lower()}, got {err.get('input')!r}", "use one of the listed values", value=True
                 )
+            elif name == "api_key_env":  # never echo it: a pasted key is the likeliest mistake
+                self.add(
+                    loc,
+                    "api_key_env must name an environment variable (letters, digits, _), not hold the key",
+                    "write api_key_env: OPENAI_API_KEY and export the key in that variable",
+                    value=True,
+                )
             else:
                 got = err.get("input")
-                shown = f", got {got!r}" if not isinstance(got, (dict, list)) else ""
+                shown = f", got {_clip(got)}" if not isinstance(got, (dict, list)) else ""
                 self.add(loc, f"{err['msg'].lower()}{shown}", _fix_for(kind, name), value=True)
 
 
+def _clip(value: Any) -> str:
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**60 else "a huge number"
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def _fix_for(kind: str, name: str) -> str:
+    if kind in ("less_than", "less_than_equal"):
+        return f"{name} is far above any sensible value: lower it"
     if kind in ("greater_than", "greater_than_equal") and name in ("samples", "top_k", "count"):
         return f"{name} must be a whole number of at least 1"
     if kind.startswith(("int_", "float_", "bool_", "string_", "list_", "dict_", "model_")):
@@ -422,13 +439,15 @@ def read_source(path: str | FsPath) -> str:
     """A YAML file's text; an unreadable file is a located :class:`SpecError`."""
     p = FsPath(path)
     try:
-        return p.read_text(encoding="utf-8")
+        return read_text_limited(p, MAX_SPEC_BYTES)
     except FileNotFoundError:
         raise SpecError(Problem(str(p), 0, 0, "", "file not found", "check the path")) from None
     except IsADirectoryError:
         raise SpecError(Problem(str(p), 0, 0, "", "is a directory, not a YAML file", "pass a .yaml file")) from None
     except UnicodeDecodeError as exc:
         raise SpecError(Problem(str(p), 0, 0, "", f"not UTF-8 text ({exc.reason})", "save the file as UTF-8")) from None
+    except FileTooLarge as exc:
+        raise SpecError(Problem(str(p), 0, 0, "", f"the file is {exc.strerror}", "pass a YAML file")) from None
     except OSError as exc:
         raise SpecError(
             Problem(str(p), 0, 0, "", f"cannot read: {exc.strerror}", "check the path and permissions")

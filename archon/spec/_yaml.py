@@ -16,6 +16,18 @@ from archon.errors import SpecError
 Path = tuple[str | int, ...]
 Locations = dict[Path, tuple[int, int]]
 
+#: Bounds on what one YAML file may expand to: aliases are expanded into plain data, so a
+#: 1 KB file of nested aliases ("billion laughs") would otherwise expand to GBs.
+MAX_VALUES = 200_000
+MAX_DEPTH = 64
+MAX_BYTES = 8 * 1024 * 1024
+
+
+class _TooBig(Exception):
+    def __init__(self, what: str, path: Path) -> None:
+        self.what = what
+        self.path = path
+
 
 def load_yaml(text: str, file: str) -> tuple[Any, Locations]:
     """Parses YAML, keeping the 1-based (line, col) of every key and value.
@@ -28,9 +40,17 @@ def load_yaml(text: str, file: str) -> tuple[Any, Locations]:
         >>> data, locs[("a", "b")]
         ({'a': {'b': 1}}, (2, 3))
     """
+    if len(text) > MAX_BYTES:
+        raise SpecError(
+            Problem(file, 0, 0, "", f"the file is larger than {MAX_BYTES // (1024 * 1024)} MiB", "pass a YAML file")
+        )
     yaml = YAML(typ="rt")
     try:
         raw = yaml.load(text)
+    except RecursionError:
+        raise SpecError(
+            Problem(file, 0, 0, "", "the YAML nests too deeply", f"nest at most {MAX_DEPTH} levels")
+        ) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
@@ -46,14 +66,35 @@ def load_yaml(text: str, file: str) -> tuple[Any, Locations]:
             fix = "indent with spaces, not tabs"
         raise SpecError(Problem(file, line, col, "", f"YAML syntax error: {what}", fix)) from None
     except YAMLError as exc:
-        raise SpecError(Problem(file, 0, 0, "", f"YAML error: {exc}", "fix the YAML syntax")) from None
+        raise SpecError(Problem(file, 0, 0, "", f"YAML error: {_short(exc)}", "fix the YAML syntax")) from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise SpecError(Problem(file, 0, 0, "", f"a value YAML cannot read: {_short(exc)}", "fix that value")) from None
     if raw is None:
         raise SpecError(Problem(file, 1, 1, "", "the file is empty", "write a pipeline: see docs/quickstart.md"))
     locations: Locations = {(): (1, 1)}
-    return _plain(raw, (), locations), locations
+    try:
+        return _plain(raw, (), locations, [0]), locations
+    except _TooBig as exc:
+        line, col = locate(locations, exc.path)
+        fix = (
+            "write the values out instead of nesting aliases (&/*)"
+            if exc.what.startswith("more than")
+            else f"nest at most {MAX_DEPTH} levels"
+        )
+        raise SpecError(Problem(file, line, col, dotted(exc.path), f"the YAML expands to {exc.what}", fix)) from None
 
 
-def _plain(node: Any, path: Path, locs: Locations) -> Any:
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    return text if len(text) <= 300 else text[:300] + "…"
+
+
+def _plain(node: Any, path: Path, locs: Locations, count: list[int]) -> Any:
+    count[0] += 1
+    if count[0] > MAX_VALUES:
+        raise _TooBig(f"more than {MAX_VALUES:,} values", path)
+    if len(path) > MAX_DEPTH:
+        raise _TooBig(f"more than {MAX_DEPTH} levels of nesting", path)
     if isinstance(node, CommentedMap):
         out: dict[Any, Any] = {}
         for key in node:
@@ -65,7 +106,7 @@ def _plain(node: Any, path: Path, locs: Locations) -> Any:
             except (KeyError, TypeError, AttributeError):
                 pass
             out[str(key) if not isinstance(key, (str, int, float, bool)) else key] = _plain(
-                node[key], path + (str(key),), locs
+                node[key], path + (str(key),), locs, count
             )
         return out
     if isinstance(node, CommentedSeq):
@@ -76,7 +117,7 @@ def _plain(node: Any, path: Path, locs: Locations) -> Any:
                 locs[path + (i,)] = (line + 1, col + 1)
             except (KeyError, TypeError, AttributeError):
                 pass
-            items.append(_plain(item, path + (i,), locs))
+            items.append(_plain(item, path + (i,), locs, count))
         return items
     if isinstance(node, str):
         return str(node)

@@ -79,6 +79,8 @@ class BackendError(ArchonError):
     """A model provider failed."""
 
     retryable: bool = False
+    #: seconds the server asked to wait (its Retry-After header), when it said
+    retry_after: float | None = None
 
     def is_retryable(self) -> bool:
         return self.retryable

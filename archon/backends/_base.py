@@ -100,10 +100,19 @@ class BaseBackend(ABC):
     def completion(
         self, text: str | None, prompt_tokens: int, completion_tokens: int, finish_reason: str | None
     ) -> Completion:
-        """A :class:`Completion` priced with :meth:`price_per_1k` (0 when unknown)."""
+        """A :class:`Completion` priced with :meth:`price_per_1k` (0 when unknown).
+
+        Raises:
+            ServerError: the answer holds no text at all (``"content": null``): retried,
+                never stored as a successful empty answer.
+        """
+        if text is None:
+            raise ServerError(
+                f"{self.spec.model}: the server answered with no text (content: null, finish_reason: {finish_reason})"
+            )
         price = self.price_per_1k()
         cost = (prompt_tokens * price[0] + completion_tokens * price[1]) / 1000 if price else 0.0
-        return Completion(text or "", prompt_tokens, completion_tokens, cost, finish_reason)
+        return Completion(text, prompt_tokens, completion_tokens, cost, finish_reason)
 
     def check_key_env(self) -> None:
         """Raises ConfigurationError when ``api_key_env`` names an unset variable."""
@@ -119,12 +128,42 @@ class BaseBackend(ABC):
         """Releases connections and memory."""
 
 
-def error_for_status(status: int, message: str) -> BackendError:
+def error_for_status(status: int, message: str, retry_after: float | None = None) -> BackendError:
     """The archon error for an HTTP status: 429 and 5xx/408 are retryable."""
     if status == 429:
-        return RateLimitError(message)
+        err = RateLimitError(message)
+        err.retry_after = retry_after
+        return err
     if status >= 500 or status == 408:
-        return ServerError(message)
+        server = ServerError(message)
+        server.retry_after = retry_after
+        return server
     if status in (401, 403):
         return ConfigurationError(message + " — check the API key")
     return RequestError(message)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header: a number of seconds or an HTTP date.
+
+    Example:
+        >>> parse_retry_after("7"), parse_retry_after(None), parse_retry_after("soon")
+        (7.0, None, None)
+    """
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    import datetime as dt
+
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())

@@ -23,6 +23,7 @@ from archon.backends._base import Message
 from archon.backends._base import Request
 from archon.backends._budget import QueryBudget
 from archon.errors import BackendError
+from archon.errors import BudgetExceededError
 from archon.errors import ConfigurationError
 from archon.plan import BoundModel
 from archon.spec import ModelSpec
@@ -60,6 +61,22 @@ def backend_class(model: str, spec: ModelSpec | None = None) -> type[BaseBackend
     from archon.backends._litellm import LiteLLMBackend
 
     return LiteLLMBackend
+
+
+#: The longest ``Retry-After`` archon honours; a longer one fails the call at once.
+MAX_RETRY_AFTER_S = 120.0
+_backoff = wait_exponential_jitter(initial=0.5, max=20.0)
+
+
+def _after(exc: BaseException | None, base: float) -> float:
+    """The wait before the next attempt: the backoff, or longer if the server said so."""
+    asked = getattr(exc, "retry_after", None)
+    return max(base, min(float(asked), MAX_RETRY_AFTER_S)) if asked is not None else base
+
+
+def _wait(state: Any) -> float:
+    exc = state.outcome.exception() if state.outcome is not None else None
+    return _after(exc, _backoff(state))
 
 
 def cache_key(endpoint: str, request: Request, mode: str) -> str:
@@ -190,17 +207,34 @@ class ClientSession:
         except BackendError as exc:
             if not exc.is_retryable() or backend.spec.max_retries == 0:
                 raise
+            if exc.retry_after is not None and exc.retry_after > MAX_RETRY_AFTER_S:
+                raise type(exc)(f"{exc} (the server asks to wait {exc.retry_after:.0f} s: not retried)") from None
             # Failures are rare: tenacity is only set up once the first attempt failed.
             self.log.info("%s: retrying after %s", request.model, exc)
+            last: list[BaseException] = [exc]
+            failed = [1]
+
+            async def again() -> tuple[Completion, float]:
+                try:
+                    return await attempt()
+                except BudgetExceededError as refused:  # name what made the retries necessary
+                    raise BudgetExceededError(
+                        f"{refused} — while retrying after {failed[0]} failed attempt(s); the last: {last[0]}"
+                    ) from None
+                except BackendError as err:
+                    last[0] = err
+                    failed[0] += 1
+                    raise
+
             retrying = AsyncRetrying(
                 stop=stop_after_attempt(backend.spec.max_retries),
-                wait=wait_exponential_jitter(initial=0.5, max=20.0),
+                wait=_wait,
                 retry=retry_if_exception(lambda e: isinstance(e, BackendError) and e.is_retryable()),
                 before_sleep=lambda rs: self.log.info("%s: retry %d", request.model, rs.attempt_number),
                 reraise=True,
             )
-            await asyncio.sleep(0.25)
-            out, latency = await retrying(attempt)
+            await asyncio.sleep(_after(exc, 0.25))
+            out, latency = await retrying(again)
         # Durable before use: a crash after this line never loses the paid call.
         await self.client.store.put_call(
             {

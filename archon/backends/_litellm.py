@@ -11,6 +11,7 @@ from archon.backends._base import BaseBackend
 from archon.backends._base import Completion
 from archon.backends._base import Request
 from archon.backends._base import error_for_status
+from archon.backends._base import parse_retry_after
 from archon.backends._base import route_mode
 from archon.errors import BackendError
 from archon.errors import ConfigurationError
@@ -132,7 +133,10 @@ def _map_error(exc: Exception, model: str) -> BackendError:
     if isinstance(exc, BackendError):
         return exc
     if isinstance(exc, litellm.RateLimitError):
-        return RateLimitError(msg)
+        err = RateLimitError(msg)
+        headers = getattr(getattr(exc, "response", None), "headers", None) or {}
+        err.retry_after = parse_retry_after(headers.get("retry-after") if hasattr(headers, "get") else None)
+        return err
     if isinstance(exc, litellm.Timeout):
         return ProviderTimeoutError(msg)
     if isinstance(exc, (litellm.AuthenticationError, litellm.PermissionDeniedError)):

@@ -17,6 +17,7 @@ from archon.backends._base import BaseBackend
 from archon.backends._base import Completion
 from archon.backends._base import Request
 from archon.backends._base import error_for_status
+from archon.backends._base import parse_retry_after
 from archon.backends._base import route_mode
 from archon.errors import BackendError
 from archon.errors import ProviderTimeoutError
@@ -89,7 +90,9 @@ class OpenAIHTTPBackend(BaseBackend):
             async with self._session().post(url, json=body) as resp:
                 if resp.status >= 400:
                     raise error_for_status(
-                        resp.status, f"{self.spec.model}: HTTP {resp.status}: {(await resp.text())[:300]}"
+                        resp.status,
+                        f"{self.spec.model}: HTTP {resp.status}: {(await resp.text())[:300]}",
+                        parse_retry_after(resp.headers.get("Retry-After")),
                     )
                 data = await resp.json(content_type=None)
         except BackendError:

@@ -122,7 +122,8 @@ class SyntheticBackend(BaseBackend):
 
     def _answer(self, prompt: str, rng: random.Random, skill: float) -> str:
         m = _QUESTION.search(prompt)
-        question = m.group(1).strip() if m else prompt.strip().splitlines()[-1].strip()
+        lines = prompt.strip().splitlines()
+        question = m.group(1).strip() if m else (lines[-1].strip() if lines else "")
         gold = gold_answer(question)
         cands = [c[2].strip() for c in _CANDIDATE.findall(prompt)]
         if "Rank the" in prompt:

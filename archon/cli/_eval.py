@@ -50,6 +50,11 @@ def run_eval(args: argparse.Namespace) -> int:
         print(json.dumps(result.summary(), ensure_ascii=False))
     else:
         _table(result)
+    failed = result.summary()["failed_items"]
+    if failed:  # as archon run does: a score over failed items is not the whole story
+        first = next(i.error for i in result.items if i.error)
+        print(f"error: {failed} of {len(result.items)} items failed (scored 0); the first: {first}", file=sys.stderr)
+        return 1
     return 0
 
 

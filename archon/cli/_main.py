@@ -26,6 +26,36 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _out_file(text: str) -> str:
+    """An output file path: checked before any work is done, so nothing paid is lost to a typo."""
+    from pathlib import Path
+
+    path = Path(text).expanduser()
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a directory: give a file path inside it")
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(f"the folder {path.parent} does not exist: create it or pick another path")
+    if not os.access(path if path.exists() else path.parent, os.W_OK):
+        raise argparse.ArgumentTypeError(f"{text} is not writable: pick another path")
+    return text
+
+
+def _out_dir(text: str) -> str:
+    from pathlib import Path
+
+    path = Path(text).expanduser()
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a file, not a folder: give a folder (it is created if missing)")
+    return text
+
+
+def _port(text: str) -> int:
+    value = _positive_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"a TCP port is 1-65535, got {value}")
+    return value
+
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -62,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", metavar="FILE")
 
     p = sub.add_parser("schema", help="print the JSON Schema of pipeline files (for editors)")
-    p.add_argument("-o", "--output", metavar="FILE", help="write it to FILE instead of stdout")
+    p.add_argument("-o", "--output", type=_out_file, metavar="FILE", help="write it to FILE instead of stdout")
     p.add_argument(
         "--format",
         choices=["json", "markdown"],
@@ -79,7 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--input-field", default="input", metavar="F", help="dataset field holding the input (default: input)"
     )
     p.add_argument("--limit", type=_positive_int, metavar="N", help="only the first N dataset items")
-    p.add_argument("--out", metavar="FILE.jsonl", help="write per-item results (output, error, usage) here")
+    p.add_argument(
+        "--out", type=_out_file, metavar="FILE.jsonl", help="write per-item results (output, error, usage) here"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object: outputs and usage")
     _add_run_options(p)
     p.add_argument("--no-cache", action="store_true", help="do not reuse cached calls (new calls are still saved)")
@@ -124,7 +156,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--study", metavar="NAME", help="study name (default: the space's name)")
     p.add_argument(
-        "--results", metavar="DIR", default="results", help="where best.yaml, pareto/, trials.csv and report.html go"
+        "--results",
+        type=_out_dir,
+        metavar="DIR",
+        default="results",
+        help="where best.yaml, pareto/, trials.csv and report.html go",
     )
     p.add_argument(
         "--workers", type=_positive_int, default=1, metavar="N", help="processes on this machine (default 1)"
@@ -151,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="python: a module that needs no archon (litellm, llama-cpp-python for local/ models)",
     )
-    p.add_argument("-o", "--output", metavar="FILE.py", help="write it here (default: stdout)")
+    p.add_argument("-o", "--output", type=_out_file, metavar="FILE.py", help="write it here (default: stdout)")
     p.add_argument("--db", metavar="URL", help="the database holding the study (default: $ARCHON_DB or the cache dir)")
 
     p = sub.add_parser("tune", help="tune a pipeline's prompts with DSPy (MIPROv2 or GEPA) under a budget")
@@ -185,13 +221,15 @@ def build_parser() -> argparse.ArgumentParser:
         "route (default: the pipeline's first model)",
     )
     p.add_argument("--prompt-api-base", metavar="URL", help="the server of --prompt-model, if it is one")
-    p.add_argument("-o", "--output", metavar="OUT.yaml", help="the tuned pipeline (default: PIPELINE.tuned.yaml)")
+    p.add_argument(
+        "-o", "--output", type=_out_file, metavar="OUT.yaml", help="the tuned pipeline (default: PIPELINE.tuned.yaml)"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
     p = sub.add_parser("serve", help="serve a local/ model as an OpenAI-compatible server (llama.cpp)")
     p.add_argument("model", metavar="local/MODEL")
     p.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1")
-    p.add_argument("--port", type=_positive_int, default=8080, help="default: 8080")
+    p.add_argument("--port", type=_port, default=8080, help="default: 8080")
     p.add_argument("--n-ctx", type=_positive_int, default=2048, help="context window (default: 2048)")
     p.add_argument("--alias", metavar="NAME", help="the model name clients send (default: the local name)")
 
@@ -228,7 +266,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help="also estimate pass@k (coverage@k) from the output node's candidates",
     )
-    p.add_argument("--out", metavar="FILE.jsonl", help="per-item results: input, output, gold, score, usage")
+    p.add_argument(
+        "--out", type=_out_file, metavar="FILE.jsonl", help="per-item results: input, output, gold, score, usage"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     _add_run_options(p)
     return parser
@@ -303,6 +343,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigurationError as exc:
         for line in str(exc).splitlines():
             print(f"error: {line}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a file that cannot be read or written, found late
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc} — check the path and permissions", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: every paid call so far is saved; run again to resume from the cache", file=sys.stderr)

@@ -95,6 +95,10 @@ def run_optimize(args: argparse.Namespace) -> int:
         print(json.dumps(_summary(result), default=str))
     elif not args.join:
         _table(result)
+    if result.best is None and not args.join:
+        why = next((t.reason for t in result.trials if t.reason), "no trial ran")
+        print(f"error: no trial completed ({result.stopped_because}); the first reason: {why}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -76,6 +76,20 @@ class Dataset:
         return Dataset(self.name, self.examples[:limit], self.source, self.notes)
 
 
+def _surrogate(value: Any, field: str = "") -> tuple[str, str] | None:
+    """The first (field, character) of a lone surrogate in a row's text, else None."""
+    if isinstance(value, str):
+        bad = next((c for c in value if "\ud800" <= c <= "\udfff"), None)
+        return (field, bad) if bad else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for k, v in items:
+        if isinstance(k, str) and (hit := _surrogate(k, field)):
+            return hit
+        if hit := _surrogate(v, f"{field}.{k}" if field else str(k)):
+            return hit
+    return None
+
+
 def load_file(
     path: str | Path, input_field: str = "input", answer_field: str | None = "answer", *, require_answer: bool = True
 ) -> Dataset:
@@ -123,6 +137,11 @@ def load_file(
                         'each line must be one JSON object, e.g. {"input": "...", "answer": "..."}',
                     )
                 )
+            except (ValueError, RecursionError) as exc:  # > 4300-digit integers, nesting past the stack
+                what = "nests too deeply" if isinstance(exc, RecursionError) else str(exc).split(";")[0]
+                problems.append(
+                    Problem(str(p), n, 1, "", f"JSON that cannot be read: {what}", "write plain fields of text")
+                )
     examples: list[Example] = []
     for n, row in rows:
         if isinstance(row, str):
@@ -136,6 +155,25 @@ def load_file(
                     "",
                     f"a row must be an object, got {type(row).__name__}",
                     'write {"input": "...", "answer": "..."}',
+                )
+            )
+            continue
+        try:
+            bad = _surrogate(row)
+        except RecursionError:
+            bad = ("", "nesting")
+        if bad == ("", "nesting"):
+            problems.append(Problem(str(p), n, 1, "", "the row nests too deeply", "write plain fields of text"))
+            continue
+        if bad is not None:
+            problems.append(
+                Problem(
+                    str(p),
+                    n,
+                    1,
+                    bad[0],
+                    f"a lone UTF-16 surrogate ({bad[1]!r}) is not text",
+                    "fix that \\uXXXX escape: write the character itself or a surrogate pair",
                 )
             )
             continue

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from abc import ABC
 from abc import abstractmethod
+from collections.abc import Awaitable
+from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 from typing import ClassVar
+from typing import TypeVar
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
@@ -27,9 +31,21 @@ from archon.plan import PlannedNode
 from archon.sandbox import BaseSandbox
 from archon.spec import NodeSpec
 
+T = TypeVar("T")
+
 
 class TemplateError(ArchonError):
     """A node's template could not be rendered for an item (e.g. a missing field)."""
+
+
+async def all_of(aws: Iterable[Awaitable[T]]) -> list[T]:
+    """Awaits every one, then raises the first failure: a sibling sample already being
+    paid for finishes and is cached instead of being abandoned mid-call."""
+    results = await asyncio.gather(*aws, return_exceptions=True)
+    for r in results:
+        if isinstance(r, BaseException):
+            raise r
+    return results  # type: ignore[return-value]
 
 
 def snake(name: str) -> str:

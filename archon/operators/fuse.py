@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from archon._typing import Candidate
 from archon.operators._base import BaseOperator
 from archon.operators._base import NodeInputs
 from archon.operators._base import OpContext
+from archon.operators._base import all_of
 from archon.spec import FuseSpec
 
 PROMPT = """\
@@ -35,7 +34,7 @@ class Fuse(BaseOperator):
         if not cands:
             return ()
         prompt = ctx.instructions(PROMPT, candidates=cands)
-        texts = await asyncio.gather(*(ctx.complete(prompt, sample=i) for i in range(spec.samples)))
+        texts = await all_of(ctx.complete(prompt, sample=i) for i in range(spec.samples))
         model = ctx.node.models[0].name
         return tuple(
             Candidate(text=t, node=ctx.node.id, model=model, sample=i)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from archon._typing import Candidate
 from archon.operators._base import BaseOperator
 from archon.operators._base import NodeInputs
 from archon.operators._base import OpContext
+from archon.operators._base import all_of
 from archon.spec import GenerateSpec
 
 
@@ -28,9 +27,7 @@ class Generate(BaseOperator):
         conversation = ctx.conversation()
         prompt = ctx.query_text()
         jobs = [(m, i) for m in ctx.node.models for i in range(spec.samples)]
-        texts = await asyncio.gather(
-            *(ctx.complete(prompt, sample=i, model=m, conversation=conversation) for m, i in jobs)
-        )
+        texts = await all_of(ctx.complete(prompt, sample=i, model=m, conversation=conversation) for m, i in jobs)
         return tuple(
             Candidate(text=t, node=ctx.node.id, model=m.name, sample=i) for (m, i), t in zip(jobs, texts, strict=True)
         )

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 
 from archon._typing import Candidate
 from archon.operators._base import BaseOperator
 from archon.operators._base import NodeInputs
 from archon.operators._base import OpContext
+from archon.operators._base import all_of
 from archon.operators._parsing import parse_verdict
 from archon.spec import VerifySpec
 
@@ -35,7 +35,7 @@ class Verify(BaseOperator):
         spec = ctx.spec
         assert isinstance(spec, VerifySpec)
         cands = inputs.candidates
-        replies = await asyncio.gather(*(ctx.complete(ctx.instructions(PROMPT, candidate=c)) for c in cands))
+        replies = await all_of(ctx.complete(ctx.instructions(PROMPT, candidate=c)) for c in cands)
         judged = tuple(dataclasses.replace(c, verdict=parse_verdict(r)) for c, r in zip(cands, replies, strict=True))
         kept = tuple(c for c in judged if c.verdict == "correct")
         if kept:

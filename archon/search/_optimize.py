@@ -25,6 +25,7 @@ from typing import Any
 from archon._pipeline import Pipeline
 from archon.backends import Limits
 from archon.backends import ModelClient
+from archon.errors import ArchonError
 from archon.errors import ConfigurationError
 from archon.errors import SpecError
 from archon.evaluate import Dataset
@@ -352,24 +353,29 @@ async def aoptimize(
     grid = space.strategy == "grid"
     stopped = "the space is exhausted" if grid else "the trial budget is spent"
     ops = operator_types()
-    if space.archon is not None and space.ranking is None:
-        space = replace(space, ranking=await _ranked(space, dev, client, store, ledger, caps))
-    records: list[TrialRecord] = []
-    repeats = 0
-    baseline_yaml = _dump(space.baseline_data())
-    baseline_pipe = Pipeline(
-        parse_pipeline(baseline_yaml, f"{space.file}#baseline", space.node_types),
-        ops=ops,
-        limits=limits,
-        client=client,
-    )
-    base = await _baseline(space, study, baseline_pipe, train, dev_order, metric, ledger, caps, pq, role)
-    if role == "main":
-        study.set_user_attr("baseline_pipeline", baseline_yaml)
-        if on_baseline is not None:
-            on_baseline(base.dev_score, base.dev_ci95)
-    space = replace(space, pool=DemoPool(tuple(train.examples), base.bootstrapped))
-    space = replace(space, proposed=await _proposals(space, study, train, client, limits, ledger, caps, pq, role))
+    try:  # the ranking, the baseline and the proposals: on a failure, close what is open
+        if space.archon is not None and space.ranking is None:
+            space = replace(space, ranking=await _ranked(space, dev, client, store, ledger, caps))
+        records: list[TrialRecord] = []
+        repeats = 0
+        baseline_yaml = _dump(space.baseline_data())
+        baseline_pipe = Pipeline(
+            parse_pipeline(baseline_yaml, f"{space.file}#baseline", space.node_types),
+            ops=ops,
+            limits=limits,
+            client=client,
+        )
+        base = await _baseline(space, study, baseline_pipe, train, dev_order, metric, ledger, caps, pq, role)
+        if role == "main":
+            study.set_user_attr("baseline_pipeline", baseline_yaml)
+            if on_baseline is not None:
+                on_baseline(base.dev_score, base.dev_ci95)
+        space = replace(space, pool=DemoPool(tuple(train.examples), base.bootstrapped))
+        space = replace(space, proposed=await _proposals(space, study, train, client, limits, ledger, caps, pq, role))
+    except BaseException:
+        await client.aclose()
+        store.close()
+        raise
     children = _spawn_workers(space, store.url, name, workers - 1, heartbeat_s) if role == "main" else []
     try:
         while True:
@@ -720,6 +726,11 @@ async def _run_trial(
             raise
         paid = paid + _paid(result.usage)
         ledger.settle(number, paid, final=i == len(rungs) - 1)
+        failed = _all_failed(result)
+        if failed:  # not a score of 0: the architecture could not be judged
+            ledger.settle(number, paid, final=True)
+            reason = f"every dev item failed: {failed}"
+            return TrialRecord(number, params, "rejected", reason=reason, paid_calls=paid.calls), False
         done = k
         scores.append(result.score)
         if i < len(rungs) - 1:
@@ -770,6 +781,14 @@ async def _run_trial(
         ),
         False,
     )
+
+
+def _all_failed(result: Any) -> str:
+    """The first item's error when every item of an evaluation failed, else ''."""
+    items = list(result.items)
+    if items and all(i.error for i in items):
+        return str(items[0].error).splitlines()[0][:300]
+    return ""
 
 
 def _grid_cap(space: SearchSpace) -> int:
@@ -1059,6 +1078,9 @@ async def _baseline(
         paid = paid + _paid(res.usage)
     finally:
         ledger.settle(BASE_ROW, paid, final=True)
+    failed = _all_failed(res)
+    if failed:
+        raise ArchonError(f"the baseline (one greedy call) failed on every dev item: {failed}")
     dev_items = item_scores(res)
     study.set_user_attr(
         "baseline",

@@ -381,6 +381,12 @@ def parse_space(
                 "write brackets: 2",
             )
             brackets = 1
+    seed = data.get("seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32:
+        add(("seed",), f"seed must be a whole number from 0 to 2**32-1, got {seed!r}"[:120], "write seed: 0")
+        seed = 0
+    if not isinstance(data.get("name", ""), str):
+        add(("name",), "name must be text", "write name: my-search")
     if col.problems:
         raise SpecError(col.problems)
     assert dataset is not None
@@ -394,7 +400,7 @@ def parse_space(
         budget=budget,
         strategy=strategy,
         objectives=tuple(objectives),
-        seed=int(data.get("seed", 0)),
+        seed=seed,
         file=file,
         fidelity=rungs,
         keep=float(keep),

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import DatabaseError
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -71,6 +72,10 @@ class Store:
             Base.metadata.create_all(self.engine)
         except OperationalError as exc:
             raise ConfigurationError(f"cannot open database {self._safe_url()}: {exc.orig}") from None
+        except DatabaseError as exc:  # e.g. a file that is not a SQLite database
+            raise ConfigurationError(
+                f"cannot use database {self._safe_url()}: {exc.orig} — give --db a new path or an archon database"
+            ) from None
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archon-store")
         self._pending_puts: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
         self._pending_gets: list[tuple[str, asyncio.Future[CallRecord | None]]] = []

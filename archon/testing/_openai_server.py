@@ -2,8 +2,9 @@
 
 It speaks ``/v1/completions`` and ``/v1/chat/completions`` on 127.0.0.1 and answers
 with scripted text: the reply of the first ``--script`` rule whose regex matches the
-prompt, else ``reply-<n>``. It can add a fixed latency and inject faults (HTTP 429,
-500, or a hang past the client's timeout) on a deterministic schedule, and counts
+prompt, else ``reply-<n>``. It can add a fixed latency and inject faults (HTTP 429 with
+or without Retry-After, 500, a hang past the client's timeout, a 200 whose content is
+null, a 502 that echoes the request headers) on a deterministic schedule, and counts
 what it received (``GET /stats``). Run: ``python -m archon.testing._openai_server``.
 """
 
@@ -39,6 +40,7 @@ class ServerProcess:
         hang_s: float = 30.0,
         script: list[tuple[str, str]] | None = None,
         fault_first: int = 0,
+        retry_after: float = 0.0,
     ) -> None:
         self.port = free_port()
         self.args = [
@@ -57,6 +59,8 @@ class ServerProcess:
             str(fault_first),
             "--hang-s",
             str(hang_s),
+            "--retry-after",
+            str(retry_after),
             "--script",
             json.dumps(script or []),
         ]
@@ -122,7 +126,25 @@ def _serve(args: argparse.Namespace) -> None:
         if kind:
             stats["faults"][kind] = stats["faults"].get(kind, 0) + 1
             if kind == "429":
-                return web.json_response({"error": {"message": "rate limited", "type": "rate_limit"}}, status=429)
+                headers = {"Retry-After": f"{args.retry_after:g}"} if args.retry_after else None
+                return web.json_response(
+                    {"error": {"message": "rate limited", "type": "rate_limit"}}, status=429, headers=headers
+                )
+            if kind == "echo":  # a gateway that echoes the request's headers in its error body
+                seen = {k: v for k, v in request.headers.items()}
+                return web.json_response({"error": {"message": "bad gateway", "request_headers": seen}}, status=502)
+            if kind == "null":  # a 200 with "content": null
+                stats["ok"] += 1
+                message = {"role": "assistant", "content": None}
+                return web.json_response(
+                    {
+                        "id": f"x-{n}",
+                        "object": "chat.completion",
+                        "created": int(time.time()),
+                        "model": "m",
+                        "choices": [{"index": 0, "message": message, "text": None, "finish_reason": "content_filter"}],
+                    }
+                )
             if kind == "500":
                 return web.json_response({"error": {"message": "internal error", "type": "server_error"}}, status=500)
             if kind == "timeout":
@@ -174,10 +196,11 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--latency", type=float, default=0.0)
-    p.add_argument("--faults", default="", help="comma list of 429,500,timeout")
+    p.add_argument("--faults", default="", help="comma list of 429,500,timeout,null,echo")
     p.add_argument("--fault-every", type=int, default=0, help="every k-th request fails")
     p.add_argument("--fault-first", type=int, default=0, help="the first k requests fail")
     p.add_argument("--hang-s", type=float, default=30.0)
+    p.add_argument("--retry-after", type=float, default=0.0, help="the Retry-After seconds a 429 sends (0: none)")
     p.add_argument("--script", default="[]", help="JSON list of [regex, reply]")
     _serve(p.parse_args())
 

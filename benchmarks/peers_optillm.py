@@ -176,7 +176,9 @@ def main() -> None:
                 scores = []
                 for ex in test.examples:
                     prompt = prompter.render(node["template"], dict(ex.fields), task)
-                    out = chat(f"http://127.0.0.1:{opt_port}/v1", name, prompt, model["max_tokens"], model.get("stop", []))
+                    out = chat(
+                        f"http://127.0.0.1:{opt_port}/v1", name, prompt, model["max_tokens"], model.get("stop", [])
+                    )
                     scores.append(asyncio.run(metric.score(out, ex, None, None)) or 0.0)
                 calls = (counter.calls - before) / max(1, len(test))
                 row.append(f"optillm {approach} {sum(scores) / max(1, len(scores)):.3f} ({calls:.1f} calls/q)")

@@ -91,7 +91,9 @@ def main() -> None:
     ap.add_argument("--budget-calls", type=int, help="per task (default: archon's task-first default)")
     ap.add_argument("--json", metavar="FILE", help="also write the rows here")
     ap.add_argument("--dspy", action="store_true", help="also run DSPy MIPROv2 at archon's call budget")
-    ap.add_argument("--keep", metavar="DIR", help="keep the databases and results here (for benchmarks/peers_optillm.py)")
+    ap.add_argument(
+        "--keep", metavar="DIR", help="keep the databases and results here (for benchmarks/peers_optillm.py)"
+    )
     args = ap.parse_args()
     files = sorted(TASKS.glob("*.jsonl"))
     if args.tasks:

@@ -41,9 +41,22 @@ def run_eval(args: argparse.Namespace) -> int:
         raise ConfigurationError(str(exc)) from None
     if not dataset.examples:
         raise ConfigurationError(f"the {args.split} split of {dataset.name} is empty — use --split all or more data")
+    runs_code = metric.needs_sandbox or any(n.spec.op == "unit_test_evaluate" for n in pipeline.plan.nodes.values())
+    sandbox = None
+    if runs_code:
+        from archon.sandbox import default_sandbox
+
+        sandbox = default_sandbox()
+        print(f"sandbox: {sandbox.isolation}", file=sys.stderr)
     with jsonl_writer(args.out) as write, pipeline:
         evaluation = aevaluate(
-            pipeline, dataset, metric, judge=judge, pass_at=args.pass_at, on_item=lambda item: write(item.as_dict())
+            pipeline,
+            dataset,
+            metric,
+            sandbox=sandbox,
+            judge=judge,
+            pass_at=args.pass_at,
+            on_item=lambda item: write(item.as_dict()),
         )
         result = pipeline._sync(evaluation)
     if args.json:

@@ -23,7 +23,7 @@ from archon.evaluate._stats import pass_at_k
 from archon.execute import ItemResult
 from archon.plan import BoundModel
 from archon.sandbox import BaseSandbox
-from archon.sandbox import SubprocessSandbox
+from archon.sandbox import default_sandbox
 from archon.spec import ModelSpec
 
 
@@ -122,7 +122,7 @@ async def aevaluate(
     """
     if metric.needs_judge and judge is None:
         raise ConfigurationError(f"the {metric.name} metric needs a judge model — pass --judge-model MODEL")
-    sandbox = sandbox or SubprocessSandbox()
+    sandbox = sandbox or default_sandbox()
     t0 = time.perf_counter()
     examples = list(dataset.examples)
     if any(isinstance(e.fields.get("turns"), list) and len(e.fields["turns"]) > 1 for e in examples):

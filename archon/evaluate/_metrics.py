@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib
 import inspect
 import re
-import uuid
 from collections.abc import Awaitable
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from archon.evaluate._math import math_equal
 from archon.operators._parsing import extract_code
 from archon.operators._parsing import normalize_answer
 from archon.sandbox import BaseSandbox
+from archon.sandbox import run_tests
 
 ScoreFn = Callable[[str, Any, Example], float | Awaitable[float]]
 
@@ -157,7 +157,7 @@ def get_metric(name: str) -> Metric:
 
 
 async def _run_tests(output: str, example: Example, sandbox: BaseSandbox | None) -> bool:
-    """Runs the answer's code then the gold tests in the sandbox; passes when it exits 0.
+    """Runs the gold tests against the answer's code (see :func:`archon.sandbox.run_tests`).
 
     For completion-style benchmarks (HumanEval), when the answer does not define the
     entry point, the item's visible ``prompt`` (signature + docstring) is put before it.
@@ -171,8 +171,8 @@ async def _run_tests(output: str, example: Example, sandbox: BaseSandbox | None)
     gold = example.gold
     tests = "\n".join(gold) if isinstance(gold, list) else str(gold)
     timeout = float(example.fields.get("timeout_s", 10.0))
-    # A secret marker printed after the tests proves they ran: exiting 0 early is no pass.
-    marker = uuid.uuid4().hex
-    program = f"{code}\n\n{tests}\n\nprint({marker!r})\n"
-    result = await sandbox.run(program, timeout_s=timeout, memory_mb=1024)
-    return result.ok and marker in result.stdout
+    # the tests run in a sandbox of their own: the program cannot forge their verdict
+    (passed,) = await run_tests(
+        sandbox, code, [tests], timeout_s=timeout, memory_mb=1024, entry=str(entry) if entry else None
+    )
+    return passed

@@ -38,7 +38,7 @@ from archon.operators import Prompter
 from archon.operators import TemplateError
 from archon.plan import Plan
 from archon.sandbox import BaseSandbox
-from archon.sandbox import SubprocessSandbox
+from archon.sandbox import default_sandbox
 
 log = logging.getLogger("archon.execute")
 
@@ -163,7 +163,7 @@ async def execute(
     static_check(plan, limits, client)
     t0 = time.perf_counter()
     session = client.session(concurrency)
-    sandbox = sandbox or SubprocessSandbox()
+    sandbox = sandbox or default_sandbox()
     prompter = Prompter()
     operators = {nid: ops[node.spec.op]() for nid, node in plan.nodes.items()}
     states = [_ItemState(i, q, QueryBudget(limits)) for i, q in enumerate(items)]

@@ -31,7 +31,7 @@ from archon.operators import BaseOperator
 from archon.operators import NodeInputs
 from archon.operators import OpContext
 from archon.operators import Prompter
-from archon.sandbox import SubprocessSandbox
+from archon.sandbox import default_sandbox
 from archon.spec import BudgetSpec
 from archon.spec import ModelSpec
 from archon.spec import NodeSpec
@@ -90,7 +90,7 @@ class Program(Runner):
         self.operators: dict[str, BaseOperator] = {
             nid: self.pipeline.ops[n.spec.op]() for nid, n in self.pipeline.plan.nodes.items()
         }
-        self.sandbox = SubprocessSandbox()
+        self.sandbox = default_sandbox()
         self.prompter = Prompter()
 
     async def aexecute(self, flow: Flow, items: Sequence[Item]) -> list[tuple[str | None, str | None, Usage]]:

@@ -31,7 +31,14 @@ from archon.spec import LLMNodeSpec
 from archon.spec import PipelineSpec
 
 # modules whose source goes into the file, in dependency order
-_INLINED = ("archon._typing", "archon.operators._parsing", "archon.sandbox._base", "archon.sandbox._subprocess")
+_INLINED = (
+    "archon._typing",
+    "archon.operators._parsing",
+    "archon.sandbox._base",
+    "archon.sandbox._subprocess",
+    "archon.sandbox._bwrap",
+    "archon.sandbox._judge",
+)
 _COMMON = set(LLMNodeSpec.model_fields)
 _USE = (
     'Use: run("text"), await arun("text"), batch([...]), await abatch([...]) — or',

@@ -52,8 +52,8 @@ from archon.operators._parsing import parse_ranking
 from archon.operators._parsing import parse_test_lines
 from archon.operators._parsing import parse_test_results
 from archon.operators._parsing import parse_verdict
-from archon.sandbox._base import count_passed
-from archon.sandbox._subprocess import SubprocessSandbox
+from archon.sandbox._bwrap import default_sandbox
+from archon.sandbox._judge import count_passed
 
 Item = str | Mapping[str, Any]
 
@@ -686,7 +686,7 @@ class Program(Runner):
         self.output = output
         self.budget = budget
         self.client = Client(db or default_db())
-        self.sandbox = SubprocessSandbox()
+        self.sandbox = default_sandbox()
 
     async def aexecute(self, flow: Flow, items: Sequence[Item]) -> list[tuple[str | None, str | None, Usage]]:
         """(answer, error, usage) per item; a failed item never stops the others."""

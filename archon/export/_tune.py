@@ -48,7 +48,7 @@ from archon.export.dspy import lm
 from archon.export.dspy import plain_template
 from archon.graph import build_graph
 from archon.plan import make_plan
-from archon.sandbox import SubprocessSandbox
+from archon.sandbox import default_sandbox
 from archon.spec import ModelSpec
 from archon.spec import PipelineSpec
 
@@ -182,7 +182,7 @@ class TuneResult:
 
 def _score_fn(metric: Metric, by_index: Mapping[int, Example]) -> Callable[..., float]:
     """A DSPy metric scoring with archon's (the gold answer stays with archon's example)."""
-    sandbox = SubprocessSandbox() if metric.needs_sandbox else None
+    sandbox = default_sandbox() if metric.needs_sandbox else None
 
     def score(example: Any, prediction: Any, trace: Any = None, *_: Any, **__: Any) -> float:
         answer = getattr(prediction, "answer", None)

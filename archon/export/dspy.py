@@ -35,8 +35,8 @@ from archon.operators._parsing import parse_ranking
 from archon.operators._parsing import parse_test_lines
 from archon.operators._parsing import parse_test_results
 from archon.operators._parsing import parse_verdict
-from archon.sandbox import SubprocessSandbox
 from archon.sandbox import count_passed
+from archon.sandbox import default_sandbox
 
 __all__ = [
     "SIGNATURES",
@@ -399,7 +399,7 @@ def unit_test_evaluate(
         counts: list[int] = []
         for c in cands:
             if merged.kind == "code":
-                sandbox = SubprocessSandbox()
+                sandbox = default_sandbox()
                 code = extract_code(c.text)
                 counts.append(
                     asyncio.run(count_passed(sandbox, code, merged.items, timeout_s=timeout_s, memory_mb=memory_mb))

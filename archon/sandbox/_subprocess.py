@@ -1,34 +1,38 @@
-"""A subprocess sandbox: own session, rlimits, private temp dir, no network.
+"""The weaker fallback sandbox: a subprocess with rlimits, for machines without bubblewrap.
 
 Isolation: a fresh ``python -I`` in an empty temporary directory with a minimal
 environment (no API keys); CPU, address space, file size, open files and process count
 limited by ``setrlimit``; a new network namespace when the kernel allows it (root or
 user namespaces), and a socket guard in any case; the whole process group is killed at
-the end. Run as root, the program also drops to the unprivileged ``nobody`` user, so it
-cannot write outside its temp dir (nor anywhere root owns), signal archon, or escape the
-process limit. As an ordinary user it runs as that user: accident-proofing for
-generated code, not a boundary against a determined attacker.
+the end, and a cgroup (memory and process caps per program, every process in it killed
+at the end) where one is writable. Run as root, the program also drops to a user id of
+its own, so it cannot write where root owns, signal archon or a sibling program, or
+escape the process limit. It still sees the host's filesystem read-only as that user,
+/tmp included: accident-proofing for generated code, not a boundary against a determined
+attacker. :class:`~archon.sandbox.BubblewrapSandbox` is that boundary.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import os
-import pwd
+import random
 import resource
 import shutil
 import signal
 import sys
 import tempfile
-import time
+from collections.abc import AsyncIterator
+from pathlib import Path
 
+from archon.sandbox._base import MAX_LINE
 from archon.sandbox._base import BaseSandbox
-from archon.sandbox._base import SandboxResult
+from archon.sandbox._base import Running
 
 _CLONE_NEWNET = 0x40000000
 _CLONE_NEWUSER = 0x10000000
-_MAX_OUTPUT = 1 << 20
 
 _GUARD = """\
 import socket as _s
@@ -40,28 +44,139 @@ del _s
 """
 
 
-def _limits(timeout_s: float, memory_mb: int, drop_to: tuple[int, int] | None) -> None:
-    """Runs in the child between fork and exec."""
-    os.setsid()
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.unshare(_CLONE_NEWNET) != 0 and drop_to is None:
-        libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNET)
+def fresh_uid() -> int:
+    """A user id no other program uses: each sandboxed program gets its own."""
+    return random.SystemRandom().randint(2_000_000, 2_000_000_000)
+
+
+class Cgroup:
+    """A cgroup (v1 or v2) capping one program's memory and processes, where the machine
+    lets archon create one; :meth:`make` returns None where it does not."""
+
+    def __init__(self, dirs: list[Path]) -> None:
+        self.dirs = dirs
+
+    @staticmethod
+    def _own(controller: str) -> str | None:
+        try:
+            lines = Path("/proc/self/cgroup").read_text().splitlines()
+        except OSError:
+            return None
+        for line in lines:
+            _, names, path = line.split(":", 2)
+            if controller in names.split(",") or (controller == "" and names == ""):
+                return path
+        return None
+
+    @classmethod
+    def make(cls, memory_mb: int, pids: int) -> Cgroup | None:
+        name = f"archon-{os.getpid()}-{random.getrandbits(40):x}"
+        made: list[Path] = []
+        try:
+            if Path("/sys/fs/cgroup/cgroup.controllers").exists():  # v2
+                own = cls._own("")
+                if own is None:
+                    return None
+                d = Path("/sys/fs/cgroup" + own.rstrip("/")) / name
+                d.mkdir()
+                made.append(d)
+                (d / "memory.max").write_text(str(memory_mb << 20))
+                (d / "pids.max").write_text(str(pids))
+                with contextlib.suppress(OSError):
+                    (d / "memory.swap.max").write_text("0")
+            else:  # v1: one hierarchy per controller
+                for ctl, files in (
+                    ("memory", {"memory.limit_in_bytes": str(memory_mb << 20)}),
+                    ("pids", {"pids.max": str(pids)}),
+                ):
+                    own = cls._own(ctl)
+                    if own is None:
+                        raise OSError(f"no {ctl} cgroup")
+                    d = Path(f"/sys/fs/cgroup/{ctl}" + own.rstrip("/")) / name
+                    d.mkdir()
+                    made.append(d)
+                    for f, v in files.items():
+                        (d / f).write_text(v)
+                with contextlib.suppress(OSError):
+                    (made[0] / "memory.memsw.limit_in_bytes").write_text(str(memory_mb << 20))
+        except OSError:
+            Cgroup(made).remove()
+            return None
+        return cls(made)
+
+    def enter(self) -> None:
+        """Moves the calling process in (between fork and exec)."""
+        for d in self.dirs:
+            (d / "cgroup.procs").write_text(str(os.getpid()))
+
+    def kill_all(self) -> None:
+        for _ in range(50):
+            pids = set()
+            for d in self.dirs:
+                with contextlib.suppress(OSError):
+                    pids |= {int(x) for x in (d / "cgroup.procs").read_text().split()}
+            if not pids:
+                return
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
+            import time
+
+            time.sleep(0.02)
+
+    def remove(self) -> None:
+        for d in self.dirs:
+            for _ in range(20):
+                try:
+                    d.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    import time
+
+                    time.sleep(0.02)
+
+    def oom_killed(self) -> bool:
+        for d in self.dirs:
+            for f in ("memory.events", "memory.failcnt"):
+                with contextlib.suppress(OSError, ValueError):
+                    text = (d / f).read_text()
+                    if f == "memory.failcnt":
+                        return int(text) > 0
+                    return any(line.split()[0] == "oom_kill" and int(line.split()[1]) > 0 for line in text.splitlines())
+        return False
+
+
+def set_limits(timeout_s: float, memory_mb: int, uid: int | None, cgroup: Cgroup | None, *, nproc: int = 64) -> None:
+    """Runs in the child between fork and exec: a cgroup, rlimits, then a user id of its own."""
+    if cgroup is not None:
+        cgroup.enter()
     cpu = int(timeout_s) + 1
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     mem = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
     resource.setrlimit(resource.RLIMIT_FSIZE, (16 << 20, 16 << 20))
     resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
-    resource.setrlimit(resource.RLIMIT_NPROC, (128, 128))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    if drop_to is not None:
-        uid, gid = drop_to
+    if uid is not None:  # counted per user: with a user id of its own, per program
+        resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
         os.setgroups([])
-        os.setgid(gid)
+        os.setgid(uid)
         os.setuid(uid)
 
 
-def _world_executable(path: str) -> bool:
+def _limits(timeout_s: float, memory_mb: int, uid: int | None, cgroup: Cgroup | None) -> None:
+    os.setsid()
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(_CLONE_NEWNET) != 0 and uid is None:
+        libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNET)
+    if uid is None:
+        resource.setrlimit(resource.RLIMIT_NPROC, (128, 128))
+    set_limits(timeout_s, memory_mb, uid, cgroup)
+
+
+def world_executable(path: str) -> bool:
     """Whether a user with no rights but 'other' can execute ``path``."""
     real = os.path.realpath(path)
     parts = real.split(os.sep)
@@ -71,25 +186,12 @@ def _world_executable(path: str) -> bool:
     return bool(os.stat(real).st_mode & 0o001)
 
 
-def _unprivileged() -> tuple[int, int] | None:
-    if os.geteuid() != 0:
-        return None
-    try:
-        entry = pwd.getpwnam("nobody")
-    except KeyError:
-        return None
-    return entry.pw_uid, entry.pw_gid
-
-
-def _interpreter(python: str | None, dropping: bool) -> str:
-    if python:
-        return python
-    if not dropping:
-        return sys.executable
+def base_python() -> str:
+    """The interpreter a sandboxed program runs: the base one (not a venv's), readable by anyone."""
     base = getattr(sys, "_base_executable", "")
-    for candidate in (sys.executable, base, shutil.which("python3") or "", "/usr/bin/python3"):
-        if candidate and os.path.exists(candidate) and _world_executable(candidate):
-            return candidate
+    for candidate in (base, sys.executable, "/usr/bin/python3", shutil.which("python3") or ""):
+        if candidate and os.path.exists(candidate) and world_executable(candidate):
+            return os.path.realpath(candidate)
     return sys.executable
 
 
@@ -98,64 +200,78 @@ class SubprocessSandbox(BaseSandbox):
 
     def __init__(self, max_parallel: int | None = None, python: str | None = None) -> None:
         self.max_parallel = max_parallel or (os.cpu_count() or 2)
-        self.drop_to = _unprivileged()
-        self.python = _interpreter(python, self.drop_to is not None)
-        self._sems: dict[int, asyncio.Semaphore] = {}
+        self.root = os.geteuid() == 0
+        self.python = python or (base_python() if self.root else sys.executable)
+        self.isolation = (
+            "subprocess (weaker fallback: rlimits, a user id of its own, no network; the host filesystem "
+            "is readable) — install bubblewrap for namespaces"
+            if self.root
+            else "subprocess (weaker fallback: rlimits, no network; runs as this user) — install bubblewrap"
+        )
 
-    def _sem(self) -> asyncio.Semaphore:
-        loop_id = id(asyncio.get_running_loop())
-        if loop_id not in self._sems:
-            self._sems = {loop_id: asyncio.Semaphore(self.max_parallel)}
-        return self._sems[loop_id]
-
-    async def run(self, code: str, *, timeout_s: float = 10.0, memory_mb: int = 512) -> SandboxResult:
-        async with self._sem():
-            return await self._run(code, timeout_s, memory_mb)
-
-    async def _run(self, code: str, timeout_s: float, memory_mb: int) -> SandboxResult:
-        tmp = tempfile.mkdtemp(prefix="archon-sandbox-")
-        try:
-            path = os.path.join(tmp, "main.py")
-            with open(path, "w", encoding="utf-8") as f:
-                f.write(_GUARD + code)
-            if self.drop_to is not None:
-                os.chown(tmp, *self.drop_to)
-                os.chown(path, *self.drop_to)
-            env = {"PATH": "/usr/bin:/bin", "HOME": tmp, "TMPDIR": tmp, "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}
-            drop_to = self.drop_to
-            t0 = time.perf_counter()
-            proc = await asyncio.create_subprocess_exec(
-                self.python,
-                "-I",
-                path,
-                cwd=tmp,
-                env=env,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                preexec_fn=lambda: _limits(timeout_s, memory_mb, drop_to),
-            )
-            timed_out = False
+    @contextlib.asynccontextmanager
+    async def start(
+        self, code: str, *, timeout_s: float = 10.0, memory_mb: int = 512, stderr: bool = True, hold: bool = True
+    ) -> AsyncIterator[Running]:
+        async with self.slot() if hold else contextlib.nullcontext():
+            tmp = tempfile.mkdtemp(prefix="archon-sandbox-")
+            uid = fresh_uid() if self.root else None
+            cgroup = Cgroup.make(memory_mb, 64) if self.root else None
+            proc = None
             try:
-                out, err = await asyncio.wait_for(proc.communicate(), timeout=timeout_s)
-            except TimeoutError:
-                timed_out = True
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                out, err = await proc.communicate()
+                path = os.path.join(tmp, "main.py")
+                with open(path, "w", encoding="utf-8") as f:
+                    f.write(_GUARD + code)
+                if uid is not None:
+                    os.chown(tmp, uid, uid)
+                    os.chown(path, uid, uid)
+                env = {"PATH": "/usr/bin:/bin", "HOME": tmp, "TMPDIR": tmp, "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}
+                proc = await asyncio.create_subprocess_exec(
+                    self.python,
+                    "-I",
+                    path,
+                    cwd=tmp,
+                    env=env,
+                    stdin=asyncio.subprocess.PIPE,
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.PIPE if stderr else asyncio.subprocess.DEVNULL,
+                    limit=MAX_LINE,
+                    preexec_fn=lambda: _limits(timeout_s, memory_mb, uid, cgroup),
+                )
+                pid = proc.pid
+
+                def kill() -> None:
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.killpg(pid, signal.SIGKILL)
+                    if uid is not None:  # whatever it forked into a session of its own
+                        _kill_uid(uid)
+                    if cgroup is not None:
+                        cgroup.kill_all()
+
+                yield Running(proc, kill)
             finally:
-                try:  # whatever it left behind in its group dies with it
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
-            return SandboxResult(
-                returncode=proc.returncode,
-                stdout=out[:_MAX_OUTPUT].decode("utf-8", "replace"),
-                stderr=err[:_MAX_OUTPUT].decode("utf-8", "replace"),
-                timed_out=timed_out,
-                duration_s=time.perf_counter() - t0,
-            )
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+                if proc is not None:
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.killpg(proc.pid, signal.SIGKILL)
+                    if uid is not None:
+                        _kill_uid(uid)
+                    if cgroup is not None:
+                        cgroup.kill_all()
+                    with contextlib.suppress(ProcessLookupError):
+                        proc.kill()
+                    await proc.wait()
+                if cgroup is not None:
+                    cgroup.remove()
+                shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _kill_uid(uid: int) -> None:
+    """SIGKILL to every process of ``uid`` (a user id only one program ever had)."""
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            if d.stat().st_uid == uid:
+                os.kill(int(d.name), signal.SIGKILL)
+        except (OSError, ProcessLookupError):
+            continue

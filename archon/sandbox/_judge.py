@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from archon.sandbox._base import BaseSandbox
 
 #: The value codec, the same source in both sandboxes (tagged JSON for what JSON lacks).
-CODEC = r"""
+_CODEC = r"""
 import json as _json, math as _math
 
 def _enc(v, depth=0):
@@ -105,8 +105,8 @@ def _send(obj):
 """
 
 #: The program's side: run its code, list what it defined, answer calls.
-PROGRAM = (
-    CODEC
+_PROGRAM_SIDE = (
+    _CODEC
     + _CHANNEL
     + r"""
 import builtins as _b
@@ -170,8 +170,8 @@ for _line in _inp:
 )
 
 #: The tests' side: proxies for the program's functions, one verdict per test.
-TESTS = (
-    CODEC
+_TESTS_SIDE = (
+    _CODEC
     + _CHANNEL
     + r"""
 import builtins as _b
@@ -290,8 +290,8 @@ async def run_tests(
     if not tests:
         return verdicts
     allow = f"ALLOW = {[entry] if entry and entry.isidentifier() else []!r}\n"
-    program = f"SOURCE = {code!r}\n" + allow + PROGRAM
-    tester = f"TEST_SOURCES = {json.dumps(list(tests))}\n" + allow + TESTS
+    program = f"SOURCE = {code!r}\n" + allow + _PROGRAM_SIDE
+    tester = f"TEST_SOURCES = {json.dumps(list(tests))}\n" + allow + _TESTS_SIDE
     async with (
         sandbox.slot(),  # one slot for the pair: two slots taken one by one could deadlock
         sandbox.start(program, timeout_s=timeout_s, memory_mb=memory_mb, stderr=False, hold=False) as prog,

@@ -15,19 +15,19 @@ VBIN     = $(VVENV)/bin
 
 setup: $(VENV)/.installed system-packages
 
-# The sandbox's isolation tool. As root with apt (CI, containers) it is installed here;
-# elsewhere archon says so and falls back to its weaker subprocess sandbox.
+# System packages: bubblewrap (the sandbox's isolation tool) and the PostgreSQL server
+# binaries (the PostgreSQL tests start their own server). As root with apt (CI,
+# containers) they are installed here; elsewhere archon says what is missing (without
+# bubblewrap it falls back to its weaker subprocess sandbox).
+PG_BIN = $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb) $(shell command -v initdb))
 system-packages:
-	@command -v bwrap >/dev/null 2>&1 || { \
+	@missing=""; command -v bwrap >/dev/null 2>&1 || missing="bubblewrap"; \
+	[ -n "$(PG_BIN)" ] || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    (apt-get install -y -qq bubblewrap >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq bubblewrap)); \
-	  else echo "note: install bubblewrap (apt-get install bubblewrap) for archon's sandbox"; fi; }
-
-$(VENV)/.installed: pyproject.toml requirements.lock
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install -c requirements.lock -e '.[local,dev,dspy]'
-	touch $@
+	    echo "installing:$$missing"; \
+	    (apt-get install -y -qq $$missing >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq $$missing)); \
+	  else echo "note: install$$missing (apt-get install$$missing)"; fi; fi
 
 # Task-first: no YAML, no prompt. archon writes the space from the data, scores one greedy
 # call as the baseline, searches demonstrations x sampling x reducer, and prints the lift.

@@ -117,8 +117,14 @@ def _suggest(trial: Any, params: tuple[Param, ...], grid: bool) -> dict[str, Any
     return values
 
 
-def _sampler(space: SearchSpace) -> Any:
+def _sampler(space: SearchSpace, trials: int = 0) -> Any:
+    """The strategy's sampler, seeded by the space's seed and the number of trials so far:
+    a resumed search (or a second worker) proposes what an unkilled one would at that
+    point, instead of replaying the first proposals of the seed."""
     import optuna
+
+    seed = (space.seed * 1_000_003 + trials) % 2**32 if trials else space.seed
+    space = replace(space, seed=seed)
 
     if space.strategy in ("random", "greedy"):  # greedy enqueues every trial's parameters itself
         return optuna.samplers.RandomSampler(seed=space.seed)
@@ -376,6 +382,14 @@ async def aoptimize(
         await client.aclose()
         store.close()
         raise
+    if role == "main":  # a resumed search: a trial left RUNNING by a killed process goes stale first
+        waited = 0.0
+        while waited < 4 * heartbeat_s and any(
+            t.state == optuna.trial.TrialState.RUNNING for t in study.get_trials(deepcopy=False)
+        ):
+            optuna.storages.fail_stale_trials(study)
+            time.sleep(0.5)
+            waited += 0.5
     children = _spawn_workers(space, store.url, name, workers - 1, heartbeat_s) if role == "main" else []
     try:
         while True:
@@ -406,6 +420,8 @@ async def aoptimize(
                 study.enqueue_trial(
                     _encode(space, {k: v for k, v in proposal.items() if k in on}), skip_if_exists=False
                 )
+            # seeded by the trials that count (a killed one's retry takes its place)
+            study.sampler = _sampler(space, 1 + sum(t.state != optuna.trial.TrialState.FAIL for t in all_trials))
             trial = study.ask()
             # beat at once: a process killed before its first heartbeat would leave the trial RUNNING forever
             beat = _Heartbeat(storage, trial._trial_id, heartbeat_s)

@@ -20,11 +20,38 @@ with their message; no traceback reaches a user.
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass
+
+_SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)", re.I)
+_SECRET_SHAPES = re.compile(
+    r"(?i)(bearer\s+|api[-_]?key[\"']?\s*[:=]\s*[\"']?|authorization[\"']?\s*[:=]\s*[\"']?(?:bearer\s+)?)"
+    r"[A-Za-z0-9._\-~+/=]{8,}"
+    r"|\bsk-[A-Za-z0-9_\-]{8,}"
+)
+
+
+def redact(text: str, extra: tuple[str, ...] = ()) -> str:
+    """``text`` with API keys replaced by ``***``: the values of environment variables
+    named like secrets (``*_KEY``, ``*_TOKEN``, ...), ``extra``, and anything shaped like
+    a bearer token or an ``sk-`` key. Every error archon stores or prints passes here.
+
+    Example:
+        >>> redact('{"authorization": "Bearer sk-abcdefgh12345"}')
+        '{"authorization": "Bearer ***"}'
+    """
+    secrets = [v for k, v in os.environ.items() if _SECRET_NAME.search(k) and len(v) >= 8]
+    for value in sorted({*secrets, *(e for e in extra if len(e) >= 8)}, key=len, reverse=True):
+        text = text.replace(value, "***")
+    return _SECRET_SHAPES.sub(lambda m: (m.group(1) or "") + "***", text)
 
 
 class ArchonError(Exception):
-    """Root of every archon exception."""
+    """Root of every archon exception; its message is redacted (:func:`redact`)."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(redact(a) if isinstance(a, str) else a for a in args))
 
 
 @dataclass(frozen=True, slots=True)

@@ -357,7 +357,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug: one line, the traceback only on request
         if os.environ.get("ARCHON_DEBUG"):
             raise
-        print(f"internal error: {type(exc).__name__}: {exc} (set ARCHON_DEBUG=1 for the traceback)", file=sys.stderr)
+        from archon.errors import redact
+
+        print(
+            redact(f"internal error: {type(exc).__name__}: {exc} (set ARCHON_DEBUG=1 for the traceback)"),
+            file=sys.stderr,
+        )
         return 1
 
 

@@ -31,6 +31,7 @@ from archon.errors import ArchonError
 from archon.errors import BackendError
 from archon.errors import BudgetExceededError
 from archon.errors import ConfigurationError
+from archon.errors import redact
 from archon.operators import BaseOperator
 from archon.operators import NodeInputs
 from archon.operators import OpContext
@@ -263,11 +264,11 @@ async def _run_node(
         raise  # the set-up is wrong (a rejected key): every item would fail the same way
     except (BudgetExceededError, BackendError, TemplateError) as exc:
         if state.error is None:
-            state.error = f"{nid}: {type(exc).__name__}: {exc}"
+            state.error = redact(f"{nid}: {type(exc).__name__}: {exc}")
         log.info("item %d failed at node %s: %s", state.index, nid, exc)
     except ArchonError as exc:
         if state.error is None:
-            state.error = f"{nid}: {exc}"
+            state.error = redact(f"{nid}: {exc}")
     finally:
         bar.advance()
 

@@ -12,6 +12,7 @@ from pydantic import Field
 from pydantic import NonNegativeInt
 from pydantic import PositiveFloat
 from pydantic import PositiveInt
+from pydantic import field_validator
 
 #: Upper bounds that keep a typo (``samples: 10^30``) from exhausting memory at run time.
 MAX_TOKENS = 1_000_000
@@ -62,6 +63,24 @@ class ModelSpec(_Strict):
         default=None,
         description="vllm/ models: vLLM engine options (tensor_parallel_size, gpu_memory_utilization, dtype, ...)",
     )
+
+    @field_validator("api_base")
+    @classmethod
+    def _no_credentials(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(value)
+        except ValueError:
+            raise ValueError("api_base is not a URL") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("api_base must be an http(s) URL such as http://127.0.0.1:8000/v1")
+        if parts.username or parts.password:  # never echo them
+            raise ValueError("api_base must not hold credentials (user:password@): put the key in api_key_env")
+        return value
+
     client: Literal["auto", "litellm", "http"] = Field(
         default="auto",
         description="for api_base servers: http (archon's lean OpenAI-protocol client, the default for "

@@ -107,6 +107,8 @@ class _Collector:
                 self.add(
                     loc, f"{err['msg'].lower()}, got {err.get('input')!r}", "use one of the listed values", value=True
                 )
+            elif name == "api_base" and kind == "value_error":  # never echo it: it may hold a password
+                self.add(loc, err["msg"].removeprefix("Value error, "), "fix api_base", value=True)
             elif name == "api_key_env":  # never echo it: a pasted key is the likeliest mistake
                 self.add(
                     loc,

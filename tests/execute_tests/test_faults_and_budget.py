@@ -68,10 +68,17 @@ def test_dollar_budget(db_url: str) -> None:
     text_price = "max_tokens: 8, price_per_1k: {prompt: 1.0, completion: 1.0}"
     with ServerProcess() as srv:
         text = body(srv.api_base).replace("max_tokens: 8", text_price)
-        with archon.load(text, db=db_url, limits=archon.Limits(usd=0.2)) as p:
-            result = p.execute(["question"])
-        assert result.usage.cost_usd <= 0.2
-        assert result.items[0].error is None or "dollar budget" in result.items[0].error
+        with archon.load(text, db=db_url) as p:  # unlimited: what one query costs here
+            free = p.execute(["question"])
+        full = free.usage.cost_usd
+        assert full > 0 and not free.failed
+        cap = full * 0.6  # below the query's cost: the budget must stop it
+        with archon.load(text, db=db_url, limits=archon.Limits(usd=cap)) as p:
+            result = p.execute(["other question"])
+        stats = srv.stats()
+        assert result.usage.cost_usd <= cap
+        assert result.failed and "dollar budget" in (result.items[0].error or "")
+        assert stats["requests"] < 2 * 4  # the capped query was refused before some of its calls
         unpriced = body(srv.api_base)
         with archon.load(unpriced, db=db_url, limits=archon.Limits(usd=1.0)) as p:
             try:

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from archon.sandbox import SubprocessSandbox
 
 
@@ -24,17 +26,35 @@ async def test_memory_limit() -> None:
     assert "MemoryError" in r.stderr
 
 
-async def test_no_network() -> None:
+@pytest.mark.parametrize("kind", ["bubblewrap", "subprocess"])
+async def test_no_network(kind: str) -> None:
+    import socket
+
+    from archon.sandbox import BubblewrapSandbox
+    from archon.sandbox import bwrap_problem
+
+    if kind == "bubblewrap" and bwrap_problem():
+        pytest.fail(f"bubblewrap unusable: {bwrap_problem()} (make setup installs it)")
+    listener = socket.socket()  # a port that IS open on the host: a connection would succeed
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    port = listener.getsockname()[1]
     code = (
-        "import socket\n"
+        "import _socket\n"
+        "s = _socket.socket()\n"
+        "s.settimeout(2)\n"
         "try:\n"
-        "    socket.create_connection(('127.0.0.1', 9), timeout=1)\n"
+        f"    s.connect(('127.0.0.1', {port}))\n"
         "    print('connected')\n"
         "except OSError as e:\n"
         "    print('blocked', e)\n"
     )
-    r = await SubprocessSandbox().run(code)
-    assert "blocked" in r.stdout and "connected" not in r.stdout
+    sandbox = BubblewrapSandbox() if kind == "bubblewrap" else SubprocessSandbox()
+    try:
+        r = await sandbox.run(code)
+    finally:
+        listener.close()
+    assert "blocked" in r.stdout and "connected" not in r.stdout, r
 
 
 async def test_private_temp_dir_and_clean_environment(monkeypatch) -> None:  # type: ignore[no-untyped-def]

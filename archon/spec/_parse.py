@@ -415,14 +415,15 @@ def _parse_node(nid: str, raw: Any, node_types: Mapping[str, type[NodeSpec]], co
 
 def _check_templates(spec: NodeSpec, path: Path, col: _Collector) -> None:
     import jinja2
+    from jinja2.sandbox import SandboxedEnvironment
 
-    env = jinja2.Environment()
+    env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)  # as the operators render
     for name in ("template", "prompt", "system"):
         text = getattr(spec, name, None)
         if not isinstance(text, str):
             continue
         try:
-            env.parse(text)
+            env.from_string(text)  # compiled, not only parsed: an unknown filter or test is found here
         except jinja2.TemplateSyntaxError as exc:
             col.add(
                 path + (name,),

@@ -44,6 +44,11 @@ def load_yaml(text: str, file: str) -> tuple[Any, Locations]:
         raise SpecError(
             Problem(file, 0, 0, "", f"the file is larger than {MAX_BYTES // (1024 * 1024)} MiB", "pass a YAML file")
         )
+    deep = _flow_depth(text)
+    if deep is not None:
+        raise SpecError(
+            Problem(file, deep[0], deep[1], "", f"the YAML nests more than {MAX_DEPTH} levels", "nest less deeply")
+        )
     yaml = YAML(typ="rt")
     try:
         raw = yaml.load(text)
@@ -82,6 +87,32 @@ def load_yaml(text: str, file: str) -> tuple[Any, Locations]:
             else f"nest at most {MAX_DEPTH} levels"
         )
         raise SpecError(Problem(file, line, col, dotted(exc.path), f"the YAML expands to {exc.what}", fix)) from None
+
+
+def _flow_depth(text: str) -> tuple[int, int] | None:
+    """Where ``[``/``{`` flow collections first nest past :data:`MAX_DEPTH` (line, col),
+    found in one pass before the parser recurses that deep; None when they do not."""
+    depth, quote, line, col = 0, "", 1, 0
+    for ch in text:
+        col += 1
+        if ch == "\n":
+            line, col = line + 1, 0
+            if not depth:  # outside flow collections a quote (an apostrophe in prose) ends with its line
+                quote = ""
+            continue
+        if quote:
+            if ch == quote:
+                quote = ""
+            continue
+        if ch in "'\"":
+            quote = ch
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return line, col
+        elif ch in "]}" and depth:
+            depth -= 1
+    return None
 
 
 def _short(exc: BaseException) -> str:

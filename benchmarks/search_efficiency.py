@@ -104,7 +104,8 @@ async def archon_p1(
     hit = None
     for t in sorted(result.trials, key=lambda r: r.number):  # repeats and rejections cost 0
         spent += t.paid_calls
-        if hit is None and t.state == "complete" and truth[_key(t.params)][0] >= target:
+        known = truth.get(_key(t.params))  # None: an architecture the exhaustive run did not complete
+        if hit is None and t.state == "complete" and known is not None and known[0] >= target:
             hit = spent
     tried = sum(1 for t in result.trials if t.state in ("complete", "pruned"))
     return {"p1": hit, "total": spent, "trials": tried, "s": time.perf_counter() - t0, "rank": rank}

@@ -421,7 +421,8 @@ async def aoptimize(
                     _encode(space, {k: v for k, v in proposal.items() if k in on}), skip_if_exists=False
                 )
             # seeded by the trials that count (a killed one's retry takes its place)
-            study.sampler = _sampler(space, 1 + sum(t.state != optuna.trial.TrialState.FAIL for t in all_trials))
+            if not grid:  # the grid sampler keeps its own order of the points
+                study.sampler = _sampler(space, 1 + sum(t.state != optuna.trial.TrialState.FAIL for t in all_trials))
             trial = study.ask()
             # beat at once: a process killed before its first heartbeat would leave the trial RUNNING forever
             beat = _Heartbeat(storage, trial._trial_id, heartbeat_s)

@@ -20,7 +20,13 @@ from tests.search_tests.test_optimize import space_text
 
 def _optimize(space: Path, db: Path, results: Path) -> subprocess.Popen[str]:
     cmd = [sys.executable, "-m", "archon", "optimize", str(space), "--db", f"sqlite:///{db}"]
-    cmd += ["--results", str(results), "--json", "--heartbeat", "1"]
+    cmd += [
+        "--results",
+        str(results),
+        "--json",
+        "--heartbeat",
+        "3",
+    ]  # grace 9 s: a loaded CI machine does not stall a live trial
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 

@@ -34,8 +34,6 @@ from archon.evaluate import Metric
 from archon.evaluate import aevaluate
 from archon.evaluate import bootstrap_ci
 from archon.evaluate import get_metric
-from archon.evaluate import load_benchmark
-from archon.evaluate import load_file
 from archon.execute import static_check
 from archon.operators import operator_types
 from archon.search._archon import Ranking
@@ -88,15 +86,8 @@ class SearchResult:
 
 
 def _dataset(space: SearchSpace) -> tuple[Dataset, Dataset, Dataset]:
-    """The train (demonstrations only), dev (trials) and test (held-out) splits."""
-    ds = space.dataset
-    if ds.benchmark:
-        full = load_benchmark(ds.benchmark)
-    else:
-        path = space.dataset_path()
-        assert path is not None
-        full = load_file(path, ds.input, ds.answer)
-    return tuple(full.split(w, ds.dev, ds.seed, ds.train) for w in ("train", "dev", "test"))  # type: ignore[return-value]
+    """The space's train, dev and test splits (:meth:`SearchSpace.splits`)."""
+    return space.splits()
 
 
 def _suggest(trial: Any, params: tuple[Param, ...], grid: bool) -> dict[str, Any]:

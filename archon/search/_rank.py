@@ -145,7 +145,6 @@ async def arank_models(space: SearchSpace, dev: Dataset, client: ModelClient, st
 async def rank_models(space: SearchSpace, db: str | None = None, *, again: bool = False) -> tuple[Ranking, Spend, bool]:
     """``archon rank-models``: the stored ranking (``again=False``) or a new one. Returns
     the ranking, what it paid and whether it was the stored one."""
-    from archon.search._optimize import _dataset
 
     if space.archon is None:
         raise ConfigurationError(f"{space.file}: rank-models ranks the models of an archon: space; this has none")
@@ -156,7 +155,7 @@ async def rank_models(space: SearchSpace, db: str | None = None, *, again: bool 
             old = stored_ranking(space, store)
             if old is not None:
                 return old, Spend(), True
-        _, dev, _ = _dataset(space)
+        _, dev, _ = space.splits()
         ranking, paid = await arank_models(space, dev, client, store)
         return ranking, paid, False
     finally:

@@ -207,6 +207,21 @@ class SearchSpace:
             return None
         return Path(self.file).parent / self.dataset.path
 
+    def splits(self) -> tuple[Any, Any, Any]:
+        """The train (demonstrations only), dev (trials) and test (held-out) splits."""
+        from archon.evaluate import load_benchmark
+        from archon.evaluate import load_file
+
+        ds = self.dataset
+        if ds.benchmark:
+            full = load_benchmark(ds.benchmark)
+        else:
+            path = self.dataset_path()
+            assert path is not None
+            full = load_file(path, ds.input, ds.answer)
+        train, dev, test = (full.split(w, ds.dev, ds.seed, ds.train) for w in ("train", "dev", "test"))
+        return train, dev, test
+
 
 def _label(values: Mapping[str, Any]) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(values.items()))

@@ -150,11 +150,9 @@ class BubblewrapSandbox(BaseSandbox):
                 yield Running(proc, kill)
             finally:
                 if proc is not None:
-                    with contextlib.suppress(ProcessLookupError):
-                        proc.kill()
+                    kill()
                     await proc.wait()
                 if cgroup is not None:
-                    cgroup.kill_all()
                     cgroup.remove()
                 shutil.rmtree(host, ignore_errors=True)
 

@@ -250,13 +250,8 @@ class SubprocessSandbox(BaseSandbox):
 
                 yield Running(proc, kill)
             finally:
-                if proc is not None:
-                    with contextlib.suppress(ProcessLookupError, PermissionError):
-                        os.killpg(proc.pid, signal.SIGKILL)
-                    if uid is not None:
-                        _kill_uid(uid)
-                    if cgroup is not None:
-                        cgroup.kill_all()
+                if proc is not None:  # its group, its user id and its cgroup: whatever it left behind
+                    kill()
                     with contextlib.suppress(ProcessLookupError):
                         proc.kill()
                     await proc.wait()

@@ -29,6 +29,12 @@ system-packages:
 	    (apt-get install -y -qq $$missing >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq $$missing)); \
 	  else echo "note: install$$missing (apt-get install$$missing)"; fi; fi
 
+$(VENV)/.installed: pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install -c requirements.lock -e '.[local,dev,dspy]'
+	touch $@
+
 # Task-first: no YAML, no prompt. archon writes the space from the data, scores one greedy
 # call as the baseline, searches demonstrations x sampling x reducer, and prints the lift.
 demo: setup

@@ -18,15 +18,35 @@ class FileTooLarge(OSError):
         self.strerror = str(self)
 
 
+class NotUTF8(UnicodeDecodeError):
+    """A file that is not UTF-8 text; ``line`` and ``col`` (1-based) locate the first bad byte."""
+
+    line: int
+    col: int
+
+
+def locate(data: bytes | str, offset: int) -> tuple[int, int]:
+    """The 1-based line and column of a byte (or character) offset."""
+    head = data[:offset]
+    nl = b"\n" if isinstance(head, bytes) else "\n"
+    return head.count(nl) + 1, offset - (head.rfind(nl) + 1) + 1  # type: ignore[arg-type]
+
+
 def read_text_limited(path: str | Path, limit: int) -> str:
     """The file's UTF-8 text, read at most ``limit`` bytes.
 
     Raises:
         FileTooLarge: it holds more than ``limit`` bytes.
-        OSError, UnicodeDecodeError: as :meth:`Path.read_text` does.
+        NotUTF8: the bytes are not UTF-8 (located).
+        OSError: as :meth:`Path.read_text` does.
     """
     with Path(path).open("rb") as f:
         data = f.read(limit + 1)
     if len(data) > limit:
         raise FileTooLarge(limit)
-    return data.decode("utf-8")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        err = NotUTF8(exc.encoding, exc.object, exc.start, exc.end, exc.reason)
+        err.line, err.col = locate(data, exc.start)
+        raise err from None

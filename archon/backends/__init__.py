@@ -9,6 +9,7 @@ from archon.backends._client import ClientSession
 from archon.backends._client import ModelClient
 from archon.backends._client import backend_class
 from archon.backends._client import cache_key
+from archon.backends._client import model_problem
 
 __all__ = [
     "BaseBackend",
@@ -20,4 +21,5 @@ __all__ = [
     "Request",
     "backend_class",
     "cache_key",
+    "model_problem",
 ]

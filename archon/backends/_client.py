@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import difflib
 import hashlib
 import json
 import logging
@@ -28,6 +29,7 @@ from archon.errors import ConfigurationError
 from archon.plan import BoundModel
 from archon.spec import ModelSpec
 from archon.store import Store
+from archon.store import call_tag
 
 
 def backend_class(model: str, spec: ModelSpec | None = None) -> type[BaseBackend]:
@@ -61,6 +63,43 @@ def backend_class(model: str, spec: ModelSpec | None = None) -> type[BaseBackend
     from archon.backends._litellm import LiteLLMBackend
 
     return LiteLLMBackend
+
+
+def model_problem(spec: ModelSpec) -> str | None:
+    """What is wrong with a model string before any backend is built, or None: blanks in
+    it, or a provider no backend serves (archon's own prefixes, the ``archon.backends``
+    entry points, litellm's providers; a bare name must be one litellm knows)."""
+    model = spec.model
+    if not model.strip() or any(c.isspace() for c in model):
+        return f"model string {model!r} is empty or holds blanks"
+    prefix, _, rest = model.partition("/")
+    if prefix in ("local", "synthetic", "vllm") or any(
+        ep.name == prefix for ep in entry_points(group="archon.backends")
+    ):
+        return None if rest else f"model string {model!r} names no model after '{prefix}/'"
+    litellm = _litellm_module()
+    if litellm is None:
+        return None  # litellm missing: run-time says so
+    providers = {getattr(p, "value", str(p)) for p in litellm.provider_list}
+    if rest:
+        if prefix in providers:
+            return None
+        close = difflib.get_close_matches(prefix, [*providers, "local", "synthetic", "vllm"], n=1)
+        return f"unknown provider '{prefix}' in model string {model!r}" + (
+            f" (did you mean '{close[0]}'?)" if close else ""
+        )
+    if model in litellm.model_cost or spec.api_base:
+        return None
+    return f"model string {model!r} names no provider"
+
+
+def _litellm_module() -> Any:
+    from archon.backends._litellm import _litellm
+
+    try:
+        return _litellm()
+    except ImportError:
+        return None
 
 
 #: The longest ``Retry-After`` archon honours; a longer one fails the call at once.
@@ -115,6 +154,10 @@ class ModelClient:
         """Pre-flight: raises ConfigurationError (missing keys, models) before any call."""
         problems = []
         for m in models.values():
+            why = model_problem(m.spec)
+            if why is not None:
+                problems.append(f"{why} — write provider/model, e.g. openai/gpt-4o-mini or local/gemma-3-270m")
+                continue
             try:
                 self.backend(m.spec).check()
             except ConfigurationError as exc:
@@ -186,6 +229,11 @@ class ClientSession:
     ) -> Completion:
         seed = int(key[:8], 16) & 0x7FFFFFFF
         price = backend.price_per_1k() or (0.0, 0.0)
+        tag = call_tag.get()
+        if tag is not None:  # a search trial's call: on record before it can be billed
+            bound = backend.max_prompt_tokens(request)
+            worst = (bound * price[0] + request.sampling.max_tokens * price[1]) / 1000
+            await self.client.store.put_sent(tag, key, bound + request.sampling.max_tokens, worst)
 
         async def attempt() -> tuple[Completion, float]:
             prompt_bound = backend.max_prompt_tokens(request) if budget.limits.tokens or budget.limits.usd else 0
@@ -253,6 +301,7 @@ class ClientSession:
                 "cost_usd": out.cost_usd,
                 "latency_s": latency,
                 "finish_reason": out.finish_reason,
+                "_tag": tag,
             }
         )
         usage.paid_calls += 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -61,8 +62,8 @@ def _positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be greater than 0, got {value}")
+    if not value > 0 or math.isinf(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number greater than 0, got {text!r}")
     return value
 
 
@@ -405,7 +406,9 @@ def _validate(files: list[str]) -> int:
             )
             continue
         try:
-            plan = make_plan(build_graph(parse_pipeline_file(f, types)))
+            spec = parse_pipeline_file(f, types)
+            plan = make_plan(build_graph(spec))
+            _check_models(spec)
         except SpecError as exc:
             bad += 1
             for p in exc.problems:
@@ -422,6 +425,29 @@ def _validate(files: list[str]) -> int:
             f"at most {plan.cost.calls} call(s) per query"
         )
     return 2 if bad else 0
+
+
+def _check_models(spec: Any) -> None:
+    """Model strings no backend serves (unknown provider, blanks), located."""
+    from archon.backends import model_problem
+    from archon.spec import ModelSpec
+
+    fix = "write provider/model, e.g. openai/gpt-4o-mini, local/gemma-3-270m, vllm/<id>"
+    problems = []
+    for alias, ms in spec.models.items():
+        why = model_problem(ms)
+        if why is not None:
+            problems.append(spec.problem(("models", alias, "model"), why, fix))
+    for nid, node in spec.nodes.items():
+        named = getattr(node, "models", None) or ([node.model] if getattr(node, "model", None) else [])
+        for i, m in enumerate(named):
+            if isinstance(m, str) and "/" in m and m not in spec.models:
+                why = model_problem(ModelSpec(model=m))
+                if why is not None:
+                    path = ("nodes", nid, "models", i) if getattr(node, "models", None) else ("nodes", nid, "model")
+                    problems.append(spec.problem(path, why, fix))
+    if problems:
+        raise SpecError(problems)
 
 
 def _schema(output: str | None, fmt: str = "json") -> int:

@@ -14,6 +14,7 @@ from typing import Literal
 
 from archon._files import MAX_DATASET_BYTES
 from archon._files import FileTooLarge
+from archon._files import NotUTF8
 from archon._files import read_text_limited
 from archon.errors import DatasetError
 from archon.errors import Problem
@@ -110,16 +111,32 @@ def load_file(
         raise DatasetError(
             Problem(str(p), 0, 0, "", f"the dataset file is {exc.strerror}", "give a .jsonl or .csv file")
         ) from None
-    except (UnicodeDecodeError, IsADirectoryError, OSError) as exc:
+    except NotUTF8 as exc:
+        raise DatasetError(
+            Problem(str(p), exc.line, exc.col, "", f"not UTF-8 text ({exc.reason})", "save the dataset as UTF-8")
+        ) from None
+    except (IsADirectoryError, OSError) as exc:
         raise DatasetError(
             Problem(str(p), 0, 0, "", f"cannot read: {exc}", "give a UTF-8 .jsonl or .csv file")
         ) from None
     rows: list[tuple[int, Any]] = []
     problems: list[Problem] = []
     if p.suffix.lower() == ".csv":
-        reader = csv.DictReader(text.splitlines())
-        for row in reader:
-            rows.append((reader.line_num, dict(row)))
+        reader = csv.DictReader(text.splitlines(), strict=True)
+        try:
+            for row in reader:
+                rows.append((reader.line_num, dict(row)))
+        except csv.Error as exc:  # an unclosed quote, a stray quote inside a field
+            problems.append(
+                Problem(
+                    str(p),
+                    max(1, reader.line_num),
+                    1,
+                    "",
+                    f"invalid CSV: {exc}",
+                    'quote fields with " and close every quote',
+                )
+            )
     else:
         for n, line in enumerate(text.splitlines(), 1):
             if not line.strip():
@@ -190,8 +207,16 @@ def load_file(
                 )
             )
             continue
+        if row.get(input_field, "") is None:
+            problems.append(Problem(str(p), n, 1, input_field, f"'{input_field}' is null", "give every row an input"))
+            continue
         gold = None
         if answer_field:
+            if answer_field in row and row[answer_field] is None and require_answer:
+                problems.append(
+                    Problem(str(p), n, 1, answer_field, f"'{answer_field}' is null", "give every row a gold answer")
+                )
+                continue
             if answer_field in row:
                 gold = row[answer_field]
             elif require_answer:
@@ -215,5 +240,5 @@ def load_file(
     if problems:
         raise DatasetError(problems)
     if not examples:
-        raise DatasetError(Problem(str(p), 0, 0, "", "the dataset has no rows", "add one example per line"))
+        raise DatasetError(Problem(str(p), 1, 1, "", "the dataset has no rows", "add one example per line"))
     return Dataset(p.stem, tuple(examples), str(p))

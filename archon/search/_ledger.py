@@ -4,15 +4,22 @@ Before a step (a rung of a trial, the held-out re-score) a worker reserves the s
 worst case; the reservation succeeds only if every capped dimension (calls, tokens,
 dollars) still fits, checked and written in one transaction while holding the study's
 lock row — an ``UPDATE`` of one row, which serializes writers on SQLite and PostgreSQL
-alike. After the step the row is settled to what was really paid. A worker killed
-mid-step leaves its reservation standing, so the sum can over-count but never
-under-count what was spent.
+alike. After the step the row is settled to what was really paid.
+
+Every call a step sends is tagged with its row (``archon.store.call_tag``): on record as
+sent, with its worst case, before it goes out, and as paid, with its cost, in the same
+transaction that caches it. A worker killed mid-step leaves its reservation open; when
+the trial is found dead its row is replaced by what its tags say — paid calls at their
+cost, calls sent but never answered at their worst case — so a kill leaks no
+reservation and the sum still never counts less than was spent.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from typing import TypeVar
@@ -26,8 +33,11 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import OperationalError
 
+from archon.store import SearchCallRecord
+from archon.store import SearchClaimRecord
 from archon.store import SearchSpendRecord
 from archon.store import Store
+from archon.store import call_tag
 from archon.store._store import _now
 
 LOCK_ROW = -1
@@ -36,6 +46,8 @@ RANK_ROW = -3
 BASE_ROW = -4  # the baseline on train (bootstrapping) and dev
 PROPOSE_ROW = -5  # instructions written by the proposer model
 _T: Table = SearchSpendRecord.__table__  # type: ignore[assignment]
+_C: Table = SearchCallRecord.__table__  # type: ignore[assignment]
+_A: Table = SearchClaimRecord.__table__  # type: ignore[assignment]
 T = TypeVar("T")
 
 
@@ -138,27 +150,83 @@ class Ledger:
 
         return self._locked(work)
 
+    @contextlib.contextmanager
+    def tagged(self, trial: int) -> Iterator[None]:
+        """Calls made inside (and in tasks started inside) are tagged with ``trial``'s row."""
+        token = call_tag.set((self.study, trial))
+        try:
+            yield
+        finally:
+            call_tag.reset(token)
+
+    def _tagged(self, conn: Connection, trial: int, *, sent: bool) -> Spend:
+        """What the trial's tagged calls cost; with ``sent``, calls never answered too, at
+        their worst case."""
+        q = select(func.count(), func.coalesce(func.sum(_C.c.tokens), 0), func.sum(_C.c.usd)).where(
+            _C.c.study == self.study, _C.c.trial == trial
+        )
+        if not sent:
+            q = q.where(_C.c.state == "paid")
+        row = conn.execute(q).one()
+        return Spend(int(row[0]), int(row[1]), float(row[2] or 0.0))
+
     def settle(self, trial: int, paid: Spend, *, final: bool) -> None:
-        """Replaces the trial's reservation by what it has paid so far."""
-        self._locked(
-            lambda conn: conn.execute(
+        """Replaces the trial's reservation by what it has paid so far: ``paid`` as this
+        process counted it, or what the row's tagged calls say if that is more (calls a
+        killed process paid for the same row before a resume; calls that never got an
+        answer, at their worst case)."""
+
+        def work(conn: Connection) -> None:
+            t = self._tagged(conn, trial, sent=True)
+            now = Spend(max(paid.calls, t.calls), max(paid.tokens, t.tokens), max(paid.usd, t.usd))
+            conn.execute(
                 update(_T)
                 .where(_T.c.study == self.study, _T.c.trial == trial)
-                .values(**self._row(trial, paid, "closed" if final else "open"))
+                .values(**self._row(trial, now, "closed" if final else "open"))
             )
-        )
+
+        self._locked(work)
 
     def mark_dead(self, trials: set[int]) -> None:
-        """Trials whose worker died: their reservations stay counted, marked as such."""
+        """Rows whose worker died mid-step: the open reservation is replaced by what the
+        row's tagged calls paid, plus the worst case of those sent and never answered."""
         if not trials:
             return
-        self._locked(
-            lambda conn: conn.execute(
-                update(_T)
-                .where(_T.c.study == self.study, _T.c.trial.in_(sorted(trials)), _T.c.state == "open")
-                .values(state="dead")
-            )
-        )
+
+        def work(conn: Connection) -> None:
+            open_ = conn.execute(
+                select(_T.c.trial).where(_T.c.study == self.study, _T.c.trial.in_(sorted(trials)), _T.c.state == "open")
+            ).scalars()
+            for trial in list(open_):
+                spent = self._tagged(conn, trial, sent=True)
+                conn.execute(
+                    update(_T)
+                    .where(_T.c.study == self.study, _T.c.trial == trial)
+                    .values(calls=spent.calls, tokens=spent.tokens, usd=spent.usd, state="dead", updated_at=_now())
+                )
+
+        self._locked(work)
+
+    def claim(self, arch: str, trial: int, released: set[int]) -> int | None:
+        """Claims architecture ``arch`` (a hash of its parameters) for ``trial``: None when
+        it is this trial's now, else the number of the trial holding it. A claim held by a
+        trial in ``released`` (dead, or stopped by the budget) passes to this one."""
+
+        def work(conn: Connection) -> int | None:
+            owner = conn.execute(select(_A.c.trial).where(_A.c.study == self.study, _A.c.arch == arch)).scalar()
+            if owner is None:
+                conn.execute(insert(_A).values(study=self.study, arch=arch, trial=trial, updated_at=_now()))
+                return None
+            if owner == trial:
+                return None
+            if owner in released:
+                conn.execute(
+                    update(_A).where(_A.c.study == self.study, _A.c.arch == arch).values(trial=trial, updated_at=_now())
+                )
+                return None
+            return int(owner)
+
+        return self._locked(work)
 
     def rows(self) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:

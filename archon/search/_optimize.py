@@ -10,8 +10,12 @@ resumed search (same command, same database) replays finished work for free.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import csv
+import hashlib
 import json
+import logging
 import math
 import random
 import time
@@ -28,6 +32,7 @@ from archon.backends import ModelClient
 from archon.errors import ArchonError
 from archon.errors import ConfigurationError
 from archon.errors import SpecError
+from archon.errors import redact
 from archon.evaluate import Dataset
 from archon.evaluate import Example
 from archon.evaluate import Metric
@@ -54,6 +59,8 @@ from archon.search._space import SearchSpace
 from archon.search._space import _dump
 from archon.spec import parse_pipeline
 from archon.store import Store
+
+log = logging.getLogger("archon.search")
 
 
 @dataclass(frozen=True)
@@ -161,14 +168,17 @@ def _best(records: list[TrialRecord]) -> TrialRecord | None:
     return max(done, key=lambda r: (r.score or 0, -(r.cost or 0)), default=None)
 
 
-def _greedy_next(space: SearchSpace, records: list[TrialRecord]) -> dict[str, Any] | None:
+def _greedy_next(
+    space: SearchSpace, records: list[TrialRecord], busy: list[dict[str, Any]] | None = None
+) -> dict[str, Any] | None:
     """Coordinate ascent with restarts: the first untried neighbour of the best
     architecture so far (one parameter changed), the defaults first. When every neighbour
     of the best was tried (a local optimum), an untried architecture drawn at random —
     seeded by the space's seed and the number of trials, so a resumed search draws the
     same — and the climb goes on from whichever is best. None when no untried
-    architecture is found."""
-    tried = [space.active(r.params) for r in records]
+    architecture is found. ``busy``: architectures other workers are trying now (not
+    proposed again)."""
+    tried = [space.active(r.params) for r in records] + [space.active(b) for b in busy or []]
     best = _best(records)
     current = space.active(best.params) if best else None
     if current is None:
@@ -241,8 +251,36 @@ def _storage(url: str, heartbeat_s: int) -> Any:
         engine_kwargs=kwargs,
         heartbeat_interval=heartbeat_s,
         grace_period=3 * heartbeat_s,
-        heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=2),
+        heartbeat_stale_trial_callback=_retry_stale,
     )
+
+
+def _retry_stale(study: Any, trial: Any) -> None:
+    """A dead worker's trial is retried with its parameters — if it had fixed them all
+    (``values`` is recorded once they are). One killed while they were being drawn is not:
+    the next ask draws them again, from the same seed, as an unkilled run would."""
+    import optuna
+
+    if "values" in trial.user_attrs:
+        optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=2)(study, trial)
+
+
+def _fail_dead(study: Any, heartbeat_s: float) -> None:
+    """Fails the trials of dead workers: those whose heartbeat is stale (optuna's rule,
+    which retries them, see _retry_stale) and those killed between ``ask`` and their first
+    heartbeat — RUNNING with no parameters recorded, started longer ago than the grace
+    period (a live worker records both within milliseconds of its ask)."""
+    import datetime
+
+    import optuna
+
+    optuna.storages.fail_stale_trials(study)
+    now = datetime.datetime.now()
+    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        started = t.datetime_start
+        if "values" not in t.user_attrs and started is not None and (now - started).total_seconds() > 3 * heartbeat_s:
+            with contextlib.suppress(Exception):  # another worker failed it first
+                study._storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
 
 
 class _Heartbeat:
@@ -251,12 +289,12 @@ class _Heartbeat:
     def __init__(self, storage: Any, trial_id: int, every_s: float) -> None:
         import threading
 
+        storage.record_heartbeat(trial_id)  # before the parameters are drawn: see _fail_dead
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._beat, args=(storage, trial_id, every_s), daemon=True)
         self.thread.start()
 
     def _beat(self, storage: Any, trial_id: int, every_s: float) -> None:
-        storage.record_heartbeat(trial_id)
         while not self.stop.wait(every_s):
             storage.record_heartbeat(trial_id)
 
@@ -339,6 +377,8 @@ async def aoptimize(
     if role == "main" and not study.metric_names:
         study.set_metric_names(["score", "cost"] if len(directions) == 2 else ["score"])  # optuna-dashboard's labels
     ledger = Ledger(store, name, f"{socket.gethostname()}:{os.getpid()}")
+    if role == "main":  # a killed leader's open steps: what their tagged calls cost, not their worst case
+        ledger.mark_dead({TEST_ROW, BASE_ROW, RANK_ROW, PROPOSE_ROW})
     pq = space.budget.per_query
     limits = Limits(pq.calls, pq.tokens, pq.usd)
     sb = space.budget.search
@@ -378,124 +418,150 @@ async def aoptimize(
         while waited < 4 * heartbeat_s and any(
             t.state == optuna.trial.TrialState.RUNNING for t in study.get_trials(deepcopy=False)
         ):
-            optuna.storages.fail_stale_trials(study)
+            _fail_dead(study, heartbeat_s)
             time.sleep(0.5)
             waited += 0.5
     children = _spawn_workers(space, store.url, name, workers - 1, heartbeat_s) if role == "main" else []
     try:
-        while True:
-            optuna.storages.fail_stale_trials(study)
-            all_trials = study.get_trials(deepcopy=False)
-            ledger.mark_dead({t.number for t in all_trials if t.state == optuna.trial.TrialState.FAIL})
-            records = _records(study)
-            running = sum(1 for t in all_trials if t.state == optuna.trial.TrialState.RUNNING)
-            waiting = any(t.state == optuna.trial.TrialState.WAITING for t in all_trials)
-            if sb.trials is not None and _counted(records) + running >= sb.trials and not waiting:
-                stopped = f"the trial budget ({sb.trials}) is spent"
-                break
-            if sb.time_s is not None and time.monotonic() - t0 >= sb.time_s:
-                stopped = f"the time budget ({sb.time_s} s) is spent"
-                break
-            if grid and sum(r.state != "failed" for r in records) + running >= _grid_size(space) and not waiting:
-                stopped = "every grid point was tried"
-                break
-            if not grid and not any(caps) and sb.trials is None and sb.time_s is None and _counted(records) >= 50:
-                stopped = "50 trials (no search budget given)"
-                break
-            if space.strategy == "greedy" and not waiting:
-                proposal = _greedy_next(space, records)
-                if proposal is None:
-                    stopped = "greedy search found no untried architecture (the space looks exhausted)"
+        while True:  # a second pass runs the retries of trials a killed worker left behind
+            while True:
+                _fail_dead(study, heartbeat_s)
+                all_trials = study.get_trials(deepcopy=False)
+                ledger.mark_dead({t.number for t in all_trials if t.state == optuna.trial.TrialState.FAIL})
+                records = _records(study)
+                running = sum(1 for t in all_trials if t.state == optuna.trial.TrialState.RUNNING)
+                waiting = any(t.state == optuna.trial.TrialState.WAITING for t in all_trials)
+                if sb.trials is not None and _counted(records) + running >= sb.trials and not waiting:
+                    stopped = f"the trial budget ({sb.trials}) is spent"
                     break
-                on = {p.name for p in space.params if p.is_active(proposal)}  # inactive ones are not asked
-                study.enqueue_trial(
-                    _encode(space, {k: v for k, v in proposal.items() if k in on}), skip_if_exists=False
-                )
-            # seeded by the trials that count (a killed one's retry takes its place)
-            if not grid:  # the grid sampler keeps its own order of the points
-                study.sampler = _sampler(space, 1 + sum(t.state != optuna.trial.TrialState.FAIL for t in all_trials))
-            trial = study.ask()
-            # beat at once: a process killed before its first heartbeat would leave the trial RUNNING forever
-            beat = _Heartbeat(storage, trial._trial_id, heartbeat_s)
-            values = _suggest(trial, space.params, grid)
-            params = space.active(values)
-            trial.set_user_attr("values", params)
-            same = next((r for r in records if r.params == params and r.state not in ("failed", "repeat")), None)
-            if same is not None and same.state != "stopped":
-                # samplers re-propose architectures of small spaces: answer from the first result
-                repeats += 1
-                rec = replace(same, number=trial.number, state="repeat", paid_calls=0, reason=f"= trial {same.number}")
-                beat.close()
-                _tell_repeat(study, trial, rec, same, len(directions))
-                records.append(rec)
-                if repeats >= 25:
-                    stopped = (
-                        "the sampler proposed only tried architectures 25 times in a row (the space looks exhausted)"
+                if sb.time_s is not None and time.monotonic() - t0 >= sb.time_s:
+                    stopped = f"the time budget ({sb.time_s} s) is spent"
+                    break
+                if grid and sum(r.state != "failed" for r in records) + running >= _grid_size(space) and not waiting:
+                    stopped = "every grid point was tried"
+                    break
+                if not grid and not any(caps) and sb.trials is None and sb.time_s is None and _counted(records) >= 50:
+                    stopped = "50 trials (no search budget given)"
+                    break
+                if space.strategy == "greedy" and not waiting:
+                    busy = [
+                        t.user_attrs["values"]
+                        for t in all_trials
+                        if t.state == optuna.trial.TrialState.RUNNING and "values" in t.user_attrs
+                    ]
+                    proposal = _greedy_next(space, records, busy)
+                    if proposal is None:
+                        stopped = "greedy search found no untried architecture (the space looks exhausted)"
+                        break
+                    on = {p.name for p in space.params if p.is_active(proposal)}  # inactive ones are not asked
+                    study.enqueue_trial(
+                        _encode(space, {k: v for k, v in proposal.items() if k in on}), skip_if_exists=False
                     )
-                    break
-                continue
-            repeats = 0
-            try:
-                pipe = Pipeline(space.instantiate(values), ops=ops, limits=limits, client=client)
-                static_check(pipe.plan, pipe.limits, client)
-            except (SpecError, ConfigurationError) as exc:
-                rec = TrialRecord(trial.number, params, "rejected", reason=str(exc).splitlines()[0])
-                beat.close()
-                _tell_pruned(study, trial, rec)
-                records.append(rec)
+                # seeded by the finished trials that count (a killed one's retry takes its place)
+                if not grid:  # the grid sampler keeps its own order of the points
+                    counted = sum(t.state.is_finished() and t.state != optuna.trial.TrialState.FAIL for t in all_trials)
+                    study.sampler = _sampler(space, 1 + counted)
+                trial = study.ask()
+                # beat at once: a process killed before its first heartbeat would leave the trial RUNNING forever
+                beat = _Heartbeat(storage, trial._trial_id, heartbeat_s)
+                values = _suggest(trial, space.params, grid)
+                params = space.active(values)
+                trial.set_user_attr("values", params)
+                trial.set_user_attr("worker", ledger.worker)
+                # one trial per architecture: another worker's live trial of it is waited for
+                owner = await _claim(study, ledger, params, trial.number, heartbeat_s)
+                if owner is not None:
+                    records = _records(study)
+                same = next((r for r in records if r.params == params and r.state not in ("failed", "repeat")), None)
+                if same is not None and same.state != "stopped":
+                    # samplers re-propose architectures of small spaces: answer from the first result
+                    repeats += 1
+                    rec = replace(
+                        same, number=trial.number, state="repeat", paid_calls=0, reason=f"= trial {same.number}"
+                    )
+                    beat.close()
+                    _tell_repeat(study, trial, rec, same, len(directions))
+                    records.append(rec)
+                    if repeats >= 25:
+                        stopped = "the sampler proposed only tried architectures 25 times in a row (the space looks exhausted)"
+                        break
+                    continue
+                repeats = 0
+                try:
+                    pipe = Pipeline(space.instantiate(values), ops=ops, limits=limits, client=client)
+                    static_check(pipe.plan, pipe.limits, client)
+                except (SpecError, ConfigurationError) as exc:
+                    rec = TrialRecord(trial.number, params, "rejected", reason=str(exc).splitlines()[0])
+                    beat.close()
+                    _tell_pruned(study, trial, rec)
+                    records.append(rec)
+                    if on_trial:
+                        on_trial(rec, records, ledger.spent())
+                    continue
+                history = _rung_history(records, len(rungs))
+                try:
+                    rec, out_of_budget = await _run_trial(
+                        pipe,
+                        dev_order,
+                        rungs,
+                        space.keep,
+                        history,
+                        metric,
+                        ledger,
+                        caps,
+                        pq,
+                        params,
+                        trial.number,
+                        first=trial.number % space.brackets,
+                        promote=space.promote,
+                    )
+                finally:
+                    beat.close()
+                if len(directions) == 1:  # TPE ranks a pruned trial by how far it got and its score there
+                    for step, sc in enumerate(rec.rung_scores):
+                        if not math.isnan(sc):
+                            trial.report(sc, step)
+                for k, v in (
+                    ("score", rec.score),
+                    ("ci95", list(rec.ci95 or ())),
+                    ("cost", rec.cost),
+                    ("calls_per_query", rec.calls_per_query),
+                    ("paid_calls", rec.paid_calls),
+                    ("cached_calls", rec.cached_calls),
+                    ("state", rec.state),
+                    ("rung_scores", list(rec.rung_scores)),
+                    ("item_scores", list(rec.item_scores)),
+                    ("reason", rec.reason),
+                    ("worker", ledger.worker),
+                ):
+                    trial.set_user_attr(k, v)
+                if rec.state == "complete":
+                    trial.set_user_attr("pipeline", _dump(space.pipeline_data(params)))  # for archon export
+                    score, cost = float(rec.score or 0.0), float(rec.cost or 0.0)
+                    study.tell(trial, [score, cost] if len(directions) == 2 else score)
+                else:
+                    study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+                records = _records(study)
                 if on_trial:
                     on_trial(rec, records, ledger.spent())
-                continue
-            history = _rung_history(records, len(rungs))
-            try:
-                rec, out_of_budget = await _run_trial(
-                    pipe,
-                    dev_order,
-                    rungs,
-                    space.keep,
-                    history,
-                    metric,
-                    ledger,
-                    caps,
-                    pq,
-                    params,
-                    trial.number,
-                    first=trial.number % space.brackets,
-                    promote=space.promote,
-                )
-            finally:
-                beat.close()
-            if len(directions) == 1:  # TPE ranks a pruned trial by how far it got and its score there
-                for step, sc in enumerate(rec.rung_scores):
-                    if not math.isnan(sc):
-                        trial.report(sc, step)
-            for k, v in (
-                ("score", rec.score),
-                ("ci95", list(rec.ci95 or ())),
-                ("cost", rec.cost),
-                ("calls_per_query", rec.calls_per_query),
-                ("paid_calls", rec.paid_calls),
-                ("cached_calls", rec.cached_calls),
-                ("state", rec.state),
-                ("rung_scores", list(rec.rung_scores)),
-                ("item_scores", list(rec.item_scores)),
-                ("reason", rec.reason),
-                ("worker", ledger.worker),
-            ):
-                trial.set_user_attr(k, v)
-            if rec.state == "complete":
-                trial.set_user_attr("pipeline", _dump(space.pipeline_data(params)))  # for archon export
-                score, cost = float(rec.score or 0.0), float(rec.cost or 0.0)
-                study.tell(trial, [score, cost] if len(directions) == 2 else score)
-            else:
-                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-            records = _records(study)
-            if on_trial:
-                on_trial(rec, records, ledger.spent())
-            if out_of_budget:
-                stopped = f"the search budget cannot fit another step ({rec.reason})"
+                if out_of_budget:
+                    stopped = f"the search budget cannot fit another step ({rec.reason})"
+                    break
+            failed = await _wait(children)
+            children = []
+            if not failed:
                 break
-        await _wait(children)
+            for problem in failed:
+                log.warning("%s; its trial is retried", problem)
+            waited = 0.0
+            while waited < 4 * heartbeat_s and any(
+                t.state == optuna.trial.TrialState.RUNNING for t in study.get_trials(deepcopy=False)
+            ):
+                _fail_dead(study, heartbeat_s)
+                await asyncio.sleep(0.5)
+                waited += 0.5
+            if not any(t.state == optuna.trial.TrialState.WAITING for t in study.get_trials(deepcopy=False)):
+                break
         records = _records(study)
         best = select_winner(records)
         front = _pareto(records)
@@ -529,7 +595,8 @@ async def aoptimize(
                         what = "the baseline" if rec is None else f"trial {rec.number}"
                         stopped += f"; the test re-score of {what} did not fit the budget ({why})"
                         break
-                    rescored = await aevaluate(pipe, test, metric)
+                    with ledger.tagged(TEST_ROW):
+                        rescored = await aevaluate(pipe, test, metric)
                     paid_test = paid_test + _paid(rescored.usage)
                     ledger.settle(TEST_ROW, paid_test, final=False)
                     key = BASE_ROW if rec is None else rec.number
@@ -619,9 +686,33 @@ async def _ranked(
     why = ledger.reserve(RANK_ROW, rank_worst_case(space, len(rank_items(space, dev))), caps)
     if why is not None:
         raise ConfigurationError(f"ranking the models (archon rank-models) does not fit the search budget: {why}")
-    ranking, paid = await arank_models(space, dev, client, store)
+    with ledger.tagged(RANK_ROW):
+        ranking, paid = await arank_models(space, dev, client, store)
     ledger.settle(RANK_ROW, paid, final=True)
     return ranking
+
+
+def _arch(params: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()
+
+
+async def _claim(study: Any, ledger: Ledger, params: dict[str, Any], number: int, heartbeat_s: float) -> int | None:
+    """Claims the architecture for trial ``number``; while another live trial holds it,
+    waits for that trial to finish (a dead one's claim passes on, once its heartbeat is
+    stale). None: this trial evaluates it; else the trial whose result answers it."""
+    import optuna
+
+    while True:
+        trials = study.get_trials(deepcopy=False)
+        released = {t.number for t in trials if t.state == optuna.trial.TrialState.FAIL}
+        released |= {t.number for t in trials if t.user_attrs.get("state") == "stopped"}
+        owner = ledger.claim(_arch(params), number, released)
+        if owner is None:
+            return None
+        if any(t.number == owner and t.state.is_finished() for t in trials):
+            return owner
+        await asyncio.sleep(0.5)
+        _fail_dead(study, heartbeat_s)
 
 
 def _spawn_workers(space: SearchSpace, url: str, study: str, n: int, heartbeat_s: int) -> list[Any]:
@@ -647,17 +738,24 @@ def _spawn_workers(space: SearchSpace, url: str, study: str, n: int, heartbeat_s
     return children
 
 
-async def _wait(children: list[Any]) -> None:
+async def _wait(children: list[Any]) -> list[str]:
+    """Waits for the worker processes; what went wrong with those that did not exit 0
+    (killed, or failed: their stderr's tail)."""
     import asyncio
+    import signal
 
     while any(c.poll() is None for c in children):
         await asyncio.sleep(0.2)
+    failed = []
     for c in children:
         c.log.seek(0)
         err = c.log.read().decode(errors="replace")
         c.log.close()
-        if c.returncode != 0:
-            raise ConfigurationError(f"a search worker exited with code {c.returncode}: {err.strip()[-2000:]}")
+        if c.returncode < 0:
+            failed.append(f"search worker {c.pid} was killed ({signal.Signals(-c.returncode).name})")
+        elif c.returncode != 0:
+            failed.append(f"search worker {c.pid} exited with code {c.returncode}: {redact(err.strip()[-2000:])}")
+    return failed
 
 
 def _test_paid_before(ledger: Ledger) -> Spend:
@@ -728,7 +826,8 @@ async def _run_trial(
             reason = f"rung {i + 1} worst case would put the search at {why}"
             return TrialRecord(number, params, "stopped", reason=reason, paid_calls=paid.calls), True
         try:
-            result = await aevaluate(pipe, Dataset("dev", tuple(dev[:k])), metric)
+            with ledger.tagged(number):
+                result = await aevaluate(pipe, Dataset("dev", tuple(dev[:k])), metric)
         except BaseException:
             ledger.settle(number, paid, final=False)  # what finished rungs paid; this one's reservation is lost
             raise
@@ -1077,12 +1176,14 @@ async def _baseline(
     boot: tuple[tuple[Example, str], ...] | None = None
     try:
         if boot_needed:
-            res = await aevaluate(pipe, train, metric)
+            with ledger.tagged(BASE_ROW):
+                res = await aevaluate(pipe, train, metric)
             paid = paid + _paid(res.usage)
             boot = tuple(
                 (by_index[i.index], (i.output or "").strip()) for i in res.items if i.score is not None and i.score >= 1
             )
-        res = await aevaluate(pipe, Dataset("dev", tuple(dev)), metric)
+        with ledger.tagged(BASE_ROW):
+            res = await aevaluate(pipe, Dataset("dev", tuple(dev)), metric)
         paid = paid + _paid(res.usage)
     finally:
         ledger.settle(BASE_ROW, paid, final=True)
@@ -1156,7 +1257,8 @@ async def _proposals(
     why = ledger.reserve(PROPOSE_ROW, _worst(pipe, pq, 1), caps)
     if why is not None:
         raise ConfigurationError(f"proposing {block.propose} instructions does not fit the search budget: {why}")
-    run = await pipe.aexecute([{"input": ""}])  # a crash leaves the reservation counted (over, never under)
+    with ledger.tagged(PROPOSE_ROW):
+        run = await pipe.aexecute([{"input": ""}])  # a crash leaves the reservation counted (over, never under)
     ledger.settle(PROPOSE_ROW, _paid(run.usage), final=True)
     texts = [c.text.strip() for item in run.items for c in item.candidates][: block.propose]
     texts += [""] * (block.propose - len(texts))

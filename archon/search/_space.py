@@ -402,6 +402,14 @@ def parse_space(
         seed = 0
     if not isinstance(data.get("name", ""), str):
         add(("name",), "name must be text", "write name: my-search")
+    if not isinstance(data.get("description", ""), str):
+        add(("description",), "description must be text", "write description: what the search is for")
+    if not isinstance(data.get("metric", "exact"), str):
+        add(
+            ("metric",),
+            "metric must be a metric's name",
+            "write metric: exact (or normalized, numeric, math, tests, judge)",
+        )
     if col.problems:
         raise SpecError(col.problems)
     assert dataset is not None

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from archon._files import MAX_SPEC_BYTES
 from archon._files import FileTooLarge
+from archon._files import NotUTF8
 from archon._files import read_text_limited
 from archon.errors import Problem
 from archon.errors import SpecError
@@ -447,8 +448,10 @@ def read_source(path: str | FsPath) -> str:
         raise SpecError(Problem(str(p), 0, 0, "", "file not found", "check the path")) from None
     except IsADirectoryError:
         raise SpecError(Problem(str(p), 0, 0, "", "is a directory, not a YAML file", "pass a .yaml file")) from None
-    except UnicodeDecodeError as exc:
-        raise SpecError(Problem(str(p), 0, 0, "", f"not UTF-8 text ({exc.reason})", "save the file as UTF-8")) from None
+    except NotUTF8 as exc:
+        raise SpecError(
+            Problem(str(p), exc.line, exc.col, "", f"not UTF-8 text ({exc.reason})", "save the file as UTF-8")
+        ) from None
     except FileTooLarge as exc:
         raise SpecError(Problem(str(p), 0, 0, "", f"the file is {exc.strerror}", "pass a YAML file")) from None
     except OSError as exc:

@@ -10,6 +10,7 @@ from ruamel.yaml.comments import CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.error import YAMLError
 
+from archon._files import locate as _offset_location
 from archon.errors import Problem
 from archon.errors import SpecError
 
@@ -70,8 +71,12 @@ def load_yaml(text: str, file: str) -> tuple[Any, Locations]:
             what = "a tab character (YAML indents with spaces only)"
             fix = "indent with spaces, not tabs"
         raise SpecError(Problem(file, line, col, "", f"YAML syntax error: {what}", fix)) from None
-    except YAMLError as exc:
-        raise SpecError(Problem(file, 0, 0, "", f"YAML error: {_short(exc)}", "fix the YAML syntax")) from None
+    except YAMLError as exc:  # a reader error: a character YAML forbids (NUL, control bytes)
+        pos = getattr(exc, "position", None)
+        line, col = _offset_location(text, pos) if isinstance(pos, int) else (1, 1)
+        raise SpecError(
+            Problem(file, line, col, "", f"YAML error: {_short(exc).splitlines()[0]}", "fix the YAML syntax")
+        ) from None
     except ValueError as exc:  # e.g. an integer of more than 4300 digits
         raise SpecError(Problem(file, 0, 0, "", f"a value YAML cannot read: {_short(exc)}", "fix that value")) from None
     if raw is None:

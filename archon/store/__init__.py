@@ -5,8 +5,11 @@ from archon.store._schema import ItemRecord
 from archon.store._schema import ModelRankRecord
 from archon.store._schema import RunRecord
 from archon.store._schema import ScoreRecord
+from archon.store._schema import SearchCallRecord
+from archon.store._schema import SearchClaimRecord
 from archon.store._schema import SearchSpendRecord
 from archon.store._store import Store
+from archon.store._store import call_tag
 from archon.store._store import default_db_url
 
 __all__ = [
@@ -15,7 +18,10 @@ __all__ = [
     "ModelRankRecord",
     "RunRecord",
     "ScoreRecord",
+    "SearchCallRecord",
+    "SearchClaimRecord",
     "SearchSpendRecord",
     "Store",
+    "call_tag",
     "default_db_url",
 ]

@@ -93,6 +93,33 @@ class SearchSpendRecord(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class SearchCallRecord(Base):
+    """A call a search trial sent, tagged before it is sent: ``sent`` holds its worst case
+    (what a killed worker may have been billed), ``paid`` what it cost. A dead trial's
+    reservation is replaced by the sum of its rows, so a kill leaks nothing into the
+    search budget and still never counts less than was spent."""
+
+    __tablename__ = "archon_search_calls"
+    study: Mapped[str] = mapped_column(String(200), primary_key=True)
+    trial: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[str] = mapped_column(String(10), default="sent")  # sent | paid
+    tokens: Mapped[int] = mapped_column(Integer, default=0)
+    usd: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class SearchClaimRecord(Base):
+    """Which trial evaluates an architecture (by the hash of its parameters): a worker
+    that draws an architecture another live trial holds waits for that result instead of
+    paying for it again."""
+
+    __tablename__ = "archon_search_claims"
+    study: Mapped[str] = mapped_column(String(200), primary_key=True)
+    arch: Mapped[str] = mapped_column(String(64), primary_key=True)
+    trial: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 class ModelRankRecord(Base):
     """One model's dev score as a generator or a fuser (``archon rank-models``), keyed by
     the hash of what was ranked (models, dataset, metric, sample, settings)."""

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from datetime import UTC
 from datetime import datetime
 from pathlib import Path
@@ -36,9 +37,15 @@ from archon.store._schema import CallRecord
 from archon.store._schema import ItemRecord
 from archon.store._schema import RunRecord
 from archon.store._schema import ScoreRecord
+from archon.store._schema import SearchCallRecord
 
 log = logging.getLogger("archon.store")
 T = TypeVar("T")
+
+#: Who pays the calls made in this context: ``(study, trial)`` of a search trial, else
+#: None. A tagged call is recorded as sent before it is sent and as paid once it is, so a
+#: killed trial's spend can be read back exactly (see ``SearchCallRecord``).
+call_tag: ContextVar[tuple[str, int] | None] = ContextVar("archon_call_tag", default=None)
 
 
 def default_db_url() -> str:
@@ -79,6 +86,7 @@ class Store:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archon-store")
         self._pending_puts: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
         self._pending_gets: list[tuple[str, asyncio.Future[CallRecord | None]]] = []
+        self._pending_sent: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
         self._flush_scheduled = False
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -104,6 +112,15 @@ class Store:
         self._schedule()
         await fut
 
+    async def put_sent(self, tag: tuple[str, int], key: str, tokens: int, usd: float) -> None:
+        """Records, durably, that trial ``tag`` is about to send call ``key`` whose worst
+        case is ``tokens`` and ``usd``."""
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        row = {"study": tag[0], "trial": tag[1], "key": key, "state": "sent", "tokens": tokens, "usd": usd}
+        self._pending_sent.append((row, fut))
+        self._schedule()
+        await fut
+
     def _schedule(self) -> None:
         if not self._flush_scheduled:
             self._flush_scheduled = True
@@ -115,6 +132,9 @@ class Store:
         self._flush_scheduled = False
         puts, self._pending_puts = self._pending_puts, []
         gets, self._pending_gets = self._pending_gets, []
+        sent, self._pending_sent = self._pending_sent, []
+        if sent:
+            await self._settle(sent, self._write_sent)
         if puts:
             await self._settle(puts, self._write_calls)
         if gets:
@@ -133,21 +153,43 @@ class Store:
             if not fut.done():
                 fut.set_result(found.get(k) if isinstance(found, dict) else None)
 
+    def _upsert_ignore(self, conn: Any, table: Any, rows: list[dict[str, Any]], pk: list[str]) -> None:
+        """Inserts the rows whose primary key is new; the others are left as they are."""
+        dialect = self.engine.dialect.name
+        if dialect in ("sqlite", "postgresql"):
+            mod = __import__(f"sqlalchemy.dialects.{dialect}", fromlist=["insert"])
+            conn.execute(mod.insert(table).on_conflict_do_nothing(index_elements=pk), rows)
+            return
+        for r in rows:
+            where = [table.c[k] == r[k] for k in pk]
+            if conn.execute(select(table.c[pk[0]]).where(*where)).first() is None:
+                conn.execute(table.insert(), [r])
+
+    def _write_sent(self, rows: list[dict[str, Any]]) -> None:
+        with self.engine.begin() as conn:
+            self._upsert_ignore(conn, SearchCallRecord.__table__, rows, ["study", "trial", "key"])
+
     def _write_calls(self, rows: list[dict[str, Any]]) -> None:
         table: Any = CallRecord.__table__
         now = _now()
+        tags = [(r.pop("_tag"), r) for r in rows if r.get("_tag") is not None]
+        for r in rows:
+            r.pop("_tag", None)
         unique = list({r["key"]: {**r, "created_at": now} for r in rows}.values())
-        dialect = self.engine.dialect.name
         with self.engine.begin() as conn:
-            if dialect in ("sqlite", "postgresql"):
-                mod = __import__(f"sqlalchemy.dialects.{dialect}", fromlist=["insert"])
-                conn.execute(mod.insert(table).on_conflict_do_nothing(index_elements=["key"]), unique)
-            else:
-                keys = [r["key"] for r in unique]
-                existing = set(conn.scalars(select(table.c.key).where(table.c.key.in_(keys))))
-                fresh = [r for r in unique if r["key"] not in existing]
-                if fresh:
-                    conn.execute(table.insert(), fresh)
+            self._upsert_ignore(conn, table, unique, ["key"])
+            tagged: Any = SearchCallRecord.__table__
+            for (study, trial), r in tags:  # the same transaction: paid and recorded as paid at once
+                tokens = int(r.get("prompt_tokens", 0)) + int(r.get("completion_tokens", 0))
+                row = {"study": study, "trial": trial, "key": r["key"], "state": "paid", "tokens": tokens}
+                row["usd"] = float(r.get("cost_usd", 0.0))
+                hit = conn.execute(
+                    update(tagged)
+                    .where(tagged.c.study == study, tagged.c.trial == trial, tagged.c.key == r["key"])
+                    .values(state="paid", tokens=row["tokens"], usd=row["usd"])
+                ).rowcount
+                if not hit:
+                    conn.execute(tagged.insert(), [row])
 
     def _read_calls(self, keys: list[str]) -> dict[str, CallRecord]:
         keys = sorted(set(keys))

@@ -83,3 +83,13 @@ def test_kill_9_then_resume_ends_where_an_unkilled_run_does(tmp_path: Path, stra
     assert _calls(db) == _calls(tmp_path / "clean.db")  # no call paid twice, none lost
     with sqlite3.connect(db) as c:
         assert c.execute("select count(*) from trials where state = 'RUNNING'").fetchone()[0] == 0
+    # no leaked reservation: the search budget holds every paid call, plus the worst case
+    # of calls the killed process sent and never saw answered — not its whole reservation
+    for path in (db, tmp_path / "clean.db"):
+        with sqlite3.connect(path) as c:
+            counted = c.execute("select sum(calls) from archon_search_spend where trial != -1").fetchone()[0]
+            unanswered = c.execute("select count(*) from archon_search_calls where state = 'sent'").fetchone()[0]
+            assert not c.execute("select count(*) from archon_search_spend where state = 'open'").fetchone()[0]
+        assert counted == _calls(path) + unanswered, (path, counted, _calls(path), unanswered)
+        assert unanswered <= 64  # at most what was in flight at the kill (0 for the clean run)
+

@@ -184,3 +184,99 @@ async def test_resume_after_the_search_itself_is_killed(tmp_path: Path, monkeypa
     assert any(t.state == "failed" for t in result.trials)  # the trial the kill interrupted, retried
     assert len([t for t in result.trials if t.state not in ("failed", "repeat")]) == 5
     assert result.best is not None and result.paid_calls <= 30000
+
+
+def _four_workers(url: str, tmp_path: Path, strategy: str) -> None:
+    # a small space (generator x n in 1..3 x rank x reducer) so that 4 workers draw the same
+    # architectures often: each is evaluated by one trial, the others wait for its result
+    space = tmp_path / "space.yaml"
+    space.write_text(space_text("{calls: 60000, trials: 14}", strategy, n_high=3), encoding="utf-8")
+    done = _optimize(
+        str(space),
+        "--db",
+        url,
+        "--workers",
+        "4",
+        "--json",
+        "--results",
+        str(tmp_path / "results"),
+        env={"ARCHON_SYNTHETIC_LATENCY_S": "0.02"},
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    study = optuna.load_study(study_name="synthetic-demo", storage=url)
+    evaluated = [t for t in study.trials if t.state.is_finished() and t.user_attrs.get("state") not in ("repeat", None)]
+    workers = {t.user_attrs.get("worker") for t in evaluated}
+    assert len(workers) >= 2, workers
+    archs = [json.dumps(t.user_attrs["values"], sort_keys=True) for t in evaluated]
+    assert len(archs) == len(set(archs)), sorted(archs)  # no architecture paid for twice
+    repeats = [t for t in study.trials if t.user_attrs.get("state") == "repeat"]
+    assert all(t.user_attrs.get("reason", "").startswith("= trial") for t in repeats)
+
+
+@pytest.mark.timeout(700)
+@pytest.mark.parametrize("strategy", ["random", "greedy"])
+def test_four_workers_evaluate_no_architecture_twice_on_sqlite(tmp_path: Path, strategy: str) -> None:
+    _four_workers(f"sqlite:///{tmp_path / 'search.db'}", tmp_path, strategy)
+
+
+@pytest.mark.timeout(700)
+def test_four_workers_evaluate_no_architecture_twice_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
+    _four_workers(postgres_url, tmp_path, "random")
+
+
+def _children_of(pid: int) -> list[int]:
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                stat = (d / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(stat[1]) == pid:
+                out.append(int(d.name))
+    return out
+
+
+@pytest.mark.timeout(600)
+def test_a_killed_worker_does_not_sink_the_leader(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'search.db'}"
+    space = _space_file(tmp_path, "{calls: 60000, trials: 8}")
+    leader = subprocess.Popen(
+        [sys.executable, "-m", "archon", "optimize", str(space), "--db", url, "--workers", "3", "--json"]
+        + ["--heartbeat", "1", "--results", str(tmp_path / "results")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "ARCHON_SYNTHETIC_LATENCY_S": "0.3"},
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        killed = None
+        while time.monotonic() < deadline and killed is None and leader.poll() is None:
+            time.sleep(0.3)
+            try:
+                study = optuna.load_study(study_name="synthetic-demo", storage=url)
+            except KeyError:
+                continue
+            running = [t for t in study.trials if t.state == optuna.trial.TrialState.RUNNING]
+            mine = {t.user_attrs.get("worker", "") for t in running}
+            for child in _children_of(leader.pid):  # a worker in the middle of a trial
+                if any(w.endswith(f":{child}") for w in mine):
+                    os.kill(child, signal.SIGKILL)
+                    killed = child
+                    break
+        assert killed is not None, "no worker was caught mid-trial"
+        out, err = leader.communicate(timeout=400)
+    finally:
+        if leader.poll() is None:
+            os.killpg(leader.pid, signal.SIGKILL)
+    assert leader.returncode == 0, err
+    assert f"search worker {killed} was killed (SIGKILL)" in err
+    result = json.loads(out)
+    assert result["best"] is not None and (tmp_path / "results" / "synthetic-demo" / "best.yaml").exists()
+    study = optuna.load_study(study_name="synthetic-demo", storage=url)
+    assert not [t for t in study.trials if t.state == optuna.trial.TrialState.RUNNING]
+    evaluated = [t for t in study.trials if t.user_attrs.get("state") not in ("repeat", None) and t.state.is_finished()]
+    assert len(evaluated) >= 8  # the trial budget was met, the killed trial retried or replaced

@@ -27,6 +27,28 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _text(text: str) -> str:
+    """An input given on the command line: text, with no NUL and no undecodable bytes."""
+    if "\x00" in text:
+        raise argparse.ArgumentTypeError("holds a NUL character")
+    if any("\ud800" <= c <= "\udfff" for c in text):
+        raise argparse.ArgumentTypeError("is not valid UTF-8 (check the terminal's encoding)")
+    return text
+
+
+#: The most worker processes ``--workers`` starts on one machine.
+MAX_WORKERS = 64
+
+
+def _workers(text: str) -> int:
+    value = _positive_int(text)
+    if value > MAX_WORKERS:
+        raise argparse.ArgumentTypeError(
+            f"at most {MAX_WORKERS} processes on one machine, got {value} (more machines: --join on each)"
+        )
+    return value
+
+
 def _out_file(text: str) -> str:
     """An output file path: checked before any work is done, so nothing paid is lost to a typo."""
     from pathlib import Path
@@ -104,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run a pipeline on inputs")
     p.add_argument("pipeline", metavar="PIPELINE")
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--input", action="append", metavar="TEXT", help="an input (repeat for several)")
+    src.add_argument("--input", action="append", type=_text, metavar="TEXT", help="an input (repeat for several)")
     src.add_argument("--dataset", metavar="FILE", help=".jsonl (one JSON object per line) or .csv (header row)")
     p.add_argument(
         "--input-field", default="input", metavar="F", help="dataset field holding the input (default: input)"
@@ -163,9 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="results",
         help="where best.yaml, pareto/, trials.csv and report.html go",
     )
-    p.add_argument(
-        "--workers", type=_positive_int, default=1, metavar="N", help="processes on this machine (default 1)"
-    )
+    p.add_argument("--workers", type=_workers, default=1, metavar="N", help="processes on this machine (default 1)")
     p.add_argument(
         "--join",
         action="store_true",
@@ -409,6 +429,7 @@ def _validate(files: list[str]) -> int:
             spec = parse_pipeline_file(f, types)
             plan = make_plan(build_graph(spec))
             _check_models(spec)
+            _check_budget(spec, plan)
         except SpecError as exc:
             bad += 1
             for p in exc.problems:
@@ -448,6 +469,30 @@ def _check_models(spec: Any) -> None:
                     problems.append(spec.problem(path, why, fix))
     if problems:
         raise SpecError(problems)
+
+
+def _check_budget(spec: Any, plan: Any) -> None:
+    """The file's own per-query budget against the plan's worst case, located."""
+    from archon.backends import Limits
+    from archon.backends import ModelClient
+    from archon.errors import ConfigurationError
+    from archon.execute import static_check
+    from archon.store import Store
+
+    own = spec.budget.per_query if spec.budget and spec.budget.per_query else None
+    if own is None:
+        return
+    store = Store("sqlite://")  # prices only: no call is made
+    try:
+        static_check(plan, Limits(own.calls, own.tokens, own.usd), ModelClient(store))
+    except ConfigurationError as exc:
+        problems = []
+        for line in str(exc).splitlines():
+            what, _, fix = line.partition(" — ")
+            problems.append(spec.problem(("budget", "per_query"), what, fix or "raise the budget"))
+        raise SpecError(problems) from None
+    finally:
+        store.close()
 
 
 def _schema(output: str | None, fmt: str = "json") -> int:

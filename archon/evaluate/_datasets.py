@@ -78,9 +78,10 @@ class Dataset:
 
 
 def _surrogate(value: Any, field: str = "") -> tuple[str, str] | None:
-    """The first (field, character) of a lone surrogate in a row's text, else None."""
+    """The first (field, character) of a lone surrogate or a NUL in a row's text (neither
+    can be stored as text by every database), else None."""
     if isinstance(value, str):
-        bad = next((c for c in value if "\ud800" <= c <= "\udfff"), None)
+        bad = next((c for c in value if "\ud800" <= c <= "\udfff" or c == "\x00"), None)
         return (field, bad) if bad else None
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
     for k, v in items:
@@ -189,8 +190,12 @@ def load_file(
                     n,
                     1,
                     bad[0],
-                    f"a lone UTF-16 surrogate ({bad[1]!r}) is not text",
-                    "fix that \\uXXXX escape: write the character itself or a surrogate pair",
+                    "a NUL character is not text"
+                    if bad[1] == "\x00"
+                    else f"a lone UTF-16 surrogate ({bad[1]!r}) is not text",
+                    "remove the \\u0000"
+                    if bad[1] == "\x00"
+                    else "fix that \\uXXXX escape: write the character itself or a surrogate pair",
                 )
             )
             continue

@@ -721,6 +721,8 @@ def _spawn_workers(space: SearchSpace, url: str, study: str, n: int, heartbeat_s
 
     if n <= 0:
         return []
+    if n > 63:
+        raise ConfigurationError(f"{n + 1} worker processes on one machine: at most 64 (more machines: --join on each)")
     if url in ("sqlite://", "sqlite:///:memory:"):
         raise ConfigurationError("--workers needs a database the workers can share: --db sqlite:///search.db")
     if space.file.startswith("<"):

@@ -334,6 +334,15 @@ def parse_space(
             add(path, f"${{{ref}}} is not a parameter of the space", "declare it under space: or write the value")
     if dataset is not None and not dataset.path and not dataset.benchmark:
         add(("dataset",), "the dataset has no path or benchmark", "write dataset: {path: data/items.jsonl}")
+    if dataset is not None and dataset.path and not file.startswith("<"):
+        where = Path(file).parent / dataset.path
+        if not where.is_file():
+            what = "is a folder" if where.is_dir() else "not found"
+            add(
+                ("dataset", "path"),
+                f"dataset {where}: {what}",
+                "give the path of a .jsonl or .csv file, relative to this file",
+            )
     if dataset is None and "dataset" not in data:
         add((), "no dataset:", "add dataset: {path: ..., input: input, answer: answer}")
     budget = col.block(BudgetBlock, data.get("budget", {}), ("budget",)) or BudgetBlock()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -45,7 +46,7 @@ def load_yaml(text: str, file: str) -> tuple[Any, Locations]:
         raise SpecError(
             Problem(file, 0, 0, "", f"the file is larger than {MAX_BYTES // (1024 * 1024)} MiB", "pass a YAML file")
         )
-    deep = _flow_depth(text)
+    deep = _flow_depth(text) or _block_depth(text)
     if deep is not None:
         raise SpecError(
             Problem(file, deep[0], deep[1], "", f"the YAML nests more than {MAX_DEPTH} levels", "nest less deeply")
@@ -54,8 +55,11 @@ def load_yaml(text: str, file: str) -> tuple[Any, Locations]:
     try:
         raw = yaml.load(text)
     except RecursionError:
+        line = max(
+            range(len(lines := text.splitlines())), key=lambda i: len(lines[i]) - len(lines[i].lstrip()), default=0
+        )
         raise SpecError(
-            Problem(file, 0, 0, "", "the YAML nests too deeply", f"nest at most {MAX_DEPTH} levels")
+            Problem(file, line + 1, 1, "", "the YAML nests too deeply", f"nest at most {MAX_DEPTH} levels")
         ) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -78,7 +82,10 @@ def load_yaml(text: str, file: str) -> tuple[Any, Locations]:
             Problem(file, line, col, "", f"YAML error: {_short(exc).splitlines()[0]}", "fix the YAML syntax")
         ) from None
     except ValueError as exc:  # e.g. an integer of more than 4300 digits
-        raise SpecError(Problem(file, 0, 0, "", f"a value YAML cannot read: {_short(exc)}", "fix that value")) from None
+        digits = re.search(r"\d{4000,}", text)
+        line, col = _offset_location(text, digits.start()) if digits else (1, 1)
+        what = "an integer of more than 4300 digits" if digits else _short(exc)
+        raise SpecError(Problem(file, line, col, "", f"a value YAML cannot read: {what}", "fix that value")) from None
     if raw is None:
         raise SpecError(Problem(file, 1, 1, "", "the file is empty", "write a pipeline: see docs/quickstart.md"))
     locations: Locations = {(): (1, 1)}
@@ -117,6 +124,23 @@ def _flow_depth(text: str) -> tuple[int, int] | None:
                 return line, col
         elif ch in "]}" and depth:
             depth -= 1
+    return None
+
+
+def _block_depth(text: str) -> tuple[int, int] | None:
+    """Where indented (block) mappings first nest past :data:`MAX_DEPTH` levels, by the
+    indentation of each line, in one pass; None when they do not."""
+    stack: list[int] = []
+    for n, line in enumerate(text.splitlines(), 1):
+        body = line.lstrip(" ")
+        if not body or body.startswith("#"):
+            continue
+        indent = len(line) - len(body)
+        while stack and stack[-1] >= indent:
+            stack.pop()
+        stack.append(indent)
+        if len(stack) > MAX_DEPTH:
+            return n, indent + 1
     return None
 
 

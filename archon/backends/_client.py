@@ -230,10 +230,6 @@ class ClientSession:
         seed = int(key[:8], 16) & 0x7FFFFFFF
         price = backend.price_per_1k() or (0.0, 0.0)
         tag = call_tag.get()
-        if tag is not None:  # a search trial's call: on record before it can be billed
-            bound = backend.max_prompt_tokens(request)
-            worst = (bound * price[0] + request.sampling.max_tokens * price[1]) / 1000
-            await self.client.store.put_sent(tag, key, bound + request.sampling.max_tokens, worst)
 
         async def attempt() -> tuple[Completion, float]:
             prompt_bound = backend.max_prompt_tokens(request) if budget.limits.tokens or budget.limits.usd else 0
@@ -241,6 +237,10 @@ class ClientSession:
             reservation = budget.reserve(prompt_bound + request.sampling.max_tokens, worst_usd)
             try:
                 async with self._sem(backend):
+                    if tag is not None:  # a search trial's call: on record before it can be billed
+                        bound = backend.max_prompt_tokens(request)
+                        worst = (bound * price[0] + request.sampling.max_tokens * price[1]) / 1000
+                        await self.client.store.put_sent(tag, key, bound + request.sampling.max_tokens, worst)
                     t0 = time.perf_counter()
                     out = await backend.complete(request, seed)
             except BaseException:

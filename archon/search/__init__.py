@@ -2,11 +2,11 @@
 
 from archon.search._ledger import Spend
 from archon.search._optimize import SearchResult
-from archon.search._optimize import TrialRecord
 from archon.search._optimize import aoptimize
 from archon.search._optimize import load_study_result
 from archon.search._param import Param
 from archon.search._rank import rank_models
+from archon.search._records import TrialRecord
 from archon.search._space import SearchSpace
 from archon.search._space import parse_space
 from archon.search._space import parse_space_file

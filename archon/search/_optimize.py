@@ -48,6 +48,11 @@ from archon.search._baseline import item_scores
 from archon.search._baseline import lift
 from archon.search._baseline import select_winner
 from archon.search._demos import DemoPool
+from archon.search._halving import all_failed
+from archon.search._halving import paid_spend
+from archon.search._halving import run_trial
+from archon.search._halving import rung_history
+from archon.search._halving import worst_case
 from archon.search._ledger import BASE_ROW
 from archon.search._ledger import PROPOSE_ROW
 from archon.search._ledger import RANK_ROW
@@ -55,28 +60,14 @@ from archon.search._ledger import TEST_ROW
 from archon.search._ledger import Ledger
 from archon.search._ledger import Spend
 from archon.search._param import Param
+from archon.search._records import TrialRecord
+from archon.search._records import pareto_front
 from archon.search._space import SearchSpace
 from archon.search._space import _dump
 from archon.spec import parse_pipeline
 from archon.store import Store
 
 log = logging.getLogger("archon.search")
-
-
-@dataclass(frozen=True)
-class TrialRecord:
-    number: int
-    params: dict[str, Any]
-    state: str  # complete | pruned (at a lower rung) | rejected | stopped (budget) | repeat | failed (worker died)
-    score: float | None = None
-    ci95: tuple[float, float] | None = None
-    cost: float | None = None  # dollars per query when priced, else calls per query
-    calls_per_query: float | None = None
-    paid_calls: int = 0
-    cached_calls: int = 0
-    reason: str = ""
-    rung_scores: tuple[float, ...] = ()
-    item_scores: tuple[float, ...] = ()  # per dev item, in item order (complete trials)
 
 
 @dataclass(frozen=True)
@@ -178,6 +169,7 @@ def _greedy_next(
     same — and the climb goes on from whichever is best. None when no untried
     architecture is found. ``busy``: architectures other workers are trying now (not
     proposed again)."""
+    records = [r for r in records if r.state != "failed"]  # a dead worker's trial evaluated nothing
     tried = [space.active(r.params) for r in records] + [space.active(b) for b in busy or []]
     best = _best(records)
     current = space.active(best.params) if best else None
@@ -220,21 +212,6 @@ def _repair(space: SearchSpace, values: dict[str, Any]) -> dict[str, Any]:
         elif v not in p.grid():
             out[p.name] = p.grid()[0]
     return space.active(out)
-
-
-def _pareto(trials: list[TrialRecord]) -> list[TrialRecord]:
-    done = [t for t in trials if t.state == "complete" and t.score is not None and t.cost is not None]
-    front = []
-    for t in done:
-        dominated = any(
-            (o.score or 0) >= (t.score or 0)
-            and (o.cost or 0) <= (t.cost or 0)
-            and ((o.score or 0) > (t.score or 0) or (o.cost or 0) < (t.cost or 0))
-            for o in done
-        )
-        if not dominated:
-            front.append(t)
-    return sorted(front, key=lambda t: (t.cost or 0, -(t.score or 0)))
 
 
 def _storage(url: str, heartbeat_s: int) -> Any:
@@ -498,9 +475,9 @@ async def aoptimize(
                     if on_trial:
                         on_trial(rec, records, ledger.spent())
                     continue
-                history = _rung_history(records, len(rungs))
+                history = rung_history(records, len(rungs))
                 try:
-                    rec, out_of_budget = await _run_trial(
+                    rec, out_of_budget = await run_trial(
                         pipe,
                         dev_order,
                         rungs,
@@ -564,7 +541,7 @@ async def aoptimize(
                 break
         records = _records(study)
         best = select_winner(records)
-        front = _pareto(records)
+        front = pareto_front(records)
         test_score = None
         test_scores: dict[int, float] = {}
         test_cis: dict[int, tuple[float, float]] = {}
@@ -590,14 +567,14 @@ async def aoptimize(
                         if rec is None
                         else Pipeline(space.instantiate(rec.params), ops=ops, limits=limits, client=client)
                     )
-                    why = ledger.reserve(TEST_ROW, _worst(pipe, pq, len(test)), caps)
+                    why = ledger.reserve(TEST_ROW, worst_case(pipe, pq, len(test)), caps)
                     if why is not None:  # the held-out re-scores are inside the budget too
                         what = "the baseline" if rec is None else f"trial {rec.number}"
                         stopped += f"; the test re-score of {what} did not fit the budget ({why})"
                         break
                     with ledger.tagged(TEST_ROW):
                         rescored = await aevaluate(pipe, test, metric)
-                    paid_test = paid_test + _paid(rescored.usage)
+                    paid_test = paid_test + paid_spend(rescored.usage)
                     ledger.settle(TEST_ROW, paid_test, final=False)
                     key = BASE_ROW if rec is None else rec.number
                     seen.add(key)
@@ -766,138 +743,6 @@ def _test_paid_before(ledger: Ledger) -> Spend:
         if row["trial"] == TEST_ROW:
             return Spend(row["calls"], row["tokens"], row["usd"])
     return Spend()
-
-
-def _rung_history(records: list[TrialRecord], n: int) -> list[list[float]]:
-    history: list[list[float]] = [[] for _ in range(n)]
-    for r in records:
-        for i, sc in enumerate(r.rung_scores[:n]):
-            if not math.isnan(sc):  # NaN: a rung below the trial's bracket
-                history[i].append(sc)
-    return history
-
-
-def _worst(pipe: Pipeline, pq: Any, items: int) -> Spend:
-    """The most ``items`` queries can spend: the static call count, and the per-query
-    token and dollar caps (the executor holds every query to them)."""
-    return Spend(
-        pipe.plan.cost.calls * items,
-        (pq.tokens or 0) * items,
-        (pq.usd or 0.0) * items,
-    )
-
-
-def _paid(u: Any) -> Spend:
-    return Spend(u.paid_calls, u.prompt_tokens + u.completion_tokens, u.cost_usd)
-
-
-async def _run_trial(
-    pipe: Pipeline,
-    dev: list[Any],
-    rungs: tuple[float, ...],
-    keep: float,
-    history: list[list[float]],
-    metric: Metric,
-    ledger: Ledger,
-    caps: tuple[int | None, int | None, float | None],
-    pq: Any,
-    params: dict[str, Any],
-    number: int,
-    first: int = 0,
-    promote: str = "interval",
-) -> tuple[TrialRecord, bool]:
-    """Successive halving for one trial: score it on growing nested subsets of the dev
-    split; it goes on to the next rung only if the top of its 95 % interval reaches the
-    score of the best ``keep`` share of the trials seen at that rung (always, for the first
-    three). Hyperband-style brackets: a trial of bracket ``first`` starts at that rung, so
-    some trials are never stopped on the smallest, noisiest subsets. Each rung's worst case is reserved in the ledger first. Returns the record
-    and whether the search budget stopped it."""
-    paid = Spend()
-    done = 0
-    scores: list[float] = []
-    result = None
-    for i, frac in enumerate(rungs):
-        if i < first:  # a later bracket: no early stop below its first rung
-            scores.append(math.nan)
-            continue
-        k = max(1, math.ceil(frac * len(dev))) if i < len(rungs) - 1 else len(dev)
-        # the items below were scored at the last rung: cached
-        why = ledger.reserve(number, _worst(pipe, pq, k - done), caps)
-        if why is not None:
-            ledger.settle(number, paid, final=True)
-            reason = f"rung {i + 1} worst case would put the search at {why}"
-            return TrialRecord(number, params, "stopped", reason=reason, paid_calls=paid.calls), True
-        try:
-            with ledger.tagged(number):
-                result = await aevaluate(pipe, Dataset("dev", tuple(dev[:k])), metric)
-        except BaseException:
-            ledger.settle(number, paid, final=False)  # what finished rungs paid; this one's reservation is lost
-            raise
-        paid = paid + _paid(result.usage)
-        ledger.settle(number, paid, final=i == len(rungs) - 1)
-        failed = _all_failed(result)
-        if failed:  # not a score of 0: the architecture could not be judged
-            ledger.settle(number, paid, final=True)
-            reason = f"every dev item failed: {failed}"
-            return TrialRecord(number, params, "rejected", reason=reason, paid_calls=paid.calls), False
-        done = k
-        scores.append(result.score)
-        if i < len(rungs) - 1:
-            seen = sorted(history[i], reverse=True)
-            if len(seen) >= 3:
-                bar = seen[max(0, math.ceil(keep * len(seen)) - 1)]
-                top = result.ci95[1] if promote == "interval" else result.score
-                if top < bar:
-                    ledger.settle(number, paid, final=True)
-                    return (
-                        TrialRecord(
-                            number,
-                            params,
-                            "pruned",
-                            result.score,
-                            result.ci95,
-                            None,
-                            None,
-                            paid.calls,
-                            result.usage.cached_calls,
-                            f"stopped at rung {i + 1} ({k} items): {result.score:.3f}"
-                            + (f", interval top {result.ci95[1]:.3f}" if promote == "interval" else "")
-                            + f" < {bar:.3f}",
-                            tuple(scores),
-                        ),
-                        False,
-                    )
-    assert result is not None
-    u = result.usage
-    n = max(1, len(dev))
-    calls_pq = (u.paid_calls + u.cached_calls) / n
-    usd_pq = (u.cost_usd + u.cached_cost_usd) / n
-    cost = usd_pq if usd_pq > 0 else calls_pq
-    return (
-        TrialRecord(
-            number,
-            params,
-            "complete",
-            result.score,
-            result.ci95,
-            cost,
-            calls_pq,
-            paid.calls,
-            u.cached_calls + u.paid_calls - paid.calls,
-            "",
-            tuple(scores),
-            item_scores(result),
-        ),
-        False,
-    )
-
-
-def _all_failed(result: Any) -> str:
-    """The first item's error when every item of an evaluation failed, else ''."""
-    items = list(result.items)
-    if items and all(i.error for i in items):
-        return str(items[0].error).splitlines()[0][:300]
-    return ""
 
 
 def _grid_cap(space: SearchSpace) -> int:
@@ -1083,7 +928,7 @@ def load_study_result(study_name: str, db: str | None = None) -> SearchResult:
         study_name,
         tuple(records),
         best,
-        tuple(_pareto(records)),
+        tuple(pareto_front(records)),
         spent.calls,
         stopped,
         None,
@@ -1168,7 +1013,7 @@ async def _baseline(
             bootstrap_ci(dev_items),
         )
     items = len(dev) + (len(train) if boot_needed else 0)
-    why = ledger.reserve(BASE_ROW, _worst(pipe, pq, items), caps)
+    why = ledger.reserve(BASE_ROW, worst_case(pipe, pq, items), caps)
     if why is not None:
         raise ConfigurationError(
             f"scoring the baseline (one greedy call on {items} items) does not fit the search budget: {why} — "
@@ -1180,16 +1025,16 @@ async def _baseline(
         if boot_needed:
             with ledger.tagged(BASE_ROW):
                 res = await aevaluate(pipe, train, metric)
-            paid = paid + _paid(res.usage)
+            paid = paid + paid_spend(res.usage)
             boot = tuple(
                 (by_index[i.index], (i.output or "").strip()) for i in res.items if i.score is not None and i.score >= 1
             )
         with ledger.tagged(BASE_ROW):
             res = await aevaluate(pipe, Dataset("dev", tuple(dev)), metric)
-        paid = paid + _paid(res.usage)
+        paid = paid + paid_spend(res.usage)
     finally:
         ledger.settle(BASE_ROW, paid, final=True)
-    failed = _all_failed(res)
+    failed = all_failed(res)
     if failed:
         raise ArchonError(f"the baseline (one greedy call) failed on every dev item: {failed}")
     dev_items = item_scores(res)
@@ -1256,12 +1101,12 @@ async def _proposals(
         "output": "propose",
     }
     pipe = Pipeline(parse_pipeline(_dump(data), f"{space.file}#instructions"), limits=limits, client=client)
-    why = ledger.reserve(PROPOSE_ROW, _worst(pipe, pq, 1), caps)
+    why = ledger.reserve(PROPOSE_ROW, worst_case(pipe, pq, 1), caps)
     if why is not None:
         raise ConfigurationError(f"proposing {block.propose} instructions does not fit the search budget: {why}")
     with ledger.tagged(PROPOSE_ROW):
         run = await pipe.aexecute([{"input": ""}])  # a crash leaves the reservation counted (over, never under)
-    ledger.settle(PROPOSE_ROW, _paid(run.usage), final=True)
+    ledger.settle(PROPOSE_ROW, paid_spend(run.usage), final=True)
     texts = [c.text.strip() for item in run.items for c in item.candidates][: block.propose]
     texts += [""] * (block.propose - len(texts))
     study.set_user_attr("instructions", texts)

@@ -91,4 +91,6 @@ def test_kill_9_then_resume_ends_where_an_unkilled_run_does(tmp_path: Path, stra
             unanswered = c.execute("select count(*) from archon_search_calls where state = 'sent'").fetchone()[0]
             assert not c.execute("select count(*) from archon_search_spend where state = 'open'").fetchone()[0]
         assert counted == _calls(path) + unanswered, (path, counted, _calls(path), unanswered)
-        assert unanswered <= 64  # at most what was in flight at the kill (0 for the clean run)
+        # at most what was in flight at the kill — the synthetic backend's concurrency, 256
+        # (before tagging, the whole open reservation stayed counted); 0 for the clean run
+        assert unanswered <= (256 if path == db else 0)

@@ -17,12 +17,12 @@ from archon.evaluate import Dataset
 from archon.evaluate import Example
 from archon.evaluate import load_file
 from archon.operators._base import Prompter
+from archon.search import TrialRecord
 from archon.search import aoptimize
 from archon.search import parse_space
 from archon.search._baseline import select_winner
 from archon.search._demos import DemoPool
 from archon.search._demos import escape_template
-from archon.search._optimize import TrialRecord
 from archon.search._simplify import effective_params
 from archon.search._simplify import simplify
 from tests.conftest import ROOT

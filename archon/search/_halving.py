@@ -1,0 +1,148 @@
+"""Successive halving: one trial scored on growing nested subsets of the dev split, each
+rung's worst case reserved on the search's ledger before it is paid."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from archon._pipeline import Pipeline
+from archon.evaluate import Dataset
+from archon.evaluate import Metric
+from archon.evaluate import aevaluate
+from archon.search._baseline import item_scores
+from archon.search._ledger import Ledger
+from archon.search._ledger import Spend
+from archon.search._records import TrialRecord
+
+
+def rung_history(records: list[TrialRecord], n: int) -> list[list[float]]:
+    history: list[list[float]] = [[] for _ in range(n)]
+    for r in records:
+        for i, sc in enumerate(r.rung_scores[:n]):
+            if not math.isnan(sc):  # NaN: a rung below the trial's bracket
+                history[i].append(sc)
+    return history
+
+
+def worst_case(pipe: Pipeline, pq: Any, items: int) -> Spend:
+    """The most ``items`` queries can spend: the static call count, and the per-query
+    token and dollar caps (the executor holds every query to them)."""
+    return Spend(
+        pipe.plan.cost.calls * items,
+        (pq.tokens or 0) * items,
+        (pq.usd or 0.0) * items,
+    )
+
+
+def paid_spend(u: Any) -> Spend:
+    return Spend(u.paid_calls, u.prompt_tokens + u.completion_tokens, u.cost_usd)
+
+
+async def run_trial(
+    pipe: Pipeline,
+    dev: list[Any],
+    rungs: tuple[float, ...],
+    keep: float,
+    history: list[list[float]],
+    metric: Metric,
+    ledger: Ledger,
+    caps: tuple[int | None, int | None, float | None],
+    pq: Any,
+    params: dict[str, Any],
+    number: int,
+    first: int = 0,
+    promote: str = "interval",
+) -> tuple[TrialRecord, bool]:
+    """Successive halving for one trial: score it on growing nested subsets of the dev
+    split; it goes on to the next rung only if the top of its 95 % interval reaches the
+    score of the best ``keep`` share of the trials seen at that rung (always, for the first
+    three). Hyperband-style brackets: a trial of bracket ``first`` starts at that rung, so
+    some trials are never stopped on the smallest, noisiest subsets. Each rung's worst case is reserved in the ledger first. Returns the record
+    and whether the search budget stopped it."""
+    paid = Spend()
+    done = 0
+    scores: list[float] = []
+    result = None
+    for i, frac in enumerate(rungs):
+        if i < first:  # a later bracket: no early stop below its first rung
+            scores.append(math.nan)
+            continue
+        k = max(1, math.ceil(frac * len(dev))) if i < len(rungs) - 1 else len(dev)
+        # the items below were scored at the last rung: cached
+        why = ledger.reserve(number, worst_case(pipe, pq, k - done), caps)
+        if why is not None:
+            ledger.settle(number, paid, final=True)
+            reason = f"rung {i + 1} worst case would put the search at {why}"
+            return TrialRecord(number, params, "stopped", reason=reason, paid_calls=paid.calls), True
+        try:
+            with ledger.tagged(number):
+                result = await aevaluate(pipe, Dataset("dev", tuple(dev[:k])), metric)
+        except BaseException:
+            ledger.settle(number, paid, final=False)  # what finished rungs paid; this one's reservation is lost
+            raise
+        paid = paid + paid_spend(result.usage)
+        ledger.settle(number, paid, final=i == len(rungs) - 1)
+        failed = all_failed(result)
+        if failed:  # not a score of 0: the architecture could not be judged
+            ledger.settle(number, paid, final=True)
+            reason = f"every dev item failed: {failed}"
+            return TrialRecord(number, params, "rejected", reason=reason, paid_calls=paid.calls), False
+        done = k
+        scores.append(result.score)
+        if i < len(rungs) - 1:
+            seen = sorted(history[i], reverse=True)
+            if len(seen) >= 3:
+                bar = seen[max(0, math.ceil(keep * len(seen)) - 1)]
+                top = result.ci95[1] if promote == "interval" else result.score
+                if top < bar:
+                    ledger.settle(number, paid, final=True)
+                    return (
+                        TrialRecord(
+                            number,
+                            params,
+                            "pruned",
+                            result.score,
+                            result.ci95,
+                            None,
+                            None,
+                            paid.calls,
+                            result.usage.cached_calls,
+                            f"stopped at rung {i + 1} ({k} items): {result.score:.3f}"
+                            + (f", interval top {result.ci95[1]:.3f}" if promote == "interval" else "")
+                            + f" < {bar:.3f}",
+                            tuple(scores),
+                        ),
+                        False,
+                    )
+    assert result is not None
+    u = result.usage
+    n = max(1, len(dev))
+    calls_pq = (u.paid_calls + u.cached_calls) / n
+    usd_pq = (u.cost_usd + u.cached_cost_usd) / n
+    cost = usd_pq if usd_pq > 0 else calls_pq
+    return (
+        TrialRecord(
+            number,
+            params,
+            "complete",
+            result.score,
+            result.ci95,
+            cost,
+            calls_pq,
+            paid.calls,
+            u.cached_calls + u.paid_calls - paid.calls,
+            "",
+            tuple(scores),
+            item_scores(result),
+        ),
+        False,
+    )
+
+
+def all_failed(result: Any) -> str:
+    """The first item's error when every item of an evaluation failed, else ''."""
+    items = list(result.items)
+    if items and all(i.error for i in items):
+        return str(items[0].error).splitlines()[0][:300]
+    return ""

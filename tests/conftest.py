@@ -140,3 +140,17 @@ def running_server(cmd: list[str], base: str, log_dir: Path, timeout_s: float = 
         finally:
             proc.terminate()
             proc.wait(20)
+
+
+def children_of(pid: int) -> set[int]:
+    """The pids of the processes whose parent is ``pid`` (read from /proc)."""
+    out = set()
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                stat = (d / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(stat[1]) == pid:
+                out.add(int(d.name))
+    return out

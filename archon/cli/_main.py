@@ -36,11 +36,9 @@ def _text(text: str) -> str:
     return text
 
 
-#: The most worker processes ``--workers`` starts on one machine.
-MAX_WORKERS = 64
-
-
 def _workers(text: str) -> int:
+    from archon.search._optimize import MAX_WORKERS
+
     value = _positive_int(text)
     if value > MAX_WORKERS:
         raise argparse.ArgumentTypeError(
@@ -427,8 +425,9 @@ def _validate(files: list[str]) -> int:
             continue
         try:
             spec = parse_pipeline_file(f, types)
-            plan = make_plan(build_graph(spec))
-            _check_models(spec)
+            graph = build_graph(spec)
+            plan = make_plan(graph)
+            _check_models(graph)
             _check_budget(spec, plan)
         except SpecError as exc:
             bad += 1
@@ -448,25 +447,17 @@ def _validate(files: list[str]) -> int:
     return 2 if bad else 0
 
 
-def _check_models(spec: Any) -> None:
-    """Model strings no backend serves (unknown provider, blanks), located."""
+def _check_models(graph: Any) -> None:
+    """Model strings no backend serves (unknown provider, blanks), located: every alias,
+    and every model string a node names inline (as the graph resolved them)."""
     from archon.backends import model_problem
-    from archon.spec import ModelSpec
 
+    spec = graph.spec
     fix = "write provider/model, e.g. openai/gpt-4o-mini, local/gemma-3-270m, vllm/<id>"
-    problems = []
-    for alias, ms in spec.models.items():
-        why = model_problem(ms)
-        if why is not None:
-            problems.append(spec.problem(("models", alias, "model"), why, fix))
-    for nid, node in spec.nodes.items():
-        named = getattr(node, "models", None) or ([node.model] if getattr(node, "model", None) else [])
-        for i, m in enumerate(named):
-            if isinstance(m, str) and "/" in m and m not in spec.models:
-                why = model_problem(ModelSpec(model=m))
-                if why is not None:
-                    path = ("nodes", nid, "models", i) if getattr(node, "models", None) else ("nodes", nid, "model")
-                    problems.append(spec.problem(path, why, fix))
+    found: list[tuple[tuple[str, ...], Any]] = [(("models", a, "model"), ms) for a, ms in spec.models.items()]
+    for nid, names in graph.model_names.items():
+        found += [(("nodes", nid), ms) for n, ms in zip(names, graph.models[nid], strict=True) if n not in spec.models]
+    problems = [spec.problem(path, why, fix) for path, ms in found if (why := model_problem(ms)) is not None]
     if problems:
         raise SpecError(problems)
 

@@ -159,15 +159,14 @@ class Ledger:
         finally:
             call_tag.reset(token)
 
-    def _tagged(self, conn: Connection, trial: int, *, sent: bool) -> Spend:
-        """What the trial's tagged calls cost; with ``sent``, calls never answered too, at
-        their worst case."""
-        q = select(func.count(), func.coalesce(func.sum(_C.c.tokens), 0), func.sum(_C.c.usd)).where(
-            _C.c.study == self.study, _C.c.trial == trial
-        )
-        if not sent:
-            q = q.where(_C.c.state == "paid")
-        row = conn.execute(q).one()
+    def _tagged(self, conn: Connection, trial: int) -> Spend:
+        """What the trial's tagged calls cost: paid ones at their cost, those never
+        answered at their worst case."""
+        row = conn.execute(
+            select(func.count(), func.coalesce(func.sum(_C.c.tokens), 0), func.sum(_C.c.usd)).where(
+                _C.c.study == self.study, _C.c.trial == trial
+            )
+        ).one()
         return Spend(int(row[0]), int(row[1]), float(row[2] or 0.0))
 
     def settle(self, trial: int, paid: Spend, *, final: bool) -> None:
@@ -177,7 +176,7 @@ class Ledger:
         answer, at their worst case)."""
 
         def work(conn: Connection) -> None:
-            t = self._tagged(conn, trial, sent=True)
+            t = self._tagged(conn, trial)
             now = Spend(max(paid.calls, t.calls), max(paid.tokens, t.tokens), max(paid.usd, t.usd))
             conn.execute(
                 update(_T)
@@ -198,7 +197,7 @@ class Ledger:
                 select(_T.c.trial).where(_T.c.study == self.study, _T.c.trial.in_(sorted(trials)), _T.c.state == "open")
             ).scalars()
             for trial in list(open_):
-                spent = self._tagged(conn, trial, sent=True)
+                spent = self._tagged(conn, trial)
                 conn.execute(
                     update(_T)
                     .where(_T.c.study == self.study, _T.c.trial == trial)

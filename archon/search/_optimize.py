@@ -69,6 +69,9 @@ from archon.store import Store
 
 log = logging.getLogger("archon.search")
 
+#: The most worker processes one ``aoptimize(workers=...)`` (``--workers``) starts.
+MAX_WORKERS = 64
+
 
 @dataclass(frozen=True)
 class SearchResult:
@@ -260,6 +263,20 @@ def _fail_dead(study: Any, heartbeat_s: float) -> None:
                 study._storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
 
 
+async def _until_settled(study: Any, heartbeat_s: float) -> None:
+    """Waits (at most four heartbeats) until no trial is RUNNING, failing dead workers'
+    trials as they go stale: a killed process's trial is retried, not counted as live."""
+    import optuna
+
+    waited = 0.0
+    while waited < 4 * heartbeat_s and any(
+        t.state == optuna.trial.TrialState.RUNNING for t in study.get_trials(deepcopy=False)
+    ):
+        _fail_dead(study, heartbeat_s)
+        await asyncio.sleep(0.5)
+        waited += 0.5
+
+
 class _Heartbeat:
     """Records a running trial's heartbeat from a thread while the event loop works."""
 
@@ -391,13 +408,7 @@ async def aoptimize(
         store.close()
         raise
     if role == "main":  # a resumed search: a trial left RUNNING by a killed process goes stale first
-        waited = 0.0
-        while waited < 4 * heartbeat_s and any(
-            t.state == optuna.trial.TrialState.RUNNING for t in study.get_trials(deepcopy=False)
-        ):
-            _fail_dead(study, heartbeat_s)
-            time.sleep(0.5)
-            waited += 0.5
+        await _until_settled(study, heartbeat_s)
     children = _spawn_workers(space, store.url, name, workers - 1, heartbeat_s) if role == "main" else []
     try:
         while True:  # a second pass runs the retries of trials a killed worker left behind
@@ -509,7 +520,6 @@ async def aoptimize(
                     ("rung_scores", list(rec.rung_scores)),
                     ("item_scores", list(rec.item_scores)),
                     ("reason", rec.reason),
-                    ("worker", ledger.worker),
                 ):
                     trial.set_user_attr(k, v)
                 if rec.state == "complete":
@@ -530,13 +540,7 @@ async def aoptimize(
                 break
             for problem in failed:
                 log.warning("%s; its trial is retried", problem)
-            waited = 0.0
-            while waited < 4 * heartbeat_s and any(
-                t.state == optuna.trial.TrialState.RUNNING for t in study.get_trials(deepcopy=False)
-            ):
-                _fail_dead(study, heartbeat_s)
-                await asyncio.sleep(0.5)
-                waited += 0.5
+            await _until_settled(study, heartbeat_s)
             if not any(t.state == optuna.trial.TrialState.WAITING for t in study.get_trials(deepcopy=False)):
                 break
         records = _records(study)
@@ -698,8 +702,10 @@ def _spawn_workers(space: SearchSpace, url: str, study: str, n: int, heartbeat_s
 
     if n <= 0:
         return []
-    if n > 63:
-        raise ConfigurationError(f"{n + 1} worker processes on one machine: at most 64 (more machines: --join on each)")
+    if n + 1 > MAX_WORKERS:
+        raise ConfigurationError(
+            f"{n + 1} worker processes on one machine: at most {MAX_WORKERS} (more machines: --join on each)"
+        )
     if url in ("sqlite://", "sqlite:///:memory:"):
         raise ConfigurationError("--workers needs a database the workers can share: --db sqlite:///search.db")
     if space.file.startswith("<"):

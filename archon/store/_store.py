@@ -107,17 +107,18 @@ class Store:
 
     async def put_call(self, row: dict[str, Any]) -> None:
         """Commits one paid call; returns once it is durable."""
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending_puts.append((row, fut))
-        self._schedule()
-        await fut
+        await self._durable(self._pending_puts, row)
 
     async def put_sent(self, tag: tuple[str, int], key: str, tokens: int, usd: float) -> None:
         """Records, durably, that trial ``tag`` is about to send call ``key`` whose worst
         case is ``tokens`` and ``usd``."""
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         row = {"study": tag[0], "trial": tag[1], "key": key, "state": "sent", "tokens": tokens, "usd": usd}
-        self._pending_sent.append((row, fut))
+        await self._durable(self._pending_sent, row)
+
+    async def _durable(self, queue: list[tuple[dict[str, Any], asyncio.Future[None]]], row: dict[str, Any]) -> None:
+        """Queues a row for the next grouped write and returns once it is committed."""
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        queue.append((row, fut))
         self._schedule()
         await fut
 

@@ -11,23 +11,14 @@ import pytest
 from archon.evaluate import Example
 from archon.evaluate import get_metric
 from archon.sandbox import SubprocessSandbox
+from tests.conftest import children_of
 
 TESTS = "assert solve() == 1"
 
 
 def _own_processes() -> set[int]:
     """Processes in this test's process tree (children of pytest), by pid."""
-    me = os.getpid()
-    out = set()
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                stat = (d / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(stat[1]) == me:  # parent pid
-                out.add(int(d.name))
-    return out
+    return children_of(os.getpid())
 
 
 async def _score(code: str, timeout_s: float = 3.0) -> float:

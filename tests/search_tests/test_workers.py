@@ -21,6 +21,7 @@ from archon.search import aoptimize
 from archon.search import parse_space_file
 from archon.search._ledger import Ledger
 from archon.store import Store
+from tests.conftest import children_of
 from tests.search_tests.test_optimize import space_text
 
 
@@ -38,6 +39,15 @@ def _optimize(*args: str, env: dict[str, str] | None = None, timeout: int = 300)
         timeout=timeout,
         env={**os.environ, **(env or {})},
     )
+
+
+def _running(study_name: str, url: str) -> list[optuna.trial.FrozenTrial] | None:
+    """The study's RUNNING trials; None while the study does not exist yet."""
+    try:
+        study = optuna.load_study(study_name=study_name, storage=url)
+    except KeyError:
+        return None
+    return [t for t in study.trials if t.state == optuna.trial.TrialState.RUNNING]
 
 
 def _check_shared_search(url: str, tmp_path: Path, trials: int, budget: int) -> None:
@@ -112,11 +122,7 @@ async def test_a_killed_workers_trial_is_retried_and_its_spend_kept(
         running: list[optuna.trial.FrozenTrial] = []
         while time.monotonic() < deadline:  # wait until it is in the middle of a trial that has paid calls
             time.sleep(0.3)
-            try:
-                study = optuna.load_study(study_name="kill", storage=url)
-            except KeyError:
-                continue
-            running = [t for t in study.trials if t.state == optuna.trial.TrialState.RUNNING]
+            running = _running("kill", url) or []
             if running and store.count_calls() > 0:
                 break
         assert worker.poll() is None, worker.stderr.read() if worker.stderr else ""
@@ -225,19 +231,6 @@ def test_four_workers_evaluate_no_architecture_twice_on_postgresql(postgres_url:
     _four_workers(postgres_url, tmp_path, "random")
 
 
-def _children_of(pid: int) -> list[int]:
-    out = []
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                stat = (d / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(stat[1]) == pid:
-                out.append(int(d.name))
-    return out
-
-
 @pytest.mark.timeout(600)
 def test_a_killed_worker_does_not_sink_the_leader(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'search.db'}"
@@ -256,13 +249,8 @@ def test_a_killed_worker_does_not_sink_the_leader(tmp_path: Path) -> None:
         killed = None
         while time.monotonic() < deadline and killed is None and leader.poll() is None:
             time.sleep(0.3)
-            try:
-                study = optuna.load_study(study_name="synthetic-demo", storage=url)
-            except KeyError:
-                continue
-            running = [t for t in study.trials if t.state == optuna.trial.TrialState.RUNNING]
-            mine = {t.user_attrs.get("worker", "") for t in running}
-            for child in _children_of(leader.pid):  # a worker in the middle of a trial
+            mine = {t.user_attrs.get("worker", "") for t in _running("synthetic-demo", url) or []}
+            for child in children_of(leader.pid):  # a worker in the middle of a trial
                 if any(w.endswith(f":{child}") for w in mine):
                     os.kill(child, signal.SIGKILL)
                     killed = child

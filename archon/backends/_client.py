@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import difflib
-import hashlib
-import json
 import logging
 import time
 from collections.abc import Mapping
@@ -17,6 +15,7 @@ from tenacity import retry_if_exception
 from tenacity import stop_after_attempt
 from tenacity import wait_exponential_jitter
 
+from archon._cachekey import call_key
 from archon._typing import Usage
 from archon.backends._base import BaseBackend
 from archon.backends._base import Completion
@@ -119,16 +118,8 @@ def _wait(state: Any) -> float:
 
 
 def cache_key(endpoint: str, request: Request, mode: str) -> str:
-    """sha256 over endpoint, model, messages, sampling and sample index (never a key)."""
-    payload = {
-        "endpoint": endpoint,
-        "model": request.model,
-        "mode": mode,
-        "messages": [list(m) for m in request.messages],
-        "sampling": request.sampling.as_dict(),
-        "sample": request.sample,
-    }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    """The call's key (:func:`archon._cachekey.call_key`; never an API key)."""
+    return call_key(endpoint, request.model, mode, request.messages, request.sampling.as_dict(), request.sample)
 
 
 class ModelClient:

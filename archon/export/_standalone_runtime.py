@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
 import importlib
 import json
 import os
@@ -39,6 +38,7 @@ from typing import Literal
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
+from archon._cachekey import call_key
 from archon._typing import Candidate
 from archon._typing import NodeValue
 from archon._typing import Query
@@ -158,16 +158,8 @@ class CallCache:
 
 
 def cache_key(endpoint: str, model: Model, messages: Sequence[tuple[str, str]], s: Sampling, sample: int) -> str:
-    """sha256 over endpoint, model, mode, messages, sampling and sample index — archon's key."""
-    payload = {
-        "endpoint": endpoint,
-        "model": model.model,
-        "mode": model.mode,
-        "messages": [list(m) for m in messages],
-        "sampling": s.as_dict(),
-        "sample": sample,
-    }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    """archon's key (``call_key``, inlined from archon's own definition)."""
+    return call_key(endpoint, model.model, model.mode, messages, s.as_dict(), sample)
 
 
 # -- backends ------------------------------------------------------------------------------

@@ -50,6 +50,12 @@ class Lift:
             "n": self.n,
         }
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Lift:
+        """The inverse of :meth:`as_dict` (a study's stored ``lift`` attribute)."""
+        low, high = d["ci95"]
+        return cls(d["winner"], d["baseline"], d["lift"], low, high, d["n"])
+
 
 def item_scores(result: EvalResult) -> tuple[float, ...]:
     """Per-item scores in item order (failed and unscored items count 0)."""
@@ -104,11 +110,3 @@ def dev_warning(winner: Sequence[float], baseline: Sequence[float]) -> str | Non
             f"(dev lift {d:+.2f} [{lo:+.2f}, {hi:+.2f}]): add items or a larger dev share before trusting it"
         )
     return None
-
-
-def baseline_attrs(dev: Sequence[float], boot: Sequence[tuple[int, str]] | None, pipeline: str) -> Mapping[str, Any]:
-    return {
-        "dev_items": list(dev),
-        "bootstrapped": None if boot is None else [list(b) for b in boot],
-        "pipeline": pipeline,
-    }

@@ -949,16 +949,7 @@ def load_study_result(study_name: str, db: str | None = None) -> SearchResult:
                 "test": test_scores.get(BASE_ROW),
                 "test_ci95": test_cis.get(BASE_ROW),
             },
-            "lift": Lift(
-                lift_attr["winner"],
-                lift_attr["baseline"],
-                lift_attr["lift"],
-                lift_attr["ci95"][0],
-                lift_attr["ci95"][1],
-                lift_attr["n"],
-            )
-            if lift_attr
-            else None,
+            "lift": Lift.from_dict(lift_attr) if lift_attr else None,
             "warning": attrs.get("warning"),
             "space": space,
         },

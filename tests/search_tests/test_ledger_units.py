@@ -1,0 +1,118 @@
+"""The search ledger's rules on a real SQLite database (mutation-tested: see
+[tool.mutmut]); many workers and kills against it are in test_workers.py and
+test_kill_resume.py."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from archon.search._ledger import Ledger
+from archon.search._ledger import Spend
+from archon.store import Store
+
+NO_CAPS = (None, None, None)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = Store(f"sqlite:///{tmp_path / 'l.db'}")
+    yield s
+    s.close()
+
+
+def test_over_names_the_first_cap_passed() -> None:
+    s = Spend(10, 100, 0.5)
+    assert s.over(10, 100, 0.5) is None  # exactly at every cap fits
+    assert s.over(9, None, None) == "10 calls > 9"
+    assert s.over(None, 99, None) == "100 tokens > 99"
+    assert s.over(None, None, 0.4) == "$0.5000 > $0.4000"
+    assert s.over(9, 99, 0.4) == "10 calls > 9"
+    assert Spend(0, 0, 0.1 + 0.2).over(None, None, 0.3) is None  # float tolerance
+    assert Spend(1, 2, 0.5) + Spend(3, 4, 0.25) == Spend(4, 6, 0.75)
+
+
+def test_reserve_fits_exactly_then_refuses_without_writing(store: Store) -> None:
+    led = Ledger(store, "s", "w")
+    assert led.reserve(0, Spend(6, 60, 0.6), (10, 100, 1.0)) is None
+    assert led.reserve(0, Spend(4, 40, 0.4), (10, 100, 1.0)) is None  # the same row grows
+    assert led.spent() == Spend(10, 100, pytest.approx(1.0))
+    assert led.reserve(1, Spend(1, 0, 0.0), (10, 100, 1.0)) == "11 calls > 10"
+    assert led.reserve(1, Spend(0, 1, 0.0), (10, 100, 1.0)) == "101 tokens > 100"
+    assert led.reserve(1, Spend(0, 0, 0.01), (10, 100, 1.0)) == "$1.0100 > $1.0000"
+    assert [r["trial"] for r in led.rows()] == [0]  # refused: nothing written
+    assert led.rows()[0]["state"] == "open" and led.rows()[0]["calls"] == 10
+
+
+def test_settle_replaces_the_reservation_and_closes_it(store: Store) -> None:
+    led = Ledger(store, "s", "w")
+    led.reserve(3, Spend(50, 500, 0.5), NO_CAPS)
+    led.settle(3, Spend(7, 70, 0.07), final=False)
+    row = led.rows()[0]
+    assert (row["calls"], row["tokens"], row["state"]) == (7, 70, "open")
+    led.settle(3, Spend(9, 90, 0.09), final=True)
+    assert led.rows()[0]["state"] == "closed" and led.spent() == Spend(9, 90, pytest.approx(0.09))
+
+
+def test_studies_do_not_share_spend(store: Store) -> None:
+    a, b = Ledger(store, "a", "w"), Ledger(store, "b", "w")
+    a.reserve(0, Spend(5), (5, None, None))
+    assert b.reserve(0, Spend(5), (5, None, None)) is None
+    assert a.spent().calls == 5 and b.spent().calls == 5
+
+
+def test_a_dead_row_becomes_what_its_tags_say(store: Store) -> None:
+    led = Ledger(store, "s", "w")
+    led.reserve(4, Spend(100, 1000, 1.0), NO_CAPS)
+    led.reserve(5, Spend(100, 1000, 1.0), NO_CAPS)
+    led.settle(5, Spend(2, 20, 0.0), final=True)
+
+    async def sent() -> None:
+        await store.put_sent(("s", 4), "k1", 30, 0.03)
+        await store.put_sent(("s", 4), "k2", 40, 0.04)
+        await store.put_sent(("s", 9), "k3", 50, 0.05)  # another trial's call
+
+    asyncio.run(sent())
+    led.mark_dead({4, 5})  # 5 is closed: left as it is
+    rows = {r["trial"]: r for r in led.rows()}
+    assert (rows[4]["calls"], rows[4]["tokens"], rows[4]["state"]) == (2, 70, "dead")
+    assert rows[4]["usd"] == pytest.approx(0.07)
+    assert (rows[5]["calls"], rows[5]["state"]) == (2, "closed")
+    led.mark_dead(set())  # nothing to do
+    assert led.spent().calls == 4
+
+
+def test_settle_never_counts_less_than_the_tags(store: Store) -> None:
+    led = Ledger(store, "s", "w")
+    led.reserve(1, Spend(10, 100, 0.1), NO_CAPS)
+    asyncio.run(store.put_sent(("s", 1), "k", 60, 0.02))
+    led.settle(1, Spend(0, 5, 0.01), final=True)  # a resumed process counted less
+    row = led.rows()[0]
+    assert (row["calls"], row["tokens"]) == (1, 60) and row["usd"] == pytest.approx(0.02)
+
+
+def test_claims_pass_only_from_released_trials(store: Store) -> None:
+    led = Ledger(store, "s", "w")
+    assert led.claim("arch", 1, set()) is None
+    assert led.claim("arch", 1, set()) is None  # its own claim
+    assert led.claim("arch", 2, set()) == 1
+    assert led.claim("arch", 2, {1}) is None  # 1 died: the claim passes to 2
+    assert led.claim("arch", 3, {1}) == 2
+    assert led.claim("other", 3, set()) is None
+    assert Ledger(store, "t", "w").claim("arch", 7, set()) is None  # per study
+
+
+def test_tagged_sets_and_restores_the_tag(store: Store) -> None:
+    from archon.store import call_tag
+
+    led = Ledger(store, "s", "w")
+    assert call_tag.get() is None
+    with led.tagged(3):
+        assert call_tag.get() == ("s", 3)
+        with led.tagged(4):
+            assert call_tag.get() == ("s", 4)
+        assert call_tag.get() == ("s", 3)
+    assert call_tag.get() is None

@@ -86,7 +86,7 @@ def parse_test_lines(text: str, kind: str, limit: int) -> tuple[str, ...]:
     items: list[str] = []
     for raw in text.splitlines():
         line = raw.strip().strip("`").strip()
-        line = re.sub(r"^(?:[-*•]|\d+[.)])\s*", "", line)
+        line = re.sub(r"^(?:[-*•]|\d+[.)])\s*", "", line).strip("`").strip()  # "2) `x`" is x
         if not line or line.lower() in ("python", "tests:", "checks:"):
             continue
         if kind == "code":

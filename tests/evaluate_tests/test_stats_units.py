@@ -68,3 +68,24 @@ def test_pass_at_k() -> None:
         with pytest.raises(ValueError):
             pass_at_k(n, c, k)
     assert pass_at_k(5, 5, 5) == 1.0 and pass_at_k(5, 0, 1) == 0.0
+
+
+def test_intervals_pass_their_options_through_and_are_central() -> None:
+    a = [1.0, 0.0] * 20
+    b = [0.0] * 40
+    diffs = [x - y for x, y in zip(a, b, strict=True)]
+    for kw in ({"level": 0.5, "resamples": 37, "seed": 5}, {"level": 0.99, "resamples": 400, "seed": 2}):
+        assert paired_bootstrap_ci(a, b, **kw)[1:] == bootstrap_ci(diffs, **kw)  # type: ignore[arg-type]
+    lo, hi = bootstrap_ci(a)
+    assert lo + hi == pytest.approx(1.0, abs=0.03) and lo < 0.5 < hi  # a symmetric sample: a central interval
+    lo1, hi1 = bootstrap_ci(a, level=0.999, resamples=1000)
+    assert hi1 == max(hi1, hi) and lo1 <= lo
+
+
+def test_pass_at_k_edges_and_errors() -> None:
+    assert pass_at_k(5, 4, 2) == 1.0  # fewer wrong than k: a right one is always drawn
+    assert pass_at_k(5, 3, 2) == pytest.approx(1 - 1 / 10)
+    with pytest.raises(ValueError, match=r"need 0 <= c <= n, got n=3, c=4"):
+        pass_at_k(3, 4, 1)
+    with pytest.raises(ValueError, match=r"need 1 <= k <= n, got n=3, k=0"):
+        pass_at_k(3, 1, 0)

@@ -110,3 +110,18 @@ def test_normalize_edges() -> None:
 def test_extract_code_joins_blocks_of_any_python_tag() -> None:
     text = "```py\na = 1\n```\ntext\n```PYTHON\nb = 2\n```\n```\nc = 3\n```"
     assert extract_code(text) == "a = 1\n\n\nb = 2\n\n\nc = 3\n"
+
+
+def test_only_the_words_after_the_last_verdict_count() -> None:
+    assert parse_verdict("The answer is correct. Verdict: unclear") == "unknown"
+    assert parse_verdict("Verdict pending; looks correct. Final VERDICT: unsure") == "unknown"
+    assert parse_verdict("It seemed wrong at first. Verdict: Correct") == "correct"
+
+
+def test_test_lines_skip_what_is_not_a_test_and_go_on() -> None:
+    text = "Tests:\n```python\nprint(1)\nassert f(1) ==\nassert f(2) == 4\n```\n- assert f(3) == 9"
+    assert parse_test_lines(text, "code", 5) == ("assert f(2) == 4", "assert f(3) == 9")
+    assert parse_test_lines("Checks:\n1. Xylophone is spelled right\n2) `Xray`\n", "text", 5) == (
+        "Xylophone is spelled right",
+        "Xray",
+    )

@@ -97,3 +97,27 @@ async def test_a_hanging_program_times_out_as_failed() -> None:
 async def test_module_values_are_copied_to_the_tests(values: str) -> None:
     expect = values.split(" = ", 1)[1].strip()
     assert await _verdicts(values, [f"assert X == {expect}"]) == [True]
+
+
+async def test_a_program_flooding_stderr_is_still_judged() -> None:
+    """Neither side's stderr is a pipe archon must drain: 1 MB written there cannot stall
+    the program (an undrained pipe blocks at 64 KiB) and is not read as an answer."""
+    noisy = "import sys\nsys.stderr.write('x' * 1_000_000)\nsys.stderr.flush()\n" + SQUARE
+    assert await _verdicts(noisy, ["assert sq(3) == 9", "import sys; sys.stderr.write('y' * 1_000_000); assert sq(2) == 4"]) == [True, True]
+
+
+async def test_one_slot_serves_the_pair_of_sandboxes() -> None:
+    """The program and the tests share one slot: with a single slot the pair still runs
+    (each taking its own slot in turn would wait for ever)."""
+    from archon.sandbox import default_sandbox as make
+
+    box = make()
+    box.max_parallel = 1
+    assert await run_tests(box, SQUARE, ["assert sq(4) == 16"], timeout_s=5.0) == [True]
+
+
+async def test_the_memory_cap_reaches_both_sandboxes() -> None:
+    big = "blob = bytearray(300 * 1024 * 1024)\n" + SQUARE
+    assert await _verdicts(big, ["assert sq(3) == 9"], memory_mb=128) == [False]
+    assert await _verdicts(SQUARE, ["blob = bytearray(300 * 1024 * 1024); assert sq(3) == 9"], memory_mb=128) == [False]
+    assert await _verdicts(big, ["assert sq(3) == 9"], memory_mb=1024) == [True]

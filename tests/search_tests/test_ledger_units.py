@@ -116,3 +116,69 @@ def test_tagged_sets_and_restores_the_tag(store: Store) -> None:
             assert call_tag.get() == ("s", 4)
         assert call_tag.get() == ("s", 3)
     assert call_tag.get() is None
+
+
+def _lock_rows(store: Store, study: str) -> list[str]:
+    from sqlalchemy import select
+
+    from archon.search._ledger import _T
+    from archon.search._ledger import LOCK_ROW
+
+    with store.engine.connect() as conn:
+        q = select(_T.c.state).where(_T.c.study == study, _T.c.trial == LOCK_ROW)
+        return list(conn.execute(q).scalars())
+
+
+def test_each_study_holds_its_own_lock_row(store: Store) -> None:
+    a, b = Ledger(store, "a", "w"), Ledger(store, "b", "w")
+    a.reserve(0, Spend(1), NO_CAPS)
+    assert _lock_rows(store, "a") == ["lock"] and _lock_rows(store, "b") == []
+    b.reserve(0, Spend(1), NO_CAPS)
+    a.settle(0, Spend(1), final=True)
+    assert _lock_rows(store, "a") == ["lock"] and _lock_rows(store, "b") == ["lock"]
+    assert [r["trial"] for r in a.rows()] == [0]  # the lock row is not a trial
+
+
+def test_mark_dead_touches_only_the_named_trials_of_its_study(store: Store) -> None:
+    a, b = Ledger(store, "a", "w"), Ledger(store, "b", "w")
+    for led in (a, b):
+        led.reserve(4, Spend(100), NO_CAPS)
+        led.reserve(6, Spend(100), NO_CAPS)
+    a.mark_dead({4})
+    assert {r["trial"]: (r["state"], r["calls"]) for r in a.rows()} == {4: ("dead", 0), 6: ("open", 100)}
+    assert {r["trial"]: (r["state"], r["calls"]) for r in b.rows()} == {4: ("open", 100), 6: ("open", 100)}
+
+
+def test_two_processes_reserving_at_once_never_pass_the_cap(tmp_path: Path) -> None:
+    """Two engines on one SQLite file (as two workers are): the lock row serialises their
+    reservations, so exactly the cap is granted however they interleave."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = f"sqlite:///{tmp_path / 'two.db'}"
+    stores = [Store(url), Store(url)]
+    try:
+        ledgers = [Ledger(s, "s", f"w{i}") for i, s in enumerate(stores)]
+
+        def worker(i: int) -> int:
+            return sum(ledgers[i].reserve(i * 1000 + t, Spend(1), (40, None, None)) is None for t in range(30))
+
+        with ThreadPoolExecutor(2) as pool:
+            granted = list(pool.map(worker, [0, 1]))
+        assert sum(granted) == 40 and ledgers[0].spent().calls == 40
+        assert len(ledgers[1].rows()) == 40
+    finally:
+        for s in stores:
+            s.close()
+
+
+def test_an_empty_ledger_has_spent_nothing_and_tags_stay_in_their_study(store: Store) -> None:
+    a, b = Ledger(store, "a", "w"), Ledger(store, "b", "w")
+    assert a.spent() == Spend(0, 0, 0.0)
+    a.reserve(1, Spend(10), NO_CAPS)
+    b.reserve(1, Spend(10), NO_CAPS)
+    asyncio.run(store.put_sent(("a", 1), "k", 60, 0.02))
+    b.settle(1, Spend(0), final=True)  # study a's tagged call is not b's
+    a.settle(1, Spend(0), final=True)
+    assert (b.rows()[0]["calls"], b.rows()[0]["tokens"]) == (0, 0)
+    assert (a.rows()[0]["calls"], a.rows()[0]["tokens"]) == (1, 60)
+    assert b.reserve(1, Spend(3), NO_CAPS) is None and a.rows()[0]["state"] == "closed"

@@ -190,7 +190,10 @@ def test_paid_spend_counts_prompt_and_completion_tokens() -> None:
 # -- one trial through successive halving (SIMULATED synthetic/ models, real SQLite ledger) ----
 def _trial(tmp_path: Any, skill: str, history: list[list[float]], *, keep: float = 0.34, first: int = 0,
            promote: str = "interval", caps: tuple[int | None, int | None, float | None] = (None, None, None),
-           db: str = "t.db") -> tuple[TrialRecord, bool, Any]:
+           db: str = "t.db", rungs: tuple[float, ...] = (0.2, 0.5, 1.0), n: int = 10, price: str = "",
+           node: str = "") -> tuple[TrialRecord, bool, Any]:
+    """One trial through run_trial; returns its record, whether the budget stopped it, and
+    the ledger's spend. Every path must leave the trial's ledger row closed at what it paid."""
     import asyncio
 
     import archon
@@ -203,20 +206,23 @@ def _trial(tmp_path: Any, skill: str, history: list[list[float]], *, keep: float
 
     url = f"sqlite:///{tmp_path / db}"
     text = (
-        "name: t\nmodels:\n  m: {model: synthetic/s-" + skill + ", max_tokens: 8}\n"
-        "nodes:\n  a: {op: generate, model: m, samples: 1, temperature: 0}\noutput: a\n"
+        "name: t\nmodels:\n  m: {model: synthetic/s-" + skill + ", max_tokens: 8" + price + "}\n"
+        "nodes:\n  a: {op: generate, model: m, samples: 1, temperature: 0" + node + "}\noutput: a\n"
     )
     pipe = archon.load(text, db=url)
-    dev = [Example(i, {"input": r["input"]}, r["answer"]) for i, r in enumerate(make_dataset(10))]
+    dev = [Example(i, {"input": r["input"]}, r["answer"]) for i, r in enumerate(make_dataset(n))]
     store = Store(url)
     ledger = Ledger(store, "s", "w")
     pq = SimpleNamespace(tokens=None, usd=None)
     try:
         rec, stopped = asyncio.run(
-            run_trial(pipe, dev, (0.2, 0.5, 1.0), keep, history, get_metric("exact"), ledger, caps, pq, {"p": 1}, 7,
+            run_trial(pipe, dev, rungs, keep, history, get_metric("exact"), ledger, caps, pq, {"p": 1}, 7,
                       first=first, promote=promote)
         )
-        return rec, stopped, ledger.spent()
+        rows, spent = ledger.rows(), ledger.spent()
+        assert rec.number == 7 and rec.params == {"p": 1}
+        assert [(r["trial"], r["state"], r["calls"]) for r in rows] in ([], [(7, "closed", spent.calls)])
+        return rec, stopped, spent
     finally:
         pipe.close()
         store.close()
@@ -274,3 +280,55 @@ def test_a_rung_whose_worst_case_passes_the_search_budget_stops_the_trial(tmp_pa
     assert rec.reason == "rung 3 worst case would put the search at 10 calls > 6"
     none, stopped0, _ = _trial(tmp_path, "1.0", [[], [], []], caps=(1, None, None), db="z.db")
     assert stopped0 and none.paid_calls == 0 and none.reason.startswith("rung 1 worst case")
+
+
+def test_every_item_failing_rejects_the_trial_instead_of_scoring_it_zero(tmp_path: Any) -> None:
+    rec, stopped, spent = _trial(tmp_path, "1.0", [[], [], []], node=", template: 'Q: {{ hint }}'")  # no item has 'hint'
+    assert not stopped and rec.state == "rejected" and rec.score is None and rec.paid_calls == 0
+    assert rec.reason.startswith("every dev item failed: ") and "'hint' is undefined" in rec.reason
+    assert spent.calls == 0
+
+
+def test_the_interval_top_keeps_a_trial_whose_mean_is_below_the_bar(tmp_path: Any) -> None:
+    history: list[list[float]] = [[0.5, 0.5, 0.5], []]
+    rec, _, _ = _trial(tmp_path, "0.0", history, rungs=(0.5, 1.0))  # rung 1: 1 of 5 right
+    assert rec.state == "complete" and rec.rung_scores[0] == pytest.approx(0.2)
+    cut, _, _ = _trial(tmp_path, "0.0", history, rungs=(0.5, 1.0), promote="mean", db="m.db")
+    assert cut.state == "pruned" and cut.rung_scores == (pytest.approx(0.2),)
+    assert cut.ci95 is not None and cut.ci95[1] >= 0.5 > cut.ci95[0]  # the record keeps the rung's interval
+    assert cut.cached_calls == 0 and cut.paid_calls == 5
+
+
+def test_the_last_rung_is_the_whole_dev_split_and_the_smallest_is_one_item(tmp_path: Any) -> None:
+    rec, _, spent = _trial(tmp_path, "1.0", [[], []], rungs=(0.05, 0.6))  # 0.05 of 10 is one item
+    assert rec.state == "complete" and spent.calls == 10 and rec.item_scores == (1.0,) * 10
+    one, _, _ = _trial(tmp_path, "0.0", [[1.0] * 3, []], rungs=(0.05, 1.0), db="o.db")
+    assert one.state == "pruned" and one.paid_calls == 1 and one.reason.startswith("stopped at rung 1 (1 items)")
+
+
+def test_a_single_last_rung_never_prunes(tmp_path: Any) -> None:
+    rec, _, _ = _trial(tmp_path, "0.0", [[1.0] * 5], rungs=(1.0,))
+    assert rec.state == "complete" and rec.ci95 is not None and rec.reason == ""
+
+
+def test_an_unpriced_model_costs_calls_per_query(tmp_path: Any) -> None:
+    rec, _, _ = _trial(tmp_path, "1.0", [[]], rungs=(1.0,), n=1, price=", price_per_1k: 0")
+    assert (rec.cost, rec.calls_per_query, rec.paid_calls) == (1.0, 1.0, 1)
+    again, _, _ = _trial(tmp_path, "1.0", [[]], rungs=(1.0,), n=1, price=", price_per_1k: 0")
+    assert (again.cost, again.paid_calls, again.cached_calls) == (1.0, 0, 1)  # cached calls are cost too
+
+
+def test_the_bar_reads_the_best_seen_when_keep_is_tiny(tmp_path: Any) -> None:
+    seen = [1.0, 0.1, 0.1, 0.1]
+    rec, _, _ = _trial(tmp_path, "0.0", [seen, seen, []], keep=0.01)  # bar: the best, 1.0
+    assert rec.state == "pruned" and rec.reason.endswith("< 1.000")
+
+
+def test_zero_scores_and_costs_are_not_read_as_missing() -> None:
+    assert select_winner([T(0, 0.0, 1.0), T(1, 0.5, 2.0)]).number == 1  # type: ignore[union-attr]
+    assert select_winner([T(1, 0.5, 0.5), T(0, 0.5, 0.0)]).number == 0  # type: ignore[union-attr]
+    items = _items(10)
+    free, dear = T(0, 0.5, 0.0, items=items), T(1, 0.5, 0.5, items=items)
+    assert select_winner([dear, free]) is free
+    assert _numbers(pareto_front([T(0, 0.5, 0.0), T(1, 0.4, 0.0), T(2, 0.0, 0.0)])) == [0]
+    assert lift([1.0], [0.0]) == Lift(1.0, 0.0, 1.0, 1.0, 1.0, 1)

@@ -89,3 +89,12 @@ def test_every_archon_error_is_redacted(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("VENDOR_API_KEY", "canary-9f8e7d6c5b")
     assert str(ArchonError("upstream said canary-9f8e7d6c5b")) == "upstream said ***"
     assert ArchonError("a", 3).args == ("a", 3)
+
+
+def test_redact_takes_eight_characters_and_the_longest_secret_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MY_API_KEY", "k8chars!")
+    monkeypatch.setenv("OTHER_TOKEN", "seven77")
+    assert redact("a k8chars! b seven77") == "a *** b seven77"
+    assert redact("x abcdefgh y abcdefg", extra=("abcdefgh", "abcdefg")) == "x *** y abcdefg"
+    # the short secret sorts first by name but sits inside the long one: the long goes first
+    assert redact("key=azsecret19", extra=("zsecret1", "azsecret19")) == "key=***"

@@ -109,9 +109,11 @@ def postgres_url() -> Iterator[str]:
 
 
 def wait_until_serving(proc: subprocess.Popen[bytes], base: str, log_path: Path, timeout_s: float) -> None:
-    """Waits until the OpenAI-compatible server ``proc`` answers ``GET base/models``; fails
-    with the end of its log if it exits first."""
+    """Waits until the OpenAI-compatible server ``proc`` answers ``GET base/models`` (a 401
+    from a server that wants a key is an answer); fails with the end of its log if it
+    exits first."""
     import time
+    import urllib.error
     import urllib.request
 
     deadline = time.time() + timeout_s
@@ -121,6 +123,10 @@ def wait_until_serving(proc: subprocess.Popen[bytes], base: str, log_path: Path,
         try:
             urllib.request.urlopen(f"{base}/models", timeout=2).read()
             return
+        except urllib.error.HTTPError as exc:
+            if exc.code == 401:
+                return
+            raise
         except OSError:
             if time.time() > deadline:
                 raise

@@ -21,6 +21,7 @@ ORDER = [
     "evaluate",
     "search",
     "export",
+    "serve",
     "cli",
     "testing",
 ]

@@ -245,12 +245,50 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
-    p = sub.add_parser("serve", help="serve a local/ model as an OpenAI-compatible server (llama.cpp)")
-    p.add_argument("model", metavar="local/MODEL")
+    p = sub.add_parser(
+        "serve",
+        help="serve pipelines, a finished search's Pareto points, or a local/ model as an OpenAI-compatible server",
+    )
+    p.add_argument(
+        "model",
+        nargs="+",
+        metavar="PIPELINE.yaml|STUDY|local/MODEL",
+        help="pipeline files and study folders (served together), or one local/ model (llama.cpp's server)",
+    )
     p.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1")
     p.add_argument("--port", type=_port, default=8080, help="default: 8080")
-    p.add_argument("--n-ctx", type=_positive_int, default=2048, help="context window (default: 2048)")
-    p.add_argument("--alias", metavar="NAME", help="the model name clients send (default: the local name)")
+    p.add_argument("--db", metavar="URL", help="the database (default: $ARCHON_DB or the user cache dir)")
+    p.add_argument(
+        "--api-key",
+        metavar="KEY",
+        help="clients must send Authorization: Bearer KEY (default: $ARCHON_SERVE_API_KEY; required off 127.0.0.1)",
+    )
+    p.add_argument("--max-queue", type=_positive_int, default=64, help="requests in flight before 429 (default: 64)")
+    p.add_argument(
+        "--timeout", type=_positive_float, default=300.0, help="seconds per request before 504 (default: 300)"
+    )
+    p.add_argument(
+        "--batch-ms",
+        type=_positive_float,
+        default=5.0,
+        help="how long requests wait for others to share their waves (default: 5 ms)",
+    )
+    p.add_argument(
+        "--slo-ms",
+        type=_positive_float,
+        metavar="MS",
+        help="a latency SLO: serve STUDY/auto, which moves to cheaper Pareto points under load",
+    )
+    p.add_argument(
+        "--input-field",
+        default="input",
+        metavar="NAME",
+        help="the template field the last user message fills (default: input)",
+    )
+    p.add_argument("--n-ctx", type=_positive_int, default=2048, help="local/ models: context window (default: 2048)")
+    p.add_argument(
+        "--alias", metavar="NAME", help="local/ models: the model name clients send (default: the local name)"
+    )
 
     p = sub.add_parser("rank-models", help="power-rank an archon: space's models as generators and fusers (stored)")
     p.add_argument("space", metavar="SPACE.yaml")
@@ -335,7 +373,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             from archon.cli._serve import serve
 
-            return serve(args.model, host=args.host, port=args.port, n_ctx=args.n_ctx, alias=args.alias)
+            return serve(args)
         if args.command == "show":
             from archon.cli._optimize import run_show
 

@@ -1,6 +1,9 @@
-"""``archon serve local/<model>``: a local model as an OpenAI-compatible server.
+"""``archon serve``: pipelines and studies (archon.serve), or a local model, as an
+OpenAI-compatible server.
 
-llama.cpp's server, with one difference that matters for base models (the embedded
+For ``local/<model>``: llama.cpp's server behind a guard that fixes what it gets wrong
+for OpenAI clients (``max_completion_tokens`` is read as ``max_tokens``; ``n`` > 1 is
+refused with 400 instead of silently answering once), and with one difference that matters for base models (the embedded
 gemma is one): its chat endpoint sends the messages as archon's plain-text prompt (the
 contents joined by blank lines, as ``mode: text`` does in process) instead of a chat
 template. DSPy programs exported by archon reach ``local/`` models this way.
@@ -23,10 +26,134 @@ def plain_prompt(messages: list[dict[str, Any]]) -> str:
     return "\n\n".join(str(m.get("content") or "") for m in messages if m.get("content"))
 
 
-def serve(model: str, *, host: str, port: int, n_ctx: int, alias: str | None) -> int:
-    """Runs the server until interrupted."""
-    if not model.startswith("local/"):
-        raise ConfigurationError(f"archon serve runs local/ models, not {model} — e.g. archon serve local/gemma-3-270m")
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _bind_check(host: str, port: int) -> None:
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise ConfigurationError(f"cannot listen on {host}:{port} ({exc.strerror}) — pick another --port") from None
+
+
+def serve(args: Any) -> int:
+    """Runs the server until interrupted (SIGINT/SIGTERM: requests in flight finish)."""
+    import os
+
+    models: list[str] = list(args.model)
+    if any(m.startswith("local/") for m in models):
+        if len(models) != 1:
+            raise ConfigurationError("archon serve: a local/ model is served alone — one local/MODEL, or pipelines")
+        return serve_model(models[0], host=args.host, port=args.port, n_ctx=args.n_ctx, alias=args.alias)
+    key = args.api_key or os.environ.get("ARCHON_SERVE_API_KEY") or None
+    if key is None and args.host not in LOOPBACK:
+        raise ConfigurationError(
+            f"--host {args.host}: serving beyond 127.0.0.1 needs an API key — pass --api-key or set ARCHON_SERVE_API_KEY"
+        )
+    try:
+        import uvicorn
+    except ImportError:
+        raise ConfigurationError("archon serve needs uvicorn: pip install 'archon[serve]'") from None
+    from archon.serve import create_app
+    from archon.serve import load_served
+
+    for m in models:
+        if not Path(m).exists():
+            if "/" in m and not m.endswith((".yaml", ".yml")):
+                raise ConfigurationError(
+                    f"archon serve runs local/ models, pipeline files and study folders, not {m} — "
+                    "write a pipeline that uses it and serve that: archon serve my.yaml"
+                )
+            raise ConfigurationError(f"{m}: no such pipeline file or study folder — e.g. archon serve pipelines/x.yaml")
+    _bind_check(args.host, args.port)
+    served = load_served(models, db=args.db or os.environ.get("ARCHON_DB"), slo_ms=args.slo_ms, batch_ms=args.batch_ms)
+    app = create_app(
+        served, api_key=key, max_queue=args.max_queue, timeout_s=args.timeout, input_field=args.input_field
+    )
+    names = ", ".join(sorted([*served.targets, *served.routers]))
+    print(f"serving {names} on http://{args.host}:{args.port}/v1 (Ctrl-C stops)", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=60)
+    return 0
+
+
+def _guard(app: Any) -> Any:
+    """An ASGI wrapper of llama.cpp's app: ``max_completion_tokens`` becomes ``max_tokens``
+    (the tighter of the two when both come), ``n`` > 1 gets a 400."""
+    import json
+
+    async def guarded(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].endswith("completions"):
+            await app(scope, receive, send)
+            return None
+        chunks = []
+        more = True
+        while more:
+            msg = await receive()
+            if msg["type"] == "http.disconnect":
+                return None
+            chunks.append(msg.get("body", b""))
+            more = msg.get("more_body", False)
+        body = b"".join(chunks)
+        try:
+            data = json.loads(body)
+        except ValueError:
+            data = None
+        if isinstance(data, dict):
+            n = data.get("n")
+            if n not in (None, 1):
+                err = {
+                    "error": {
+                        "message": f"n={n}: the local model server answers one choice per request — send n=1 "
+                        "or call it n times",
+                        "type": "invalid_request_error",
+                        "param": "n",
+                        "code": None,
+                    }
+                }
+                raw = json.dumps(err).encode()
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 400,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(raw)).encode()),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": raw})
+                return None
+            mct = data.pop("max_completion_tokens", None)
+            if isinstance(mct, int):
+                mt = data.get("max_tokens")
+                data["max_tokens"] = min(mct, mt) if isinstance(mt, int) else mct
+            body = json.dumps(data).encode()
+            scope = {
+                **scope,
+                "headers": [(k, v) for k, v in scope["headers"] if k != b"content-length"]
+                + [(b"content-length", str(len(body)).encode())],
+            }
+        sent = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            got: dict[str, Any] = await receive()
+            return got
+
+        await app(scope, replay, send)
+        return None
+
+    return guarded
+
+
+def serve_model(model: str, *, host: str, port: int, n_ctx: int, alias: str | None) -> int:
+    """Serves one local/ model with llama.cpp's server until interrupted."""
     name = model.split("/", 1)[1]
     path = resolve_local_model(name)
     try:
@@ -41,13 +168,7 @@ def serve(model: str, *, host: str, port: int, n_ctx: int, alias: str | None) ->
             "archon serve needs llama.cpp's server: pip install 'archon[serve]' (llama-cpp-python[server])"
         ) from None
 
-    import socket
-
-    with socket.socket() as sock:  # before loading the model: a clear error, not uvicorn's
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            raise ConfigurationError(f"cannot listen on {host}:{port} ({exc.strerror}) — pick another --port") from None
+    _bind_check(host, port)  # before loading the model: a clear error, not uvicorn's
     _quiet_llama_logs()
 
     @register_chat_format(CHAT_FORMAT)  # type: ignore[untyped-decorator]
@@ -58,5 +179,5 @@ def serve(model: str, *, host: str, port: int, n_ctx: int, alias: str | None) ->
     settings = ModelSettings(model=str(path), model_alias=served, n_ctx=n_ctx, chat_format=CHAT_FORMAT, verbose=False)
     app = create_app(server_settings=ServerSettings(host=host, port=port), model_settings=[settings])
     print(f"serving {model} as '{served}' on http://{host}:{port}/v1 (Ctrl-C stops)", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.run(_guard(app), host=host, port=port, log_level="warning")
     return 0

@@ -153,8 +153,15 @@ async def execute(
     record: bool = True,
     pipeline_text: str = "",
     on_item: Callable[[ItemResult], None] | None = None,
+    item_limits: Sequence[Limits] | None = None,
+    cancelled: Callable[[int], str | None] | None = None,
 ) -> RunResult:
     """Runs ``plan`` over ``items``; a failed item never stops the others.
+
+    ``item_limits``: a tighter per-query budget for each item (a served request's own),
+    merged with ``limits``. ``cancelled(index)``: asked before each wave; a reason stops
+    that item there (a served request whose client went away) — calls already made stay
+    cached.
 
     Raises:
         ConfigurationError: missing keys or models, or a plan over budget (before any call).
@@ -167,7 +174,8 @@ async def execute(
     sandbox = sandbox or default_sandbox()
     prompter = Prompter()
     operators = {nid: ops[node.spec.op]() for nid, node in plan.nodes.items()}
-    states = [_ItemState(i, q, QueryBudget(limits)) for i, q in enumerate(items)]
+    own = list(item_limits) if item_limits is not None else [Limits()] * len(items)
+    states = [_ItemState(i, q, QueryBudget(limits.merged(own[i]))) for i, q in enumerate(items)]
     store = client.store
     run_id = None
     if record:
@@ -178,6 +186,10 @@ async def execute(
     try:
         with bar:
             for w, wave in enumerate(plan.waves):
+                if cancelled is not None:
+                    for s in states:
+                        if s.error is None and (why := cancelled(s.index)):
+                            s.error = f"cancelled: {why}"
                 live = [s for s in states if s.error is None]
                 tw = time.perf_counter()
                 await asyncio.gather(

@@ -1,0 +1,131 @@
+"""``archon serve`` vs the same pipeline run in process, on the embedded model, in one run.
+
+Served: all inputs sent at once by concurrent openai-style HTTP requests to a fresh
+``archon serve`` process (their calls join shared waves). In process: ``Pipeline.batch``
+over the same inputs. Each side has its own empty cache, so both pay every call. Prints
+the throughput ratio (in-process time / served time; goal >= 0.9) and the served p50/p95
+request latency against one request alone (the pipeline's critical path, measured).
+
+Run: python benchmarks/serve_throughput.py [--items 24] [--pipeline pipelines/local-best-of-5-vote.yaml]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+import archon
+from archon.testing import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _wait(base: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit("the server exited")
+        try:
+            httpx.get(base + "/models", timeout=2)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    raise SystemExit("the server did not start")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--items", type=int, default=24)
+    ap.add_argument("--pipeline", default=str(ROOT / "pipelines" / "local-best-of-5-vote.yaml"))
+    args = ap.parse_args()
+    rows = [
+        json.loads(x) for x in (ROOT / "data" / "tasks" / "antonyms.jsonl").read_text().splitlines()[: args.items + 1]
+    ]
+    words = [str(r["input"]) for r in rows]
+    alone_word, words = words[0], words[1:]
+    tmp = Path(tempfile.mkdtemp())
+    pipe = archon.load(args.pipeline, db=f"sqlite:///{tmp / 'inproc.db'}")
+    name = pipe.spec.name
+    pipe.run("warm-up")  # the model loads outside the timing, as the server's does before it serves
+    t0 = time.perf_counter()
+    local = pipe.batch(words)
+    t_local = time.perf_counter() - t0
+    pipe.close()
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}/v1"
+    log = open(tmp / "server.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "archon",
+            "serve",
+            args.pipeline,
+            "--port",
+            str(port),
+            "--db",
+            f"sqlite:///{tmp / 'served.db'}",
+            "--max-queue",
+            str(len(words) + 1),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        _wait(base, proc)
+
+        def ask(c: httpx.Client, w: str) -> str:
+            r = c.post(base + "/chat/completions", json={"model": name, "messages": [{"role": "user", "content": w}]})
+            r.raise_for_status()
+            return str(r.json()["choices"][0]["message"]["content"])
+
+        with httpx.Client(timeout=600) as c:
+            ask(c, "warm-up")  # loads the model
+            t = time.perf_counter()
+            ask(c, alone_word)
+            alone = time.perf_counter() - t
+
+        async def burst() -> tuple[list[str], list[float]]:
+            async with httpx.AsyncClient(timeout=600) as c:
+
+                async def one(w: str) -> tuple[str, float]:
+                    t = time.perf_counter()
+                    r = await c.post(
+                        base + "/chat/completions", json={"model": name, "messages": [{"role": "user", "content": w}]}
+                    )
+                    r.raise_for_status()
+                    return str(r.json()["choices"][0]["message"]["content"]), time.perf_counter() - t
+
+                got = await asyncio.gather(*(one(w) for w in words))
+            return [g[0] for g in got], [g[1] for g in got]
+
+        t0 = time.perf_counter()
+        served, lat = asyncio.run(burst())
+        t_served = time.perf_counter() - t0
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    lat.sort()
+    p50 = statistics.median(lat)
+    p95 = lat[min(len(lat) - 1, int(0.95 * len(lat)))]
+    same = sum(a == b for a, b in zip(local, served, strict=True))
+    print(f"pipeline {name}, {len(words)} inputs, sent at once")
+    print(
+        f"in process: {t_local:.2f} s; served: {t_served:.2f} s; throughput ratio {t_local / t_served:.3f} (goal >= 0.9)"
+    )
+    print(f"served latency p50 {p50:.2f} s, p95 {p95:.2f} s; one request alone (critical path) {alone:.2f} s")
+    print(f"answers equal to the in-process run: {same}/{len(words)}")
+
+
+if __name__ == "__main__":
+    main()

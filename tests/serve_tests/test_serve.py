@@ -333,3 +333,52 @@ def test_router_moves_cheaper_at_risk_and_back_when_calm() -> None:
     for _ in range(10):
         held.observe(1.0)
     assert held.pick(0).name == "p1" and held.pick(99).name == "p1"  # one move per hold_s
+
+
+def test_sigterm_lets_the_request_in_flight_finish(tmp_path: Path) -> None:
+    import signal
+    import threading
+
+    from tests.conftest import wait_until_serving
+
+    pipeline = ROOT / "pipelines" / "local-critique-rank-fuse.yaml"
+    port = free_port()
+    base = f"http://127.0.0.1:{port}/v1"
+    log_path = tmp_path / "server.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "archon",
+                "serve",
+                str(pipeline),
+                "--port",
+                str(port),
+                "--db",
+                f"sqlite:///{tmp_path / 'g.db'}",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_until_serving(proc, base, log_path, 120)
+            got: list[httpx.Response] = []
+            body = {"model": "local-critique-rank-fuse", "messages": [{"role": "user", "content": "early"}]}
+            t = threading.Thread(
+                target=lambda: got.append(httpx.post(base + "/chat/completions", json=body, timeout=120))
+            )
+            t.start()
+            time.sleep(0.4)  # the request is in its first wave
+            proc.send_signal(signal.SIGTERM)
+            t.join(120)
+            assert got and got[0].status_code == 200, got[0].text if got else "no answer"
+            import archon
+
+            every = archon.load(pipeline).plan.cost.calls  # 4 samples, critique, rank, fuse: all of it
+            assert got[0].json()["archon"]["paid_calls"] == every == 7
+            assert proc.wait(60) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal once it has drained
+            assert "Traceback" not in log_path.read_text()
+        finally:
+            if proc.poll() is None:
+                proc.kill()

@@ -2,7 +2,9 @@
 
 It speaks ``/v1/completions`` and ``/v1/chat/completions`` on 127.0.0.1 and answers
 with scripted text: the reply of the first ``--script`` rule whose regex matches the
-prompt, else ``reply-<n>``. It can add a fixed latency and inject faults (HTTP 429 with
+prompt, else ``reply-<n>``. It can add a fixed latency (with ``--capacity N``, at most N
+requests are in service at once and the rest queue: latency grows with load, as a real
+server's does) and inject faults (HTTP 429 with
 or without Retry-After, 500, a hang past the client's timeout, a 200 whose content is
 null, a 502 that echoes the request headers) on a deterministic schedule, and counts
 what it received (``GET /stats``). Run: ``python -m archon.testing._openai_server``.
@@ -41,6 +43,7 @@ class ServerProcess:
         script: list[tuple[str, str]] | None = None,
         fault_first: int = 0,
         retry_after: float = 0.0,
+        capacity: int = 0,
     ) -> None:
         self.port = free_port()
         self.args = [
@@ -63,6 +66,8 @@ class ServerProcess:
             str(retry_after),
             "--script",
             json.dumps(script or []),
+            "--capacity",
+            str(capacity),
         ]
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -103,6 +108,7 @@ def _serve(args: argparse.Namespace) -> None:
     faults = [f for f in args.faults.split(",") if f]
     stats: dict[str, Any] = {"requests": 0, "ok": 0, "faults": {}, "max_inflight": 0, "prompts": {}}
     inflight = 0
+    gate = asyncio.Semaphore(args.capacity) if args.capacity > 0 else None
 
     def reply_for(prompt: str, n: int) -> str:
         for rx, reply in script:
@@ -152,7 +158,10 @@ def _serve(args: argparse.Namespace) -> None:
         inflight += 1
         stats["max_inflight"] = max(stats["max_inflight"], inflight)
         try:
-            if args.latency:
+            if gate is not None:
+                async with gate:
+                    await asyncio.sleep(args.latency)
+            elif args.latency:
                 await asyncio.sleep(args.latency)
         finally:
             inflight -= 1
@@ -196,6 +205,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--latency", type=float, default=0.0)
+    p.add_argument("--capacity", type=int, default=0, help="requests in service at once (0: no limit)")
     p.add_argument("--faults", default="", help="comma list of 429,500,timeout,null,echo")
     p.add_argument("--fault-every", type=int, default=0, help="every k-th request fails")
     p.add_argument("--fault-first", type=int, default=0, help="the first k requests fail")

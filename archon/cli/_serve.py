@@ -73,6 +73,12 @@ def serve(args: Any) -> int:
     app = create_app(
         served, api_key=key, max_queue=args.max_queue, timeout_s=args.timeout, input_field=args.input_field
     )
+    import logging
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    logging.getLogger("archon.serve").addHandler(handler)  # one line per request
+    logging.getLogger("archon.serve").setLevel(logging.INFO)
     names = ", ".join(sorted([*served.targets, *served.routers]))
     print(f"serving {names} on http://{args.host}:{args.port}/v1 (Ctrl-C stops)", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=60)

@@ -361,6 +361,7 @@ def create_app(
             return _answer(req, chat, target, answer, finish, item)
         except HTTPError as err:
             status = err.status
+            log.info("%s %s: %d %s", request.url.path, model, status, redact(err.message)[:200])
             return err.response()
         except ClientDisconnect:
             status = 499

@@ -240,6 +240,7 @@ def test_a_disconnect_stops_the_waves_it_had_not_started(tmp_path: Path) -> None
         paid = float(line[0].split()[-1])
         assert 0 < paid < plan_calls, (paid, plan_calls)
         assert f'archon_requests_total{{model="{name}",status="499"}} 1.0' in m
+        assert f"/v1/chat/completions {name}: 499 cancelled: the client disconnected" in (tmp_path / "server.log").read_text()
 
 
 @pytest.fixture(scope="module")

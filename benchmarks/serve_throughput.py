@@ -51,6 +51,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--items", type=int, default=24)
     ap.add_argument("--pipeline", default=str(ROOT / "pipelines" / "local-best-of-5-vote.yaml"))
+    ap.add_argument("--batch-ms", type=float, default=5.0, help="archon serve --batch-ms")
     ap.add_argument("--scripted", type=float, metavar="SECONDS", help="a scripted server with this latency per call")
     args = ap.parse_args()
     if args.scripted is not None:
@@ -104,6 +105,8 @@ def _measure(args: argparse.Namespace) -> None:
             f"sqlite:///{tmp / 'served.db'}",
             "--max-queue",
             str(len(words) + 1),
+            "--batch-ms",
+            str(args.batch_ms),
         ],
         stdout=log,
         stderr=subprocess.STDOUT,

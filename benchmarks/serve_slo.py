@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import collections
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +26,7 @@ from pathlib import Path
 import httpx
 
 from archon.testing import free_port
+from archon.testing import running_server
 from archon.testing._openai_server import ServerProcess
 
 POINTS = {  # name: (nodes, dev score, calls per query)
@@ -96,42 +96,12 @@ def main() -> None:
         study = _study(tmp, backend.api_base)
         port = free_port()
         base = f"http://127.0.0.1:{port}/v1"
-        log = open(tmp / "serve.log", "wb")  # noqa: SIM115
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "archon",
-                "serve",
-                str(study),
-                "--port",
-                str(port),
-                "--slo-ms",
-                str(args.slo_ms),
-                "--max-queue",
-                "5000",
-                "--db",
-                f"sqlite:///{tmp / 'cache.db'}",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            deadline = time.time() + 60
-            while True:
-                try:
-                    httpx.get(base + "/models", timeout=2)
-                    break
-                except httpx.HTTPError:
-                    if time.time() > deadline or proc.poll() is not None:
-                        raise SystemExit((tmp / "serve.log").read_text()[-2000:]) from None
-                    time.sleep(0.3)
+        cmd = [sys.executable, "-m", "archon", "serve", str(study), "--port", str(port), "--slo-ms", str(args.slo_ms),
+               "--max-queue", "5000", "--db", f"sqlite:///{tmp / 'cache.db'}"]  # fmt: skip
+        with running_server(cmd, base, tmp, timeout_s=60):
             runs = {}
             for label, model in (("off", "ramp/best"), ("on", "ramp/auto")):
                 runs[label] = asyncio.run(_ramp(base, model, rates, args.step_s, label))
-        finally:
-            proc.terminate()
-            proc.wait(30)
     slo = args.slo_ms / 1000
     print(
         f"SLO {args.slo_ms:g} ms; scripted backend 0.1 s per call, 8 at once (not a model); {args.step_s:g} s per step"

@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,21 +29,9 @@ import httpx
 
 import archon
 from archon.testing import free_port
+from archon.testing import running_server
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _wait(base: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.time() + 180
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit("the server exited")
-        try:
-            httpx.get(base + "/models", timeout=2)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.5)
-    raise SystemExit("the server did not start")
 
 
 def main() -> None:
@@ -91,28 +78,9 @@ def _measure(args: argparse.Namespace) -> None:
 
     port = free_port()
     base = f"http://127.0.0.1:{port}/v1"
-    log = open(tmp / "server.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "archon",
-            "serve",
-            args.pipeline,
-            "--port",
-            str(port),
-            "--db",
-            f"sqlite:///{tmp / 'served.db'}",
-            "--max-queue",
-            str(len(words) + 1),
-            "--batch-ms",
-            str(args.batch_ms),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        _wait(base, proc)
+    cmd = [sys.executable, "-m", "archon", "serve", args.pipeline, "--port", str(port), "--db", f"sqlite:///{tmp / 'served.db'}",
+           "--max-queue", str(len(words) + 1), "--batch-ms", str(args.batch_ms)]  # fmt: skip
+    with running_server(cmd, base, tmp, timeout_s=180):
 
         def ask(c: httpx.Client, w: str) -> str:
             r = c.post(base + "/chat/completions", json={"model": name, "messages": [{"role": "user", "content": w}]})
@@ -142,9 +110,6 @@ def _measure(args: argparse.Namespace) -> None:
         t0 = time.perf_counter()
         served, lat = asyncio.run(burst())
         t_served = time.perf_counter() - t0
-    finally:
-        proc.terminate()
-        proc.wait(30)
     lat.sort()
     p50 = statistics.median(lat)
     p95 = lat[min(len(lat) - 1, int(0.95 * len(lat)))]

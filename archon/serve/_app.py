@@ -161,22 +161,23 @@ def _text_of(content: str | list[dict[str, Any]] | None) -> str:
 
 
 def _limits(req: _Common, headers: Mapping[str, str]) -> Limits:
+    """The request's own budget: ``archon.budget`` and the ``X-Archon-Budget-*`` headers,
+    the tighter of each."""
     b = req.archon.budget if req.archon and req.archon.budget else _Budget()
-    vals: dict[str, Any] = b.model_dump()
+    head: dict[str, Any] = {}
     for key, cast in (("calls", int), ("tokens", int), ("usd", float)):
         h = headers.get(f"x-archon-budget-{key}")
         if h is None:
             continue
         try:
-            v = cast(h)
+            head[key] = cast(h)
         except ValueError:
             raise HTTPError(
                 400, f"header X-Archon-Budget-{key.title()}: '{h[:40]}' is not a number", param=key
             ) from None
-        if v <= 0:
+        if head[key] <= 0:
             raise HTTPError(400, f"header X-Archon-Budget-{key.title()}: must be > 0", param=key)
-        vals[key] = v if vals[key] is None else min(vals[key], v)
-    return Limits(vals["calls"], vals["tokens"], vals["usd"])
+    return Limits(b.calls, b.tokens, b.usd).merged(Limits(**head))
 
 
 def _check_sampling(req: _Common, target: Target) -> list[str]:
@@ -211,9 +212,11 @@ def _check_sampling(req: _Common, target: Target) -> list[str]:
     return stop
 
 
-def _cut(text: str, stop: list[str]) -> tuple[str, str]:
+def _cut(text: str, stop: list[str]) -> str:
+    """``text`` up to its first stop string (a pipeline's answer is always complete:
+    ``finish_reason`` is "stop" either way)."""
     hits = [text.find(s) for s in stop if s in text]
-    return (text[: min(hits)], "stop") if hits else (text, "stop")
+    return text[: min(hits)] if hits else text
 
 
 def create_app(
@@ -349,7 +352,7 @@ def create_app(
                 raise HTTPError(499 if "disconnected" in item.error else 504, item.error, code="cancelled")
             if item.error is not None or item.output is None:
                 raise HTTPError(502, f"the pipeline failed: {item.error or 'no answer'}", code="pipeline_error")
-            answer, finish = _cut(item.output, stop)
+            answer = _cut(item.output, stop)
             log.info(
                 "%s %s: %d paid + %d cached calls, %.3f s",
                 model,
@@ -358,7 +361,7 @@ def create_app(
                 u.cached_calls,
                 time.perf_counter() - t0,
             )
-            return _answer(req, chat, target, answer, finish, item)
+            return _answer(req, chat, target, answer, item)
         except HTTPError as err:
             status = err.status
             log.info("%s %s: %d %s", request.url.path, model, status, redact(err.message)[:200])
@@ -373,7 +376,8 @@ def create_app(
             metrics.requests.labels(model, str(status)).inc()
             metrics.latency.labels(model).observe(time.perf_counter() - t0)
 
-    def _answer(req: _Common, chat: bool, target: Target, answer: str, finish: str, item: ItemResult) -> Response:
+    def _answer(req: _Common, chat: bool, target: Target, answer: str, item: ItemResult) -> Response:
+        finish = "stop"
         u = item.usage
         rid = ("chatcmpl-" if chat else "cmpl-") + uuid.uuid4().hex[:24]
         created = int(time.time())

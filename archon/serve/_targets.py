@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
-from typing import Any
 
 from archon._pipeline import Pipeline
 from archon._pipeline import load
@@ -112,10 +111,6 @@ class Target:
         """Waits for the batches in flight (graceful shutdown)."""
         if self._running:
             await asyncio.gather(*self._running, return_exceptions=True)
-
-    @property
-    def waiting(self) -> int:
-        return len(self._pending)
 
 
 class Router:
@@ -229,10 +224,12 @@ def load_served(
     targets: dict[str, Target] = {}
     routers: dict[str, Router] = {}
 
-    def add(name: str, path: Path, score: float | None = None, cost: float | None = None) -> Target:
+    def add(path: Path, name: str | None = None, score: float | None = None, cost: float | None = None) -> Target:
+        pipe = load(path, db=db, client=client)
+        name = name or pipe.spec.name or path.stem  # a pipeline file serves under its name:
         if name in targets:
             raise ConfigurationError(f"{path}: model name '{name}' is served twice — give the pipelines distinct names")
-        t = Target(name, load(path, db=db, client=client), score, cost, batch_ms=batch_ms)
+        t = Target(name, pipe, score, cost, batch_ms=batch_ms)
         targets[name] = t
         return t
 
@@ -241,7 +238,7 @@ def load_served(
             path = Path(src)
             if path.is_dir():
                 study = path.name
-                points = [add(f"{study}/{label}", p, s, c) for label, p, s, c in _study_points(path)]
+                points = [add(p, f"{study}/{label}", s, c) for label, p, s, c in _study_points(path)]
                 front = sorted(
                     (t for t in points if not t.name.endswith("/best")),
                     key=lambda t: (-(t.score if t.score is not None else -1.0), t.cost or 0.0),
@@ -254,22 +251,11 @@ def load_served(
                     if slo_ms is not None:
                         routers[f"{study}/auto"] = Router(front, slo_ms)
             else:
-                t = Target("", load(path, db=db, client=client), batch_ms=batch_ms)
-                name = t.pipeline.spec.name or path.stem
-                if name in targets:
-                    raise ConfigurationError(
-                        f"{path}: model name '{name}' is served twice — give the pipelines distinct names"
-                    )
-                t.name = name
-                targets[name] = t
+                add(path)
     except BaseException:
         asyncio.run(client.aclose())
         store.close()
         raise
-    for t in targets.values():
+    for t in {id(t): t for t in targets.values()}.values():  # 'cheapest' is another point's second name
         t.pipeline.client.check(t.pipeline.plan.models)  # keys and models, before the first request
     return Served(targets, routers, store, client)
-
-
-def describe(value: Any) -> str:
-    return json.dumps(value, default=str)

@@ -12,8 +12,8 @@ import pytest
 
 import archon
 from archon.testing import free_port
+from archon.testing import running_server
 from tests.conftest import GEMMA_FEW_SHOT
-from tests.conftest import running_server
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,8 @@ import pytest
 import archon
 from archon.export._dspy import load_program_module
 from archon.testing import free_port
+from archon.testing import running_server
 from tests.conftest import ROOT
-from tests.conftest import running_server
 
 
 @pytest.fixture(scope="module")

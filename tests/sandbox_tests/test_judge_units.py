@@ -81,7 +81,7 @@ async def test_forged_verdicts_do_not_pass() -> None:
     code = (
         "import sys, json\n"
         "print(json.dumps({'result': 0, 'ok': True}))\n"
-        "sys.stdout.write('{\"result\": 0, \"ok\": true}\\n')\n"
+        'sys.stdout.write(\'{"result": 0, "ok": true}\\n\')\n'
         "def sq(x):\n    return 0\n"
     )
     assert await _verdicts(code, ["assert sq(3) == 9"]) == [False]
@@ -103,7 +103,9 @@ async def test_a_program_flooding_stderr_is_still_judged() -> None:
     """Neither side's stderr is a pipe archon must drain: 1 MB written there cannot stall
     the program (an undrained pipe blocks at 64 KiB) and is not read as an answer."""
     noisy = "import sys\nsys.stderr.write('x' * 1_000_000)\nsys.stderr.flush()\n" + SQUARE
-    assert await _verdicts(noisy, ["assert sq(3) == 9", "import sys; sys.stderr.write('y' * 1_000_000); assert sq(2) == 4"]) == [True, True]
+    assert await _verdicts(
+        noisy, ["assert sq(3) == 9", "import sys; sys.stderr.write('y' * 1_000_000); assert sq(2) == 4"]
+    ) == [True, True]
 
 
 async def test_one_slot_serves_the_pair_of_sandboxes() -> None:

@@ -27,7 +27,9 @@ from archon.search._records import TrialRecord
 from archon.search._records import pareto_front
 
 
-def T(number: int, score: float | None, cost: float | None, state: str = "complete", items: tuple[float, ...] = ()) -> TrialRecord:  # noqa: N802
+def T(
+    number: int, score: float | None, cost: float | None, state: str = "complete", items: tuple[float, ...] = ()
+) -> TrialRecord:  # noqa: N802
     return TrialRecord(number, {}, state, score, cost=cost, item_scores=items)
 
 
@@ -54,12 +56,12 @@ def test_lift_dict_round_trips_with_the_documented_keys() -> None:
     assert Lift(0.5, 0.6, -0.1, -0.3, 0.1, 9).line() == "lift -0.10 [-0.30, +0.10]"
 
 
-def _result(scores: list[float | None], errors: list[str | None] | None = None, order: list[int] | None = None) -> EvalResult:
+def _result(
+    scores: list[float | None], errors: list[str | None] | None = None, order: list[int] | None = None
+) -> EvalResult:
     errors = errors or [None] * len(scores)
     idx = order or list(range(len(scores)))
-    items = tuple(
-        ItemScore(i, {}, None, None, scores[i], errors[i], Usage()) for i in idx
-    )
+    items = tuple(ItemScore(i, {}, None, None, scores[i], errors[i], Usage()) for i in idx)
     return EvalResult("d", "m", items, 0.0, (0.0, 0.0), Usage(), 0.0, None, {})
 
 
@@ -127,7 +129,9 @@ def test_dev_warning_only_when_dev_cannot_separate() -> None:
     assert dev_warning([1.0], [1.0, 0.0]) is None
     assert dev_warning(list(_items(19)), list(_items(2))) is None
     w = dev_warning(list(_items(11)), list(_items(10)))
-    assert w is not None and w.startswith("dev (20 items) cannot separate the winner from the single call (dev lift +0.05 [")
+    assert w is not None and w.startswith(
+        "dev (20 items) cannot separate the winner from the single call (dev lift +0.05 ["
+    )
     assert dev_warning(list(_items(10)), list(_items(10))) is not None  # lower bound exactly 0
 
 
@@ -188,10 +192,21 @@ def test_paid_spend_counts_prompt_and_completion_tokens() -> None:
 
 
 # -- one trial through successive halving (SIMULATED synthetic/ models, real SQLite ledger) ----
-def _trial(tmp_path: Any, skill: str, history: list[list[float]], *, keep: float = 0.34, first: int = 0,
-           promote: str = "interval", caps: tuple[int | None, int | None, float | None] = (None, None, None),
-           db: str = "t.db", rungs: tuple[float, ...] = (0.2, 0.5, 1.0), n: int = 10, price: str = "",
-           node: str = "") -> tuple[TrialRecord, bool, Any]:
+def _trial(
+    tmp_path: Any,
+    skill: str,
+    history: list[list[float]],
+    *,
+    keep: float = 0.34,
+    first: int = 0,
+    promote: str = "interval",
+    caps: tuple[int | None, int | None, float | None] = (None, None, None),
+    db: str = "t.db",
+    rungs: tuple[float, ...] = (0.2, 0.5, 1.0),
+    n: int = 10,
+    price: str = "",
+    node: str = "",
+) -> tuple[TrialRecord, bool, Any]:
     """One trial through run_trial; returns its record, whether the budget stopped it, and
     the ledger's spend. Every path must leave the trial's ledger row closed at what it paid."""
     import asyncio
@@ -216,8 +231,21 @@ def _trial(tmp_path: Any, skill: str, history: list[list[float]], *, keep: float
     pq = SimpleNamespace(tokens=None, usd=None)
     try:
         rec, stopped = asyncio.run(
-            run_trial(pipe, dev, rungs, keep, history, get_metric("exact"), ledger, caps, pq, {"p": 1}, 7,
-                      first=first, promote=promote)
+            run_trial(
+                pipe,
+                dev,
+                rungs,
+                keep,
+                history,
+                get_metric("exact"),
+                ledger,
+                caps,
+                pq,
+                {"p": 1},
+                7,
+                first=first,
+                promote=promote,
+            )
         )
         rows, spent = ledger.rows(), ledger.spent()
         assert rec.number == 7 and rec.params == {"p": 1}
@@ -283,7 +311,9 @@ def test_a_rung_whose_worst_case_passes_the_search_budget_stops_the_trial(tmp_pa
 
 
 def test_every_item_failing_rejects_the_trial_instead_of_scoring_it_zero(tmp_path: Any) -> None:
-    rec, stopped, spent = _trial(tmp_path, "1.0", [[], [], []], node=", template: 'Q: {{ hint }}'")  # no item has 'hint'
+    rec, stopped, spent = _trial(
+        tmp_path, "1.0", [[], [], []], node=", template: 'Q: {{ hint }}'"
+    )  # no item has 'hint'
     assert not stopped and rec.state == "rejected" and rec.score is None and rec.paid_calls == 0
     assert rec.reason.startswith("every dev item failed: ") and "'hint' is undefined" in rec.reason
     assert spent.calls == 0

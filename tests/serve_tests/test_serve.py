@@ -19,34 +19,24 @@ import pytest
 
 from archon.serve import Router
 from archon.testing import free_port
+from archon.testing import running_server
 from tests.conftest import ROOT
-from tests.conftest import running_server
 
 KEY = "sk-archon-serve-test-0123456789"
 SINGLE = ROOT / "pipelines" / "local-single-call.yaml"  # served as local-single-call
 VOTE = ROOT / "pipelines" / "local-best-of-5-vote.yaml"  # served as best-of-5-vote
 
 
+def _serve_cmd(*args: str, port: int, db: Path) -> list[str]:
+    """The command line of ``archon serve ARGS`` on 127.0.0.1:port with its own database."""
+    return [sys.executable, "-m", "archon", "serve", *args, "--port", str(port), "--db", f"sqlite:///{db}"]
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("serve")
     port = free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "archon",
-        "serve",
-        str(SINGLE),
-        str(VOTE),
-        "--port",
-        str(port),
-        "--db",
-        f"sqlite:///{tmp / 'serve.db'}",
-        "--api-key",
-        KEY,
-        "--max-queue",
-        "3",
-    ]
+    cmd = _serve_cmd(str(SINGLE), str(VOTE), "--api-key", KEY, "--max-queue", "3", port=port, db=tmp / "serve.db")
     with running_server(cmd, f"http://127.0.0.1:{port}/v1", tmp) as base:
         yield base
 
@@ -211,17 +201,7 @@ def test_a_disconnect_stops_the_waves_it_had_not_started(tmp_path: Path) -> None
     rest (the server's log and metrics show fewer calls than the plan's)."""
     pipeline = ROOT / "pipelines" / "local-critique-rank-fuse.yaml"
     port = free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "archon",
-        "serve",
-        str(pipeline),
-        "--port",
-        str(port),
-        "--db",
-        f"sqlite:///{tmp_path / 'd.db'}",
-    ]
+    cmd = _serve_cmd(str(pipeline), port=port, db=tmp_path / "d.db")
     with running_server(cmd, f"http://127.0.0.1:{port}/v1", tmp_path) as base:
         import archon
 
@@ -240,7 +220,10 @@ def test_a_disconnect_stops_the_waves_it_had_not_started(tmp_path: Path) -> None
         paid = float(line[0].split()[-1])
         assert 0 < paid < plan_calls, (paid, plan_calls)
         assert f'archon_requests_total{{model="{name}",status="499"}} 1.0' in m
-        assert f"/v1/chat/completions {name}: 499 cancelled: the client disconnected" in (tmp_path / "server.log").read_text()
+        assert (
+            f"/v1/chat/completions {name}: 499 cancelled: the client disconnected"
+            in (tmp_path / "server.log").read_text()
+        )
 
 
 @pytest.fixture(scope="module")
@@ -276,19 +259,7 @@ def test_a_study_serves_best_cheapest_each_pareto_point_and_auto(study: Path, tm
         dev = {int(r["trial"]): float(r["score"]) for r in csv.DictReader(f) if r["score"]}
     top = max(summary["pareto"], key=lambda n: dev[n])
     port = free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "archon",
-        "serve",
-        str(study),
-        "--port",
-        str(port),
-        "--slo-ms",
-        "500",
-        "--db",
-        f"sqlite:///{tmp_path / 'x.db'}",
-    ]
+    cmd = _serve_cmd(str(study), "--slo-ms", "500", port=port, db=tmp_path / "x.db")
     with running_server(cmd, f"http://127.0.0.1:{port}/v1", tmp_path) as base:
         ids = {m["id"] for m in httpx.get(base + "/models").json()["data"]}
         want = {"synthetic-demo/best", "synthetic-demo/cheapest", "synthetic-demo/auto"} | {
@@ -340,7 +311,7 @@ def test_sigterm_lets_the_request_in_flight_finish(tmp_path: Path) -> None:
     import signal
     import threading
 
-    from tests.conftest import wait_until_serving
+    from archon.testing import wait_until_serving
 
     pipeline = ROOT / "pipelines" / "local-critique-rank-fuse.yaml"
     port = free_port()
@@ -348,17 +319,7 @@ def test_sigterm_lets_the_request_in_flight_finish(tmp_path: Path) -> None:
     log_path = tmp_path / "server.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "archon",
-                "serve",
-                str(pipeline),
-                "--port",
-                str(port),
-                "--db",
-                f"sqlite:///{tmp_path / 'g.db'}",
-            ],
+            _serve_cmd(str(pipeline), port=port, db=tmp_path / "g.db"),
             stdout=log,
             stderr=subprocess.STDOUT,
         )

@@ -15,7 +15,7 @@ import pytest
 import archon
 from archon.backends._vllm import converted_checkpoint
 from archon.testing import free_port
-from tests.conftest import wait_until_serving
+from archon.testing import wait_until_serving
 
 FEW_SHOT = "Word: tall\\nOpposite: short\\nWord: light\\nOpposite: dark\\nWord: {{ input }}\\nOpposite:"
 WORDS = {"hot": "cold", "big": "small", "fast": "slow", "happy": "sad", "up": "down", "old": "new", "early": "late"}

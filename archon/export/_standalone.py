@@ -33,6 +33,7 @@ from archon.spec import PipelineSpec
 # modules whose source goes into the file, in dependency order
 _INLINED = (
     "archon._cachekey",
+    "archon._templates",
     "archon._typing",
     "archon.operators._parsing",
     "archon.sandbox._base",

@@ -36,9 +36,9 @@ from typing import Any
 from typing import Literal
 
 import jinja2
-from jinja2.sandbox import SandboxedEnvironment
 
 from archon._cachekey import call_key
+from archon._templates import environment
 from archon._typing import Candidate
 from archon._typing import NodeValue
 from archon._typing import Query
@@ -447,7 +447,7 @@ class Client:
 
 
 # -- the operators, one function each --------------------------------------------------
-_JINJA = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
+_JINJA = environment()
 
 
 def split_inputs(inputs: Sequence[NodeValue]) -> tuple[tuple[Candidate, ...], list[Tests]]:

@@ -31,6 +31,7 @@ import jinja2.meta
 import jinja2.sandbox
 from dspy.teleprompt.gepa.instruction_proposal import InstructionProposer
 
+from archon._templates import GLOBALS
 from archon.backends import Limits
 from archon.backends import QueryBudget
 from archon.backends import backend_class
@@ -419,7 +420,7 @@ def _renders(signature: Any, text: str, original: str) -> bool:
         used = jinja2.meta.find_undeclared_variables(env.parse(text))
     except jinja2.TemplateError:
         return False
-    known = {"input", "query", "candidates", "candidate", "tests", "count", *signature.input_fields}
+    known = {"input", "query", "candidates", "candidate", "tests", "count", *GLOBALS, *signature.input_fields}
     if has_template(original):
         known |= jinja2.meta.find_undeclared_variables(env.parse(original))
     return used <= known
@@ -435,7 +436,7 @@ def tuned_yaml(spec: PipelineSpec, source_text: str, overrides: Mapping[str, str
     from ruamel.yaml import YAML
 
     yaml = YAML()
-    yaml.width = 4096
+    yaml.width = 2**30  # never fold: ruamel 0.19 folds a quoted string with backslashes wrongly
     data = yaml.load(source_text)
 
     def fields(nid: str, node_data: Any) -> None:

@@ -16,8 +16,8 @@ from typing import ClassVar
 from typing import TypeVar
 
 import jinja2
-from jinja2.sandbox import SandboxedEnvironment
 
+from archon._templates import environment
 from archon._typing import Candidate
 from archon._typing import NodeValue
 from archon._typing import Query
@@ -57,7 +57,7 @@ class Prompter:
     """Compiles each Jinja2 template once per run and renders it over an item's fields."""
 
     def __init__(self) -> None:
-        self.env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
+        self.env = environment()
         self._compiled: dict[str, jinja2.Template] = {}
 
     def render(self, template: str, variables: Mapping[str, Any], where: str) -> str:

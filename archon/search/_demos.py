@@ -13,7 +13,12 @@ demonstrations, which ones and in what order are searched jointly with the archi
 - ``random``: ``count`` train items drawn with ``seed`` (a new seed, another draw and order);
 - ``bootstrap``: like ``random``, but drawn from the train items the baseline answered
   correctly, each shown with the model's own answer (DSPy's BootstrapFewShot idea, on
-  archon's cache and budget: the baseline's train calls are reserved on the search ledger).
+  archon's cache and budget: the baseline's train calls are reserved on the search ledger);
+- ``similar``: per input, the ``count`` train items most similar to it, the most similar
+  last (``archon._templates.nearest``). The text is then a ``nearest(input, POOL, count)``
+  call whose pool — the train items' demonstrations, rendered — is written into the
+  template as a literal, so every runtime that renders archon templates picks the same
+  demonstrations for the same input; ``seed`` does not matter.
 """
 
 from __future__ import annotations
@@ -25,9 +30,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from archon._templates import MAX_POOL
+from archon._templates import literal
 from archon.evaluate import Example
 
-SELECT = ("first", "random", "bootstrap")
+SELECT = ("first", "random", "bootstrap", "similar")
 _JINJA = re.compile(r"\{\{|\{%|\{#|\$\{")
 
 
@@ -64,6 +71,8 @@ def choose(block: DemoBlock, pool: DemoPool, count: int, select: str, seed: int)
     """
     if count <= 0:
         return []
+    if select == "similar":  # the candidates; which of them per input is decided at render time
+        return [(e, e.gold) for e in pool.train[:MAX_POOL]]
     if select == "first":
         return [(e, e.gold) for e in pool.train[:count]]
     if select == "bootstrap":
@@ -84,8 +93,14 @@ def render_block(block: DemoBlock, pool: DemoPool, count: int, select: str, seed
     env = SandboxedEnvironment(undefined=jinja2.ChainableUndefined, autoescape=False, keep_trailing_newline=True)
     tpl = env.from_string(block.format)
     parts = []
-    for ex, answer in choose(block, pool, count, select, seed):
+    chosen = choose(block, pool, count, select, seed)
+    for ex, answer in chosen:
         parts.append(tpl.render(**{**dict(ex.fields), "answer": _text(answer)}))
+    if select == "similar":
+        if not parts:
+            return ""
+        entries = [[str(ex.fields.get("input", "")), part] for (ex, _), part in zip(chosen, parts, strict=True)]
+        return "{{ nearest(input, " + literal(entries) + f", {count}, " + literal(block.separator) + ") }}"
     text = block.separator.join(parts)
     return escape_template(text)
 

@@ -40,12 +40,15 @@ class Param:
         return self.choices[0]
 
     def is_active(self, values: Mapping[str, Any]) -> bool:
-        """``when: x`` / ``{x: value}``: x equals the value; ``{x: {not: value}}``: it differs."""
+        """``when: x`` / ``{x: value}``: x equals the value; ``{x: {not: value}}``: it differs;
+        ``{x: {in: [a, b]}}``: it is one of them."""
         if self.when is None:
             return True
         other, want = self.when
         if isinstance(want, dict) and set(want) == {"not"}:
             return bool(values.get(other) != want["not"])
+        if isinstance(want, dict) and set(want) == {"in"} and isinstance(want["in"], list):
+            return values.get(other) in want["in"]
         return bool(values.get(other) == want)
 
     def grid(self) -> list[Any]:

@@ -234,6 +234,7 @@ def _dump(data: Any) -> str:
 
     yaml = YAML(typ="safe", pure=True)
     yaml.default_flow_style = False
+    yaml.width = 2**30  # never fold: ruamel 0.19 folds a quoted string with backslashes wrongly
     buf = io.StringIO()
     yaml.dump(data, buf)
     return buf.getvalue()
@@ -583,10 +584,21 @@ def _parse_params(raw: Any, add: Any) -> list[Param]:
             cond = (when, True)
         elif isinstance(when, dict) and len(when) == 1:
             cond = next(iter(when.items()))
+            want = cond[1]
+            if isinstance(want, dict) and (set(want) - {"not", "in"} or len(want) != 1):
+                add(
+                    path + ("when",),
+                    f"when: {{{cond[0]}: ...}} takes a value, {{not: value}} or {{in: [values]}}",
+                    f"write when: {{{cond[0]}: {{in: [a, b]}}}}",
+                )
+                cond = None
+            elif isinstance(want, dict) and "in" in want and not isinstance(want["in"], list):
+                add(path + ("when", str(cond[0]), "in"), "in: takes a list of values", "write in: [a, b]")
+                cond = None
         elif when is not None:
             add(
                 path + ("when",),
-                "when: must name a bool parameter or be {param: value} or {param: {not: value}}",
+                "when: must name a bool parameter or be {param: value}, {param: {not: value}} or {param: {in: [...]}}",
                 "write when: use_rank",
             )
         unknown = set(spec) - {"int", "float", "bool", "choice", "subset", "when", "log", "min", "max", "default"}

@@ -4,7 +4,7 @@
 the data archon writes a prompt (or takes the user's ``--template``), then a space over
 what moves accuracy for small and mid-size models — the prompt (how many demonstrations,
 which ones: random or bootstrapped from the model's own correct train answers, drawn with
-one of several seeds; no instruction or one of two the model proposes from train
+one of several seeds, or per input the most similar train items; no instruction or one of two the model proposes from train
 examples) jointly with the inference strategy (one greedy call, or several
 samples at a temperature, reduced by vote or fuse). The baseline is one greedy call with
 the user's prompt (or, without one, the written prompt with the first two train items as
@@ -120,8 +120,8 @@ def task_space(
         "instructions": {"candidates": [""], "propose": 2},
         "space": {
             "shots": {"choice": [2, 4, 8, 12]},
-            "pick": {"choice": ["first", "random", "bootstrap"]},
-            "demo_seed": {"choice": [0, 1, 2], "when": {"pick": {"not": "first"}}, "default": 0},
+            "pick": {"choice": ["first", "random", "bootstrap", "similar"]},
+            "demo_seed": {"choice": [0, 1, 2], "when": {"pick": {"in": ["random", "bootstrap"]}}, "default": 0},
             "n": {"choice": [1, 3, 5]},
             "temperature": {"choice": [0.5, 0.8], "when": {"n": {"not": 1}}, "default": 0.0},
             "reducer": {"choice": ["vote", "fuse"], "when": {"n": {"not": 1}}, "default": "vote"},

@@ -416,9 +416,10 @@ def _parse_node(nid: str, raw: Any, node_types: Mapping[str, type[NodeSpec]], co
 
 def _check_templates(spec: NodeSpec, path: Path, col: _Collector) -> None:
     import jinja2
-    from jinja2.sandbox import SandboxedEnvironment
 
-    env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)  # as the operators render
+    from archon._templates import environment
+
+    env = environment()  # as the operators render
     for name in ("template", "prompt", "system"):
         text = getattr(spec, name, None)
         if not isinstance(text, str):

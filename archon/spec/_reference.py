@@ -35,7 +35,9 @@ A node's `model` is an alias from `models:` or a full model string (`local/gemma
 `openai/gpt-4o`, ...). With exactly one alias declared, nodes may leave `model` out.
 `template`, `prompt` and `system` are Jinja2 over the input item's fields (`{{ input }}` is
 the input text); `prompt` also gets `query` (the rendered template), `candidates`, and per
-operator `candidate`, `tests`, `count`.
+operator `candidate`, `tests`, `count`. Templates may also call `nearest(input, POOL, k)`:
+of `POOL`'s `[key, text]` pairs, the texts of the `k` keys most similar to the input, most
+similar last (per-input demonstrations; `pipelines/local-nearest-demos.yaml`).
 
 Model strings: `local/<name-or-path.gguf>` (llama.cpp in-process), any litellm route
 (`openai/...`, `anthropic/...`, `together_ai/...`, `hosted_vllm/...`), with `api_base:` for

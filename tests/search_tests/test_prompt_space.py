@@ -5,6 +5,7 @@ overrides. Search runs use SIMULATED synthetic/ models unless they say otherwise
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from dataclasses import replace
@@ -43,8 +44,8 @@ space:
   use_rank: {bool: true}
   k: {int: [1, 2], when: use_rank}
   shots: {choice: [0, 4, 40]}
-  pick: {choice: [first, random, bootstrap]}
-  s: {int: [0, 2], when: {pick: {not: first}}}
+  pick: {choice: [first, random, bootstrap, similar]}
+  s: {int: [0, 2], when: {pick: {in: [random, bootstrap]}}}
 dataset: {path: DATA, train: 0.3, dev: 0.4, seed: 3}
 metric: exact
 budget:
@@ -81,16 +82,25 @@ def test_demonstrations_never_come_from_dev_or_test(tmp_path: Path) -> None:
     scored = {str(e.gold) for e in dev.examples + test.examples} | {
         e.fields["input"] for e in dev.examples + test.examples
     }
+    held_golds = {str(e.gold) for e in dev.examples + test.examples}
     shown: set[str] = set()
     for shots in (4, 40):
-        for pick in ("first", "random", "bootstrap"):
+        for pick in ("first", "random", "bootstrap", "similar"):
             for s in (0, 1, 2):
                 tpl = space.pipeline_data({"n": 1, "shots": shots, "pick": pick, "s": s})["nodes"]["samples"][
                     "template"
                 ]
                 words = {w for line in tpl.splitlines() for w in line.replace(":", " ").split()}
                 assert not words & scored, f"a dev/test item leaked into the prompt: {sorted(words & scored)[:3]}"
-                shown |= {w for w in words if w.startswith("zz")}
+                in_text = set(re.findall(r"zz\d{3}canary", tpl))
+                assert not in_text & held_golds, f"a dev/test answer leaked: {sorted(in_text & held_golds)[:3]}"
+                for e in dev.examples[:5] + test.examples[:5]:  # what the model sees for a scored item
+                    prompt = Prompter().render(tpl, {"input": e.fields["input"]}, "t")
+                    seen = set(re.findall(r"zz\d{3}canary", prompt))
+                    assert not seen & held_golds and len(seen) == min(
+                        shots, len(boot if pick == "bootstrap" else train)
+                    )
+                shown |= in_text
     assert shown == {str(e.gold) for e in train.examples}  # 40 shots show every train item
 
 
@@ -172,6 +182,45 @@ def test_bad_demos_blocks_are_located(tmp_path: Path, patch: str, message: str) 
         parse_space(text, "s.yaml")
     assert any(message in str(p) for p in exc.value.problems), exc.value.problems
     assert all(p.line > 0 for p in exc.value.problems if message in str(p))
+
+
+@pytest.mark.parametrize(
+    ("when", "message"),
+    [
+        ("{pick: {in: first}}", "in: takes a list"),
+        ("{pick: {among: [first]}}", "takes a value, {not: value} or {in: [values]}"),
+    ],
+)
+def test_bad_when_is_located(tmp_path: Path, when: str, message: str) -> None:
+    data = _canary_data(tmp_path)
+    text = CANARY_SPACE.replace("DATA", str(data)).replace("when: {pick: {in: [random, bootstrap]}}", f"when: {when}")
+    with pytest.raises(SpecError) as exc:
+        parse_space(text, "s.yaml")
+    hits = [p for p in exc.value.problems if message in str(p)]
+    assert hits and all(p.line > 0 for p in hits), exc.value.problems
+
+
+def test_when_in_activates_on_the_listed_values(tmp_path: Path) -> None:
+    data = _canary_data(tmp_path)
+    space = parse_space(CANARY_SPACE.replace("DATA", str(data)), str(tmp_path / "s.yaml"))
+    for pick, on in (("first", False), ("random", True), ("bootstrap", True), ("similar", False)):
+        assert space.active({"pick": pick, "s": 2})["s"] == (2 if on else 0), pick
+
+
+def test_pipeline_text_with_backslashes_survives_the_yaml_dump() -> None:
+    """ruamel 0.19 folds long double-quoted strings wrongly next to an escaped backslash;
+    archon's dumps never fold, so a template (a nearest() pool is full of backslashes)
+    comes back as it went in."""
+    import random
+
+    from ruamel.yaml import YAML
+
+    from archon.search._space import _dump
+
+    for seed in range(200):
+        r = random.Random(seed)
+        text = "".join(r.choice(["a ", "\\", '"', "x", "\n", "é", "\n"]) for _ in range(r.randint(20, 400)))
+        assert YAML(typ="safe", pure=True).load(_dump({"t": text}))["t"] == text, seed
 
 
 def test_demos_need_a_train_split(tmp_path: Path) -> None:

@@ -93,6 +93,7 @@ def task_space(
     name = name or re.sub(r"[^A-Za-z0-9_-]+", "-", Path(dataset_path).stem) or "task"
     rel = os.path.relpath(Path(dataset_path).resolve(), Path(out_dir).resolve())
     n = len(examples)
+    shots = demo_counts(examples, fields, max_tokens)
     if user_template is not None:
         baseline_template = user_template
     else:  # the written prompt with the first two train items (the defaults: shots 2, first)
@@ -119,7 +120,7 @@ def task_space(
         # instruction 0 is none (the baseline's); 1 and 2 are written by the model from train examples
         "instructions": {"candidates": [""], "propose": 2},
         "space": {
-            "shots": {"choice": [2, 4, 8, 12]},
+            "shots": {"choice": shots},
             "pick": {"choice": ["first", "random", "bootstrap", "similar"]},
             "demo_seed": {"choice": [0, 1, 2], "when": {"pick": {"in": ["random", "bootstrap"]}}, "default": 0},
             "n": {"choice": [1, 3, 5]},
@@ -142,12 +143,36 @@ def task_space(
         "metric": metric or guess_metric(golds),
         "budget": {
             "per_query": {"calls": 6},
-            "search": {"calls": budget_calls or max(500, 40 * n), "trials": trials or 16},
+            "search": {"calls": budget_calls or max(500, 40 * n), "trials": trials or 20},
         },
         "strategy": "greedy",
         "objectives": ["score", "cost"],
     }
     return space, name
+
+
+SHOTS = (2, 4, 8, 12, 16)
+PROMPT_TOKENS = 1200  # demonstrations must fit in this (a local model's context is 2048 by default)
+
+
+def demo_counts(examples: list[Any], fields: list[str], max_tokens: int) -> list[int]:
+    """The demonstration counts worth searching: those whose demonstrations (at the items'
+    mean length, ~4 characters a token, answers at most ``max_tokens``) fit in
+    ``PROMPT_TOKENS`` (2 when none does: the baseline's count).
+
+    Example:
+        >>> from archon.evaluate import Example
+        >>> demo_counts([Example(0, {"input": "cat"}, "cats")], ["input"], 8)
+        [2, 4, 8, 12, 16]
+        >>> demo_counts([Example(0, {"input": "x" * 300}, "y")], ["input"], 8)
+        [2, 4, 8, 12]
+        >>> demo_counts([Example(0, {"input": "x" * 1000}, "y")], ["input"], 8)
+        [2]
+    """
+    sizes = [sum(len(str(e.fields.get(f, ""))) for f in fields) + len(str(e.gold)) for e in examples[:200]]
+    per_demo = (sum(sizes) / len(sizes) if sizes else 0) / 4 + 4 * len(fields) + 2
+    room = PROMPT_TOKENS - max_tokens - per_demo  # the query itself
+    return [k for k in SHOTS if k * per_demo <= room] or [SHOTS[0]]
 
 
 def dump_space(space: dict[str, Any]) -> str:

@@ -3,7 +3,8 @@ OpenAI-compatible server.
 
 For ``local/<model>``: llama.cpp's server behind a guard that fixes what it gets wrong
 for OpenAI clients (``max_completion_tokens`` is read as ``max_tokens``; ``n`` > 1 is
-refused with 400 instead of silently answering once), and with one difference that matters for base models (the embedded
+refused with 400 instead of silently answering once; a client that disconnects stops its
+generation at the next token; one log line per request), and with one difference that matters for base models (the embedded
 gemma is one): its chat endpoint sends the messages as archon's plain-text prompt (the
 contents joined by blank lines, as ``mode: text`` does in process) instead of a chat
 template. DSPy programs exported by archon reach ``local/`` models this way.
@@ -11,6 +12,11 @@ template. DSPy programs exported by archon reach ``local/`` models this way.
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import logging
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +25,33 @@ from archon.backends._local import resolve_local_model
 from archon.errors import ConfigurationError
 
 CHAT_FORMAT = "archon-plain"
+log = logging.getLogger("archon.serve")
+# set by the guard for each completion request; llama.cpp's generation loop checks it per token
+_GONE: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar("archon_client_gone", default=None)
+
+
+def _stop_when_client_gone() -> None:
+    """``Llama.create_completion`` (every completion and chat request goes through it)
+    gains a stopping criterion: the client of the request being served has disconnected.
+    The request's event reaches the worker thread with the context (Starlette's
+    threadpool copies it)."""
+    from llama_cpp import Llama
+    from llama_cpp import StoppingCriteriaList
+
+    if getattr(Llama.create_completion, "_archon_guard", False):
+        return
+    original = Llama.create_completion
+
+    def create_completion(self: Any, *args: Any, **kwargs: Any) -> Any:
+        gone = _GONE.get()
+        if gone is not None:
+            criteria = list(kwargs.get("stopping_criteria") or [])
+            criteria.append(lambda _ids, _logits: gone.is_set())
+            kwargs["stopping_criteria"] = StoppingCriteriaList(criteria)
+        return original(self, *args, **kwargs)
+
+    create_completion._archon_guard = True  # type: ignore[attr-defined]
+    Llama.create_completion = create_completion  # type: ignore[method-assign]
 
 
 def plain_prompt(messages: list[dict[str, Any]]) -> str:
@@ -79,6 +112,7 @@ def serve(args: Any) -> int:
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
     logging.getLogger("archon.serve").addHandler(handler)  # one line per request
     logging.getLogger("archon.serve").setLevel(logging.INFO)
+    logging.getLogger("archon.serve").propagate = False
     names = ", ".join(sorted([*served.targets, *served.routers]))
     print(f"serving {names} on http://{args.host}:{args.port}/v1 (Ctrl-C stops)", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=60)
@@ -87,7 +121,9 @@ def serve(args: Any) -> int:
 
 def _guard(app: Any) -> Any:
     """An ASGI wrapper of llama.cpp's app: ``max_completion_tokens`` becomes ``max_tokens``
-    (the tighter of the two when both come), ``n`` > 1 gets a 400."""
+    (the tighter of the two when both come), ``n`` > 1 gets a 400, a disconnect stops the
+    generation (the one reader of the client's messages sets the request's event), and
+    each request is logged (path, model, status, tokens, seconds)."""
     import json
 
     async def guarded(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -120,6 +156,7 @@ def _guard(app: Any) -> Any:
                     }
                 }
                 raw = json.dumps(err).encode()
+                log.info("%s %s: 400 n=%s refused", scope["path"], data.get("model", "?"), n)
                 await send(
                     {
                         "type": "http.response.start",
@@ -142,20 +179,73 @@ def _guard(app: Any) -> Any:
                 "headers": [(k, v) for k, v in scope["headers"] if k != b"content-length"]
                 + [(b"content-length", str(len(body)).encode())],
             }
-        sent = False
-
-        async def replay() -> dict[str, Any]:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            got: dict[str, Any] = await receive()
-            return got
-
-        await app(scope, replay, send)
+        await _serve_watched(app, scope, receive, send, body, data if isinstance(data, dict) else {})
         return None
 
     return guarded
+
+
+async def _serve_watched(app: Any, scope: dict[str, Any], receive: Any, send: Any, body: bytes, data: Any) -> None:
+    """Runs one request with its body replayed; a watcher is the only reader of the
+    client's later messages: a disconnect sets the request's event (generation stops at
+    the next token) and is passed on to the app."""
+    import json
+
+    gone = threading.Event()
+    passed: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    answered = False  # the whole response was sent: a disconnect after it is the normal end
+
+    async def watch() -> None:
+        while True:
+            msg = await receive()
+            if msg["type"] == "http.disconnect":
+                if not answered:
+                    gone.set()
+                await passed.put(msg)
+                return
+
+    sent = False
+
+    async def replay() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await passed.get()
+
+    status = 0
+    head = bytearray()
+
+    async def send_seen(msg: dict[str, Any]) -> None:
+        nonlocal status, answered
+        if msg["type"] == "http.response.start":
+            status = int(msg["status"])
+        elif msg["type"] == "http.response.body":
+            if len(head) < 1 << 16:
+                head.extend(msg.get("body", b"")[: (1 << 16) - len(head)])
+            answered = answered or not msg.get("more_body", False)
+        if not gone.is_set():
+            await send(msg)
+
+    t0 = time.perf_counter()
+    watcher = asyncio.create_task(watch())
+    token = _GONE.set(gone)
+    try:
+        await app(scope, replay, send_seen)
+    finally:
+        _GONE.reset(token)
+        watcher.cancel()
+        usage: dict[str, Any] = {}
+        try:
+            usage = dict(json.loads(bytes(head)).get("usage") or {})
+        except (ValueError, AttributeError, TypeError):
+            pass  # a stream or an error body
+        tokens = f"{usage.get('prompt_tokens', '?')} + {usage.get('completion_tokens', '?')} tokens"
+        if gone.is_set():
+            what = f"client disconnected: generation stopped after {usage.get('completion_tokens', '?')} tokens"
+        else:
+            what = f"{status}, {tokens}"
+        log.info("%s %s: %s, %.3f s", scope["path"], data.get("model", "?"), what, time.perf_counter() - t0)
 
 
 def serve_model(model: str, *, host: str, port: int, n_ctx: int, alias: str | None) -> int:
@@ -184,6 +274,12 @@ def serve_model(model: str, *, host: str, port: int, n_ctx: int, alias: str | No
     served = alias or Path(name).stem  # what archon's DSPy export sends for local/<name>
     settings = ModelSettings(model=str(path), model_alias=served, n_ctx=n_ctx, chat_format=CHAT_FORMAT, verbose=False)
     app = create_app(server_settings=ServerSettings(host=host, port=port), model_settings=[settings])
+    _stop_when_client_gone()
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    log.addHandler(handler)  # one line per request
+    log.setLevel(logging.INFO)
+    log.propagate = False
     print(f"serving {model} as '{served}' on http://{host}:{port}/v1 (Ctrl-C stops)", flush=True)
     uvicorn.run(_guard(app), host=host, port=port, log_level="warning")
     return 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -22,7 +21,7 @@ def run_eval(args: argparse.Namespace) -> int:
     from archon.evaluate import get_metric
     from archon.evaluate import make_judge
 
-    db = args.db or os.environ.get("ARCHON_DB")
+    db = args.db
     pipeline = archon.load(
         args.pipeline,
         db=db,

@@ -555,7 +555,7 @@ def _run(args: argparse.Namespace) -> int:
     else:
         items = list(args.input)
     limits = Limits(args.max_calls, args.max_tokens, args.max_usd)
-    db = args.db or os.environ.get("ARCHON_DB")
+    db = args.db
     pipeline = archon.load(
         args.pipeline, db=db, cache=not args.no_cache, limits=limits, progress=not args.no_progress and not args.json
     )
@@ -585,7 +585,7 @@ def _export(args: argparse.Namespace) -> int:
 
     if args.standalone and args.format != "python":
         raise ConfigurationError("--standalone is for --format python (a DSPy program always needs dspy)")
-    src = read_export_source(args.source, args.trial, args.db or os.environ.get("ARCHON_DB"))
+    src = read_export_source(args.source, args.trial, args.db)
     if args.format == "dspy":
         from pathlib import Path
 

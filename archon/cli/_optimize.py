@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 from typing import Any
 
@@ -74,7 +73,7 @@ def run_optimize(args: argparse.Namespace) -> int:
         else:
             console.print(f"trial {rec.number:>3}  {rec.state}: {rec.reason}  {params}")
 
-    db = args.db or os.environ.get("ARCHON_DB")
+    db = args.db
     search = aoptimize(
         space,
         db=db,
@@ -228,7 +227,7 @@ def run_rank_models(args: argparse.Namespace) -> int:
     from archon.search import rank_models
 
     space = parse_space_file(args.space, node_types(operator_types()))
-    ranking, paid, stored = asyncio.run(rank_models(space, args.db or os.environ.get("ARCHON_DB"), again=args.again))
+    ranking, paid, stored = asyncio.run(rank_models(space, args.db, again=args.again))
     if args.json:
         print(
             json.dumps(
@@ -258,7 +257,7 @@ def run_rank_models(args: argparse.Namespace) -> int:
 def run_show(args: argparse.Namespace) -> int:
     from archon.search import load_study_result
 
-    result = load_study_result(args.study, args.db or os.environ.get("ARCHON_DB"))
+    result = load_study_result(args.study, args.db)
     if args.json:
         print(json.dumps(_summary(result), default=str))
     else:

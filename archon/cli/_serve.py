@@ -102,7 +102,7 @@ def serve(args: Any) -> int:
                 )
             raise ConfigurationError(f"{m}: no such pipeline file or study folder — e.g. archon serve pipelines/x.yaml")
     _bind_check(args.host, args.port)
-    served = load_served(models, db=args.db or os.environ.get("ARCHON_DB"), slo_ms=args.slo_ms, batch_ms=args.batch_ms)
+    served = load_served(models, db=args.db, slo_ms=args.slo_ms, batch_ms=args.batch_ms)
     app = create_app(
         served, api_key=key, max_queue=args.max_queue, timeout_s=args.timeout, input_field=args.input_field
     )

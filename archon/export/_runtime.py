@@ -122,7 +122,6 @@ class Program(Runner):
 def main(program: Callable[[str | None], Program], flow: Flow, doc: str, argv: Sequence[str] | None = None) -> int:
     """``python exported.py "input" ...``: one answer per line (or ``--json``)."""
     import argparse
-    import os
     import sys
 
     ap = argparse.ArgumentParser(description=doc.strip().splitlines()[0])
@@ -132,7 +131,7 @@ def main(program: Callable[[str | None], Program], flow: Flow, doc: str, argv: S
     )
     ap.add_argument("--json", action="store_true", help="one JSON object per input: input, output, error, usage")
     args = ap.parse_args(argv)
-    prog = program(args.db or os.environ.get("ARCHON_DB"))
+    prog = program(args.db)
     try:
         results = prog.pipeline._sync(prog.aexecute(flow, args.inputs))
     except ConfigurationError as exc:

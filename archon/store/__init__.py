@@ -11,6 +11,7 @@ from archon.store._schema import SearchSpendRecord
 from archon.store._store import Store
 from archon.store._store import call_tag
 from archon.store._store import default_db_url
+from archon.store._store import resolve_db_url
 
 __all__ = [
     "CallRecord",
@@ -24,4 +25,5 @@ __all__ = [
     "Store",
     "call_tag",
     "default_db_url",
+    "resolve_db_url",
 ]

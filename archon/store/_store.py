@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import re
 import uuid
 from collections.abc import Callable
 from collections.abc import Iterable
@@ -57,6 +59,23 @@ def default_db_url() -> str:
     return f"sqlite:///{path}"
 
 
+def resolve_db_url(url: str | None = None) -> str:
+    """The one reading of where archon's database is: ``url`` (a ``--db`` value), else
+    ``$ARCHON_DB``, else :func:`default_db_url`. A value without ``://`` is a SQLite
+    file path (``~`` expanded, made absolute).
+
+    Example:
+        >>> resolve_db_url("sqlite:///x.db"), resolve_db_url("/tmp/a.db")
+        ('sqlite:///x.db', 'sqlite:////tmp/a.db')
+    """
+    value = url or os.environ.get("ARCHON_DB") or None
+    if value is None:
+        return default_db_url()
+    if "://" not in value:
+        return f"sqlite:///{Path(value).expanduser().resolve()}"
+    return value
+
+
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
@@ -65,11 +84,14 @@ class Store:
     """The database behind a run. Use as ``async with`` or call :meth:`close`."""
 
     def __init__(self, url: str | None = None) -> None:
-        self.url = url or default_db_url()
+        self.url = resolve_db_url(url)
         try:
             self.engine: Engine = create_engine(self.url, future=True)
         except (ArgumentError, ImportError, ValueError) as exc:
-            raise ConfigurationError(f"bad database URL {self._safe_url()}: {exc}") from None
+            raise ConfigurationError(
+                f"bad database URL {self._safe_url()}: {exc} — give a SQLAlchemy URL "
+                "(sqlite:///path.db, postgresql://host/db) or a file path"
+            ) from None
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
             db_file = self.engine.url.database
@@ -95,8 +117,8 @@ class Store:
             from sqlalchemy.engine import make_url
 
             return make_url(self.url).render_as_string(hide_password=True)
-        except Exception:
-            return "<url>"
+        except Exception:  # not parseable: shown without anything between // and @
+            return re.sub(r"//[^/@]*@", "//***@", self.url)
 
     # -- the call cache -------------------------------------------------------------
     async def get_call(self, key: str) -> CallRecord | None:

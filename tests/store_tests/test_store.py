@@ -82,3 +82,65 @@ with archon.load(text, db="{db_url}") as p:
 def test_bad_database_url_is_a_clear_error() -> None:
     with pytest.raises(archon.ConfigurationError, match="database"):
         Store("notadb://what")
+
+
+def test_archon_db_is_read_in_one_place_and_may_be_a_plain_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``archon.load(p).run(x)`` honours $ARCHON_DB as ``archon run`` does, and a plain
+    file path works there and as --db."""
+    import subprocess
+    import sys
+
+    from archon.store import resolve_db_url
+    from tests.conftest import ROOT
+
+    db = tmp_path / "sub" / "plain.db"
+    monkeypatch.setenv("ARCHON_DB", str(db))
+    assert resolve_db_url() == f"sqlite:///{db}" and resolve_db_url("sqlite:///x.db") == "sqlite:///x.db"
+    with archon.load(ROOT / "pipelines" / "local-single-call.yaml") as p:
+        first = p.execute(["hot"])
+    assert db.exists() and first.usage.paid_calls == 1
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "archon",
+            "run",
+            str(ROOT / "pipelines" / "local-single-call.yaml"),
+            "--input",
+            "hot",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    assert '"paid": 0, "cached": 1' in run.stdout  # the same database, through $ARCHON_DB
+    other = tmp_path / "other.db"
+    monkeypatch.delenv("ARCHON_DB")
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "archon",
+            "run",
+            str(ROOT / "pipelines" / "local-single-call.yaml"),
+            "--input",
+            "hot",
+            "--json",
+            "--db",
+            str(other),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0 and '"paid": 1' in run.stdout and other.exists(), run.stderr
+
+
+def test_a_bad_database_url_shows_itself_without_its_password() -> None:
+    with pytest.raises(archon.ConfigurationError) as exc:
+        Store("postgresql+nodriver://user:s3cretpw@host/db")
+    assert "s3cretpw" not in str(exc.value) and "host/db" in str(exc.value) and "file path" in str(exc.value)

@@ -12,6 +12,7 @@ Every exception derives from :class:`ArchonError`::
     │   ├── ProviderTimeoutError  retryable
     │   ├── ServerError           retryable (5xx, connection reset)
     │   └── RequestError          not retryable (4xx other than 429)
+    ├── TemplateError             a node's template could not be rendered for an item
     └── SandboxError              the sandbox itself could not run
 
 User-facing commands turn ``SpecError`` and ``ConfigurationError`` into exit code 2
@@ -131,6 +132,10 @@ class ServerError(BackendError):
 
 class RequestError(BackendError):
     """The provider rejected the request; retrying will not help."""
+
+
+class TemplateError(ArchonError):
+    """A node's template could not be rendered for an item (e.g. a missing field)."""
 
 
 class SandboxError(ArchonError):

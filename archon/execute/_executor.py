@@ -31,12 +31,12 @@ from archon.errors import ArchonError
 from archon.errors import BackendError
 from archon.errors import BudgetExceededError
 from archon.errors import ConfigurationError
+from archon.errors import TemplateError
 from archon.errors import redact
 from archon.operators import BaseOperator
 from archon.operators import NodeInputs
 from archon.operators import OpContext
 from archon.operators import Prompter
-from archon.operators import TemplateError
 from archon.plan import Plan
 from archon.sandbox import BaseSandbox
 from archon.sandbox import default_sandbox

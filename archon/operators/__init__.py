@@ -1,10 +1,10 @@
 """operators: each owns its prompt and its parser."""
 
+from archon.errors import TemplateError
 from archon.operators._base import BaseOperator
 from archon.operators._base import NodeInputs
 from archon.operators._base import OpContext
 from archon.operators._base import Prompter
-from archon.operators._base import TemplateError
 from archon.operators._registry import BUILTIN
 from archon.operators._registry import node_types
 from archon.operators._registry import operator_types

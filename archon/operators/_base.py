@@ -25,17 +25,13 @@ from archon._typing import Tests
 from archon._typing import Usage
 from archon.backends import ClientSession
 from archon.backends import QueryBudget
-from archon.errors import ArchonError
+from archon.errors import TemplateError
 from archon.plan import BoundModel
 from archon.plan import PlannedNode
 from archon.sandbox import BaseSandbox
 from archon.spec import NodeSpec
 
 T = TypeVar("T")
-
-
-class TemplateError(ArchonError):
-    """A node's template could not be rendered for an item (e.g. a missing field)."""
 
 
 async def all_of(aws: Iterable[Awaitable[T]]) -> list[T]:

@@ -7,7 +7,9 @@ so every generation the model makes is counted. Each test item of a task that
 ``benchmarks/quality_lift.py --keep DIR`` searched is sent as the baseline's prompt (the
 same text archon's single call sends: the written prompt with two train demonstrations),
 with the baseline's max_tokens, stop and temperature 0; the answer is scored with the
-task's metric. Approaches: ``none`` (plain proxy), ``self_consistency``, ``bon``, ``moa``.
+task's metric — as returned, and cut at the stop string (OptiLLM's approaches drop the
+client's ``stop``, so the client cuts where the server would have stopped; the kinder
+number is the one reported). Approaches: ``none`` (plain proxy), ``self_consistency``, ``bon``, ``moa``.
 archon's winner (test score, calls per query) comes from the same run's summary.json.
 
 OptiLLM needs its own venv (torch, transformers: ~8 min, 7.7 GB):
@@ -173,15 +175,24 @@ def main() -> None:
                 before = counter.calls
                 import asyncio
 
-                scores = []
+                scores: list[float] = []
+                raw: list[float] = []
                 for ex in test.examples:
                     prompt = prompter.render(node["template"], dict(ex.fields), task)
                     out = chat(
                         f"http://127.0.0.1:{opt_port}/v1", name, prompt, model["max_tokens"], model.get("stop", [])
                     )
+                    raw.append(asyncio.run(metric.score(out, ex, None, None)) or 0.0)
+                    if os.environ.get("PEERS_DEBUG") and len(raw) <= 3:
+                        print(approach, repr(out[:300]), "gold", ex.gold, flush=True)
+                    for stop in model.get("stop", []):  # OptiLLM drops the client's stop: cut where the server would
+                        out = out.split(stop, 1)[0] if stop else out
                     scores.append(asyncio.run(metric.score(out, ex, None, None)) or 0.0)
                 calls = (counter.calls - before) / max(1, len(test))
-                row.append(f"optillm {approach} {sum(scores) / max(1, len(scores)):.3f} ({calls:.1f} calls/q)")
+                row.append(
+                    f"optillm {approach} {sum(scores) / max(1, len(scores)):.3f} "
+                    f"(as returned {sum(raw) / max(1, len(raw)):.3f}; {calls:.1f} calls/q)"
+                )
             print("  ".join(row), flush=True)
     finally:
         for p in (opt, server):

@@ -277,12 +277,12 @@ def create_app(
             raise HTTPError(400, f"over budget: {exc}", code="over_budget", param="archon.budget") from None
         job = await target.submit(Query.of(fields), limits)
 
-        async def watch() -> None:
+        async def watch() -> None:  # waits for the client's next message (no polling): a disconnect
             while not job.future.done():
-                if await request.is_disconnected():
+                message = await request.receive()
+                if message["type"] == "http.disconnect":
                     job.gone = "the client disconnected"
                     return
-                await asyncio.sleep(0.05)
 
         watcher = asyncio.create_task(watch())
         try:

@@ -72,7 +72,9 @@ def test_a_client_that_disconnects_stops_its_generation(
     before = len(_log_lines(log, "generation stopped after", 0, 0))
     data = json.dumps({"model": "gemma-3-270m", "max_tokens": LONG, "min_tokens": LONG, **body}).encode()
     with socket.create_connection(("127.0.0.1", port)) as s:
-        head = f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
+        )
         s.sendall(head.encode() + data)
         time.sleep(1.0)  # generation under way
     stopped = _log_lines(log, "generation stopped after", before + 1)

@@ -15,6 +15,7 @@ ties keep the pool's order. It needs nothing outside the standard library.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
 from collections.abc import Sequence
@@ -53,24 +54,28 @@ def nearest(query: Any, pool: Sequence[Sequence[Any]], k: int, separator: str = 
     k = max(0, min(int(k), len(entries)))
     if k == 0:
         return ""
-    feats = [grams(key) for key, _ in entries]
-    df: Counter[str] = Counter(g for f in feats for g in f)
-    size = len(entries)
-
-    def idf(g: str) -> float:
-        return math.log((size + 1) / (df.get(g, 0) + 1)) + 1.0
-
-    q = grams(query)
-    qw = {g: c * idf(g) for g, c in q.items()}
+    vectors, idf = _index(tuple(key for key, _ in entries))
+    qw = {g: c * idf.get(g, idf[""]) for g, c in grams(query).items()}
     qn = math.sqrt(sum(w * w for w in qw.values())) or 1.0
-    scores = []
-    for i, f in enumerate(feats):
-        w = {g: c * idf(g) for g, c in f.items()}
-        norm = math.sqrt(sum(x * x for x in w.values())) or 1.0
-        dot = sum(x * qw.get(g, 0.0) for g, x in w.items())
-        scores.append((dot / (norm * qn), -i))
-    order = sorted(range(size), key=lambda i: scores[i], reverse=True)[:k]
+    scores = [(sum(x * qw.get(g, 0.0) for g, x in v.items()) / qn, -i) for i, v in enumerate(vectors)]
+    order = sorted(range(len(entries)), key=lambda i: scores[i], reverse=True)[:k]
     return separator.join(entries[i][1] for i in reversed(order))
+
+
+@functools.lru_cache(maxsize=16)
+def _index(keys: tuple[str, ...]) -> tuple[list[dict[str, float]], dict[str, float]]:
+    """The pool's unit TF-IDF vectors and its IDF (``""``: a gram no key has), computed once
+    per pool rather than on every render."""
+    feats = [grams(key) for key in keys]
+    df: Counter[str] = Counter(g for f in feats for g in f)
+    idf = {g: math.log((len(keys) + 1) / (n + 1)) + 1.0 for g, n in df.items()}
+    idf[""] = math.log(len(keys) + 1) + 1.0
+    vectors = []
+    for f in feats:
+        w = {g: c * idf[g] for g, c in f.items()}
+        norm = math.sqrt(sum(x * x for x in w.values())) or 1.0
+        vectors.append({g: x / norm for g, x in w.items()})
+    return vectors, idf
 
 
 GLOBALS = {"nearest": nearest}  # what templates may call, beyond their fields

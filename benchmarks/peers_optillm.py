@@ -183,8 +183,6 @@ def main() -> None:
                         f"http://127.0.0.1:{opt_port}/v1", name, prompt, model["max_tokens"], model.get("stop", [])
                     )
                     raw.append(asyncio.run(metric.score(out, ex, None, None)) or 0.0)
-                    if os.environ.get("PEERS_DEBUG") and len(raw) <= 3:
-                        print(approach, repr(out[:300]), "gold", ex.gold, flush=True)
                     for stop in model.get("stop", []):  # OptiLLM drops the client's stop: cut where the server would
                         out = out.split(stop, 1)[0] if stop else out
                     scores.append(asyncio.run(metric.score(out, ex, None, None)) or 0.0)

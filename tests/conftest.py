@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def archon_cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
+    """``python -m archon ARGS`` in a real process, its output captured as text."""
+    return subprocess.run([sys.executable, "-m", "archon", *args], capture_output=True, text=True, timeout=timeout)
+
+
 GEMMA_FEW_SHOT = "Word: tall\nOpposite: short\nWord: light\nOpposite: dark\nWord: {{ input }}\nOpposite:"
 
 

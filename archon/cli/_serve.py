@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import json
 import logging
 import threading
 import time
@@ -124,7 +125,6 @@ def _guard(app: Any) -> Any:
     (the tighter of the two when both come), ``n`` > 1 gets a 400, a disconnect stops the
     generation (the one reader of the client's messages sets the request's event), and
     each request is logged (path, model, status, tokens, seconds)."""
-    import json
 
     async def guarded(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].endswith("completions"):
@@ -189,8 +189,6 @@ async def _serve_watched(app: Any, scope: dict[str, Any], receive: Any, send: An
     """Runs one request with its body replayed; a watcher is the only reader of the
     client's later messages: a disconnect sets the request's event (generation stops at
     the next token) and is passed on to the app."""
-    import json
-
     gone = threading.Event()
     passed: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     answered = False  # the whole response was sent: a disconnect after it is the normal end

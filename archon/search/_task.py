@@ -184,7 +184,7 @@ def dump_space(space: dict[str, Any]) -> str:
 
     yaml = YAML(typ="rt")
     yaml.representer.ignore_aliases = lambda *_: True
-    yaml.width = 100
+    yaml.width = 2**30  # never fold: ruamel 0.19 folds a quoted string with backslashes wrongly
     buf = io.StringIO()
     yaml.dump(copy.deepcopy(space), buf)
     head = "# Written by `archon optimize --dataset ...`; edit it and run `archon optimize THIS_FILE`.\n"

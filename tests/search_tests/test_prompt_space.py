@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from archon.search._demos import escape_template
 from archon.search._simplify import effective_params
 from archon.search._simplify import simplify
 from tests.conftest import ROOT
+from tests.conftest import archon_cli as _cli
 
 CANARY_SPACE = """
 name: canary
@@ -228,10 +227,6 @@ def test_demos_need_a_train_split(tmp_path: Path) -> None:
     text = CANARY_SPACE.replace("DATA", str(data)).replace("train: 0.3, ", "")
     with pytest.raises(SpecError, match="train split"):
         parse_space(text, "s.yaml")
-
-
-def _cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "archon", *args], capture_output=True, text=True, timeout=timeout)
 
 
 def test_version_and_validate_accept_space_files() -> None:

@@ -21,6 +21,7 @@ from archon.serve import Router
 from archon.testing import free_port
 from archon.testing import running_server
 from tests.conftest import ROOT
+from tests.conftest import archon_cli
 
 KEY = "sk-archon-serve-test-0123456789"
 SINGLE = ROOT / "pipelines" / "local-single-call.yaml"  # served as local-single-call
@@ -229,24 +230,8 @@ def test_a_disconnect_stops_the_waves_it_had_not_started(tmp_path: Path) -> None
 @pytest.fixture(scope="module")
 def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("study")
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "archon",
-            "optimize",
-            str(ROOT / "optimizers" / "synthetic-demo.yaml"),
-            "--trials",
-            "8",
-            "--db",
-            f"sqlite:///{tmp / 's.db'}",
-            "--results",
-            str(tmp),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    demo = str(ROOT / "optimizers" / "synthetic-demo.yaml")
+    out = archon_cli("optimize", demo, "--trials", "8", "--db", f"sqlite:///{tmp / 's.db'}", "--results", str(tmp))
     assert out.returncode == 0, out.stderr
     return tmp / "synthetic-demo"
 

@@ -89,11 +89,9 @@ def test_archon_db_is_read_in_one_place_and_may_be_a_plain_path(
 ) -> None:
     """``archon.load(p).run(x)`` honours $ARCHON_DB as ``archon run`` does, and a plain
     file path works there and as --db."""
-    import subprocess
-    import sys
-
     from archon.store import resolve_db_url
     from tests.conftest import ROOT
+    from tests.conftest import archon_cli
 
     db = tmp_path / "sub" / "plain.db"
     monkeypatch.setenv("ARCHON_DB", str(db))
@@ -101,42 +99,13 @@ def test_archon_db_is_read_in_one_place_and_may_be_a_plain_path(
     with archon.load(ROOT / "pipelines" / "local-single-call.yaml") as p:
         first = p.execute(["hot"])
     assert db.exists() and first.usage.paid_calls == 1
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "archon",
-            "run",
-            str(ROOT / "pipelines" / "local-single-call.yaml"),
-            "--input",
-            "hot",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    pipeline = str(ROOT / "pipelines" / "local-single-call.yaml")
+    run = archon_cli("run", pipeline, "--input", "hot", "--json", timeout=300)
     assert run.returncode == 0, run.stderr
     assert '"paid": 0, "cached": 1' in run.stdout  # the same database, through $ARCHON_DB
     other = tmp_path / "other.db"
     monkeypatch.delenv("ARCHON_DB")
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "archon",
-            "run",
-            str(ROOT / "pipelines" / "local-single-call.yaml"),
-            "--input",
-            "hot",
-            "--json",
-            "--db",
-            str(other),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    run = archon_cli("run", pipeline, "--input", "hot", "--json", "--db", str(other), timeout=300)
     assert run.returncode == 0 and '"paid": 1' in run.stdout and other.exists(), run.stderr
 
 

@@ -206,6 +206,24 @@ class Ledger:
 
         self._locked(work)
 
+    def take(self, trial: int) -> bool:
+        """Makes this worker the one that runs ``trial``: False when another worker
+        already has. Optuna hands a queued (WAITING) trial to one ``ask`` only where the
+        database locks the row it reads; SQLite's driver does not, so two workers can pop
+        the same queued trial, and the second one's results would land on a finished
+        trial. The trial's spend row, written under the study's lock, decides; it starts
+        as ``taken`` with nothing spent, so a trial that never reserves (a repeat, a
+        rejected architecture) leaves no open reservation behind."""
+
+        def work(conn: Connection) -> bool:
+            owner = conn.execute(select(_T.c.worker).where(_T.c.study == self.study, _T.c.trial == trial)).one_or_none()
+            if owner is None:
+                conn.execute(insert(_T).values(**self._row(trial, Spend(), "taken")))
+                return True
+            return bool(owner[0] == self.worker)
+
+        return self._locked(work)
+
     def claim(self, arch: str, trial: int, released: set[int]) -> int | None:
         """Claims architecture ``arch`` (a hash of its parameters) for ``trial``: None when
         it is this trial's now, else the number of the trial holding it. A claim held by a

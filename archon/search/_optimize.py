@@ -450,6 +450,8 @@ async def aoptimize(
                     counted = sum(t.state.is_finished() and t.state != optuna.trial.TrialState.FAIL for t in all_trials)
                     study.sampler = _sampler(space, 1 + counted)
                 trial = study.ask()
+                if not ledger.take(trial.number):  # another worker popped the same queued trial
+                    continue
                 # beat at once: a process killed before its first heartbeat would leave the trial RUNNING forever
                 beat = _Heartbeat(storage, trial._trial_id, heartbeat_s)
                 values = _suggest(trial, space.params, grid)

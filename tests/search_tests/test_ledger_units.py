@@ -182,3 +182,31 @@ def test_an_empty_ledger_has_spent_nothing_and_tags_stay_in_their_study(store: S
     assert (b.rows()[0]["calls"], b.rows()[0]["tokens"]) == (0, 0)
     assert (a.rows()[0]["calls"], a.rows()[0]["tokens"]) == (1, 60)
     assert b.reserve(1, Spend(3), NO_CAPS) is None and a.rows()[0]["state"] == "closed"
+
+
+def test_a_trial_is_taken_by_one_worker_only(store: Store) -> None:
+    a, b = Ledger(store, "s", "host:1"), Ledger(store, "s", "host:2")
+    assert a.take(5) and a.take(5)  # its own
+    assert not b.take(5)
+    assert b.take(6) and not a.take(6)
+    assert Ledger(store, "t", "host:2").take(5)  # per study
+    assert a.spent() == Spend(0, 0, 0.0)  # taking reserves nothing
+    assert a.reserve(5, Spend(2), NO_CAPS) is None and a.spent().calls == 2
+
+
+def test_two_processes_popping_one_queued_trial_run_it_once(tmp_path: Path) -> None:
+    """Optuna's pop of a queued trial is not atomic on SQLite (its SELECT ... FOR UPDATE
+    locks nothing there): two engines asking at once may both get it. ``take`` lets one
+    of them run it, however the two interleave."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = f"sqlite:///{tmp_path / 'two.db'}"
+    stores = [Store(url), Store(url)]
+    try:
+        ledgers = [Ledger(s, "s", f"w{i}") for i, s in enumerate(stores)]
+        with ThreadPoolExecutor(2) as pool:
+            won = list(pool.map(lambda i: [ledgers[i].take(t) for t in range(60)], [0, 1]))
+        assert all(x != y for x, y in zip(won[0], won[1], strict=True))
+    finally:
+        for s in stores:
+            s.close()

@@ -36,6 +36,7 @@ _INLINED = (
     "archon._templates",
     "archon._typing",
     "archon.operators._parsing",
+    "archon.operators._combine",
     "archon.sandbox._base",
     "archon.sandbox._subprocess",
     "archon.sandbox._bwrap",

@@ -14,7 +14,6 @@ and ``archon run`` on the source YAML answer alike, call for call.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import importlib
 import json
 import os
@@ -45,13 +44,19 @@ from archon._typing import Query
 from archon._typing import Sampling
 from archon._typing import Tests
 from archon._typing import Usage
+from archon.operators._combine import by_tests
+from archon.operators._combine import critiqued
+from archon.operators._combine import fused
+from archon.operators._combine import generated
+from archon.operators._combine import judged_passes
+from archon.operators._combine import rank_needs_call
+from archon.operators._combine import ranked
+from archon.operators._combine import sample_jobs
+from archon.operators._combine import suite_for
+from archon.operators._combine import verified
+from archon.operators._combine import voted
+from archon.operators._combine import written_tests
 from archon.operators._parsing import extract_code
-from archon.operators._parsing import normalize_answer
-from archon.operators._parsing import parse_blocks
-from archon.operators._parsing import parse_ranking
-from archon.operators._parsing import parse_test_lines
-from archon.operators._parsing import parse_test_results
-from archon.operators._parsing import parse_verdict
 from archon.sandbox._bwrap import default_sandbox
 from archon.sandbox._judge import count_passed
 
@@ -504,104 +509,61 @@ async def generate(q: QueryRun, node: Node, cands: tuple[Candidate, ...], tests:
     if not node.template and isinstance(raw, list) and raw:
         conversation = tuple((str(m["role"]), str(m["content"])) for m in raw)
     prompt = q.query_text(node)
-    jobs = [(w, i) for w in range(len(node.models)) for i in range(node.params.get("samples", 1))]
+    jobs = sample_jobs(len(node.models), node.params["samples"])
     texts = await asyncio.gather(*(q.complete(node, prompt, i, w, conversation) for w, i in jobs))
-    return tuple(
-        Candidate(text=t, node=node.id, model=node.models[w][0], sample=i)
-        for (w, i), t in zip(jobs, texts, strict=True)
-    )
+    return generated(texts, jobs, node.id, [m[0] for m in node.models])
 
 
 async def rank(q: QueryRun, node: Node, cands: tuple[Candidate, ...], tests: list[Tests]) -> NodeValue:
-    top_k = node.params.get("top_k", 1)
-    if len(cands) <= 1:
-        return cands[:top_k]
-    order = parse_ranking(await q.complete(node, q.instructions(node, candidates=cands)), len(cands))
-    n = len(cands)
-    return tuple(dataclasses.replace(cands[i], score=(n - r) / n) for r, i in enumerate(order[:top_k]))
+    needed = rank_needs_call(cands)
+    reply = await q.complete(node, q.instructions(node, candidates=cands)) if needed else None
+    return ranked(cands, reply, node.params["top_k"])
 
 
 async def fuse(q: QueryRun, node: Node, cands: tuple[Candidate, ...], tests: list[Tests]) -> NodeValue:
     if not cands:
         return ()
     prompt = q.instructions(node, candidates=cands)
-    texts = await asyncio.gather(*(q.complete(node, prompt, i) for i in range(node.params.get("samples", 1))))
-    alias = node.models[0][0]
-    return tuple(
-        Candidate(text=t, node=node.id, model=alias, sample=i)
-        if t
-        else Candidate(text=cands[0].text, node=node.id, model=cands[0].model, sample=i)
-        for i, t in enumerate(texts)
-    )
+    texts = await asyncio.gather(*(q.complete(node, prompt, i) for i in range(node.params["samples"])))
+    return fused(cands, texts, node.id, node.models[0][0])
 
 
 async def critique(q: QueryRun, node: Node, cands: tuple[Candidate, ...], tests: list[Tests]) -> NodeValue:
     if not cands:
         return ()
-    text = await q.complete(node, q.instructions(node, candidates=cands))
-    blocks = parse_blocks(text, len(cands))
-    if len(cands) == 1 and blocks[0] is None and text:
-        blocks[0] = text
-    return tuple(dataclasses.replace(c, critique=b) for c, b in zip(cands, blocks, strict=True))
+    return critiqued(cands, await q.complete(node, q.instructions(node, candidates=cands)))
 
 
 async def verify(q: QueryRun, node: Node, cands: tuple[Candidate, ...], tests: list[Tests]) -> NodeValue:
     replies = await asyncio.gather(*(q.complete(node, q.instructions(node, candidate=c)) for c in cands))
-    judged = tuple(dataclasses.replace(c, verdict=parse_verdict(r)) for c, r in zip(cands, replies, strict=True))
-    kept = tuple(c for c in judged if c.verdict == "correct")
-    if kept:
-        return kept
-    return judged if node.params.get("on_none", "keep_all") == "keep_all" else judged[:1]
+    return verified(cands, replies, node.params["on_none"])
 
 
 async def vote(q: QueryRun, node: Node, cands: tuple[Candidate, ...], tests: list[Tests]) -> NodeValue:
-    groups: dict[str, list[Candidate]] = {}
-    for c in cands:
-        groups.setdefault(normalize_answer(c.text, node.params.get("normalize", "text")), []).append(c)
-    n = len(cands) or 1
-    order = sorted(groups.items(), key=lambda kv: (kv[0] == "", -len(kv[1])))
-    return tuple(dataclasses.replace(c, score=len(members) / n) for _, members in order for c in members)
+    return voted(cands, node.params["normalize"])
 
 
 async def unit_test_generate(q: QueryRun, node: Node, cands: tuple[Candidate, ...], tests: list[Tests]) -> NodeValue:
-    kind = node.params.get("kind", "code")
-    count = node.params.get("count", 5)
-    text = await q.complete(node, q.instructions(node, count=count))
-    return Tests(kind, parse_test_lines(text, kind, count))
+    count = node.params["count"]
+    return written_tests(await q.complete(node, q.instructions(node, count=count)), node.params["kind"], count)
 
 
 async def unit_test_evaluate(q: QueryRun, node: Node, cands: tuple[Candidate, ...], tests: list[Tests]) -> NodeValue:
     p = node.params
-    merged = Tests(tests[0].kind, tuple(t for ts in tests for t in ts.items)) if tests else None
-    raw = q.query.fields.get(p["tests_field"]) if p.get("tests_field") and merged is None else None
-    if raw is not None:
-        items = raw.splitlines() if isinstance(raw, str) else [str(x) for x in raw]
-        merged = Tests(p.get("tests_kind", "code"), tuple(i for i in items if i.strip()))
-    if merged is None or not merged.items:
-        scored = tuple(dataclasses.replace(c, tests_passed=0, tests_total=0) for c in cands)
-    else:
-        run_tests = merged
+    run_tests = suite_for(tests, q.query.fields, p["tests_field"], p["tests_kind"])
+    if run_tests is None or not run_tests.items:
+        return by_tests(cands, None, 0, p["top_k"])
+    items = run_tests.items
 
-        async def passed(c: Candidate) -> int:
-            if run_tests.kind == "code":
-                return await count_passed(
-                    q.program.sandbox,
-                    extract_code(c.text),
-                    run_tests.items,
-                    timeout_s=p.get("timeout_s", 10.0),
-                    memory_mb=p.get("memory_mb", 512),
-                )
-            reply = await q.complete(node, q.instructions(node, candidate=c, tests=run_tests.items))
-            return sum(1 for r in parse_test_results(reply, len(run_tests.items)) if r)
+    async def passed(c: Candidate) -> int:
+        if run_tests.kind == "code":
+            code = extract_code(c.text)
+            return await count_passed(
+                q.program.sandbox, code, items, timeout_s=p["timeout_s"], memory_mb=p["memory_mb"]
+            )
+        return judged_passes(await q.complete(node, q.instructions(node, candidate=c, tests=items)), len(items))
 
-        counts = await asyncio.gather(*(passed(c) for c in cands))
-        scored = tuple(
-            dataclasses.replace(c, tests_passed=k, tests_total=len(run_tests.items))
-            for c, k in zip(cands, counts, strict=True)
-        )
-    ordered = sorted(scored, key=lambda c: -(c.tests_passed or 0))
-    top_k = p.get("top_k")
-    return tuple(ordered[:top_k] if top_k else ordered)
+    return by_tests(cands, await asyncio.gather(*(passed(c) for c in cands)), len(items), p["top_k"])
 
 
 Operator = Callable[[QueryRun, Node, tuple[Candidate, ...], list[Tests]], Awaitable[NodeValue]]

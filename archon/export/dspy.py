@@ -28,13 +28,19 @@ from archon._typing import Candidate
 from archon._typing import Tests
 from archon.errors import ArchonError
 from archon.operators import Prompter
+from archon.operators._combine import by_tests
+from archon.operators._combine import critiqued
+from archon.operators._combine import fused
+from archon.operators._combine import generated
+from archon.operators._combine import judged_passes
+from archon.operators._combine import rank_needs_call
+from archon.operators._combine import ranked
+from archon.operators._combine import sample_jobs
+from archon.operators._combine import suite_for
+from archon.operators._combine import verified
+from archon.operators._combine import voted
+from archon.operators._combine import written_tests
 from archon.operators._parsing import extract_code
-from archon.operators._parsing import normalize_answer
-from archon.operators._parsing import parse_blocks
-from archon.operators._parsing import parse_ranking
-from archon.operators._parsing import parse_test_lines
-from archon.operators._parsing import parse_test_results
-from archon.operators._parsing import parse_verdict
 from archon.sandbox import count_passed
 from archon.sandbox import default_sandbox
 
@@ -287,22 +293,18 @@ def generate(
     pred: dspy.Predict, item: Mapping[str, Any], node: str, lms: Sequence[tuple[str, dspy.LM]], samples: int
 ) -> tuple[Candidate, ...]:
     """``samples`` answers from each model: rollout i is sample i."""
-    return tuple(
-        Candidate(text=_call(pred, "answer", i, model, item=dict(item)), node=node, model=alias, sample=i)
-        for alias, model in lms
-        for i in range(samples)
-    )
+    jobs = sample_jobs(len(lms), samples)
+    texts = [_call(pred, "answer", i, lms[m][1], item=dict(item)) for m, i in jobs]
+    return generated(texts, jobs, node, [alias for alias, _ in lms])
 
 
 def rank(
     pred: dspy.Predict, item: Mapping[str, Any], cands: Sequence[Candidate], top_k: int, template: str | None = None
 ) -> tuple[Candidate, ...]:
-    if len(cands) <= 1:
-        return tuple(cands[:top_k])
-    text = _call(pred, "ranking", item=dict(item), query=_query(item, template), candidates=list(cands))
-    n = len(cands)
-    order = parse_ranking(text, n)
-    return tuple(dataclasses.replace(cands[i], score=(n - r) / n) for r, i in enumerate(order[:top_k]))
+    reply = None
+    if rank_needs_call(cands):
+        reply = _call(pred, "ranking", item=dict(item), query=_query(item, template), candidates=list(cands))
+    return ranked(cands, reply, top_k)
 
 
 def fuse(
@@ -316,15 +318,9 @@ def fuse(
 ) -> tuple[Candidate, ...]:
     if not cands:
         return ()
-    out = []
-    for i in range(samples):
-        t = _call(pred, "answer", i, item=dict(item), query=_query(item, template), candidates=list(cands))
-        out.append(
-            Candidate(text=t, node=node, model=alias, sample=i)
-            if t
-            else Candidate(text=cands[0].text, node=node, model=cands[0].model, sample=i)
-        )
-    return tuple(out)
+    query = _query(item, template)
+    texts = [_call(pred, "answer", i, item=dict(item), query=query, candidates=list(cands)) for i in range(samples)]
+    return fused(cands, texts, node, alias)
 
 
 def critique(
@@ -332,11 +328,9 @@ def critique(
 ) -> tuple[Candidate, ...]:
     if not cands:
         return ()
-    text = _call(pred, "critiques", item=dict(item), query=_query(item, template), candidates=list(cands))
-    blocks = parse_blocks(text, len(cands))
-    if len(cands) == 1 and blocks[0] is None and text:
-        blocks[0] = text
-    return tuple(dataclasses.replace(c, critique=b) for c, b in zip(cands, blocks, strict=True))
+    return critiqued(
+        cands, _call(pred, "critiques", item=dict(item), query=_query(item, template), candidates=list(cands))
+    )
 
 
 def verify(
@@ -346,32 +340,18 @@ def verify(
     on_none: str = "keep_all",
     template: str | None = None,
 ) -> tuple[Candidate, ...]:
-    judged = tuple(
-        dataclasses.replace(
-            c, verdict=parse_verdict(_call(pred, "verdict", item=dict(item), query=_query(item, template), candidate=c))
-        )
-        for c in cands
-    )
-    kept = tuple(c for c in judged if c.verdict == "correct")
-    if kept:
-        return kept
-    return judged if on_none == "keep_all" else judged[:1]
+    query = _query(item, template)
+    return verified(cands, [_call(pred, "verdict", item=dict(item), query=query, candidate=c) for c in cands], on_none)
 
 
 def vote(cands: Sequence[Candidate], normalize: str = "text") -> tuple[Candidate, ...]:
-    groups: dict[str, list[Candidate]] = {}
-    for c in cands:
-        groups.setdefault(normalize_answer(c.text, normalize), []).append(c)
-    n = len(cands) or 1
-    order = sorted(groups.items(), key=lambda kv: (kv[0] == "", -len(kv[1])))
-    return tuple(dataclasses.replace(c, score=len(members) / n) for _, members in order for c in members)
+    return voted(cands, normalize)
 
 
 def unit_test_generate(
     pred: dspy.Predict, item: Mapping[str, Any], kind: str, count: int, template: str | None = None
 ) -> Tests:
-    text = _call(pred, "tests", item=dict(item), query=_query(item, template), count=count)
-    return Tests("text" if kind == "text" else "code", parse_test_lines(text, kind, count))
+    return written_tests(_call(pred, "tests", item=dict(item), query=_query(item, template), count=count), kind, count)
 
 
 def unit_test_evaluate(
@@ -388,32 +368,22 @@ def unit_test_evaluate(
     template: str | None = None,
 ) -> tuple[Candidate, ...]:
     """Code tests run in archon's sandbox; text tests are judged by ``pred``."""
-    merged = Tests(tests[0].kind, tuple(t for ts in tests for t in ts.items)) if tests else None
-    raw = item.get(tests_field) if tests_field and merged is None else None
-    if raw is not None:
-        items = raw.splitlines() if isinstance(raw, str) else [str(x) for x in raw]
-        merged = Tests("text" if tests_kind == "text" else "code", tuple(i for i in items if i.strip()))
+    merged = suite_for(tests, item, tests_field, tests_kind)
     if merged is None or not merged.items:
-        scored = [dataclasses.replace(c, tests_passed=0, tests_total=0) for c in cands]
-    else:
-        counts: list[int] = []
-        for c in cands:
-            if merged.kind == "code":
-                sandbox = default_sandbox()
-                code = extract_code(c.text)
-                counts.append(
-                    asyncio.run(count_passed(sandbox, code, merged.items, timeout_s=timeout_s, memory_mb=memory_mb))
-                )
-            else:
-                if pred is None:
-                    raise ArchonError("text tests need a judge predictor")
-                reply = _call(
-                    pred, "results", item=dict(item), query=_query(item, template), candidate=c, tests=merged.items
-                )
-                counts.append(sum(1 for r in parse_test_results(reply, len(merged.items)) if r))
-        scored = [
-            dataclasses.replace(c, tests_passed=k, tests_total=len(merged.items))
-            for c, k in zip(cands, counts, strict=True)
-        ]
-    ordered = sorted(scored, key=lambda c: -(c.tests_passed or 0))
-    return tuple(ordered[:top_k] if top_k else ordered)
+        return by_tests(cands, None, 0, top_k)
+    counts: list[int] = []
+    for c in cands:
+        if merged.kind == "code":
+            sandbox = default_sandbox()
+            code = extract_code(c.text)
+            counts.append(
+                asyncio.run(count_passed(sandbox, code, merged.items, timeout_s=timeout_s, memory_mb=memory_mb))
+            )
+        else:
+            if pred is None:
+                raise ArchonError("text tests need a judge predictor")
+            reply = _call(
+                pred, "results", item=dict(item), query=_query(item, template), candidate=c, tests=merged.items
+            )
+            counts.append(judged_passes(reply, len(merged.items)))
+    return by_tests(cands, counts, len(merged.items), top_k)

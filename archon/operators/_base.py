@@ -76,13 +76,6 @@ class NodeInputs:
     candidates: tuple[Candidate, ...] = ()
     tests: tuple[Tests, ...] = ()
 
-    def merged_tests(self) -> Tests | None:
-        if not self.tests:
-            return None
-        kind = self.tests[0].kind
-        items = tuple(t for ts in self.tests for t in ts.items)
-        return Tests(kind, items)
-
 
 @dataclass
 class OpContext:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from archon._typing import Candidate
 from archon.operators._base import BaseOperator
 from archon.operators._base import NodeInputs
 from archon.operators._base import OpContext
-from archon.operators._parsing import parse_blocks
+from archon.operators._combine import critiqued
 from archon.spec import CritiqueSpec
 
 PROMPT = """\
@@ -34,8 +32,4 @@ class Critique(BaseOperator):
         cands = inputs.candidates
         if not cands:
             return ()
-        text = await ctx.complete(ctx.instructions(PROMPT, candidates=cands))
-        blocks = parse_blocks(text, len(cands))
-        if len(cands) == 1 and blocks[0] is None and text:
-            blocks[0] = text
-        return tuple(dataclasses.replace(c, critique=b) for c, b in zip(cands, blocks, strict=True))
+        return critiqued(cands, await ctx.complete(ctx.instructions(PROMPT, candidates=cands)))

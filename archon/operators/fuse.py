@@ -7,6 +7,7 @@ from archon.operators._base import BaseOperator
 from archon.operators._base import NodeInputs
 from archon.operators._base import OpContext
 from archon.operators._base import all_of
+from archon.operators._combine import fused
 from archon.spec import FuseSpec
 
 PROMPT = """\
@@ -35,10 +36,4 @@ class Fuse(BaseOperator):
             return ()
         prompt = ctx.instructions(PROMPT, candidates=cands)
         texts = await all_of(ctx.complete(prompt, sample=i) for i in range(spec.samples))
-        model = ctx.node.models[0].name
-        return tuple(
-            Candidate(text=t, node=ctx.node.id, model=model, sample=i)
-            if t
-            else Candidate(text=cands[0].text, node=ctx.node.id, model=cands[0].model, sample=i)
-            for i, t in enumerate(texts)
-        )
+        return fused(cands, texts, ctx.node.id, ctx.node.models[0].name)

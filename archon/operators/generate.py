@@ -7,6 +7,8 @@ from archon.operators._base import BaseOperator
 from archon.operators._base import NodeInputs
 from archon.operators._base import OpContext
 from archon.operators._base import all_of
+from archon.operators._combine import generated
+from archon.operators._combine import sample_jobs
 from archon.spec import GenerateSpec
 
 
@@ -26,8 +28,9 @@ class Generate(BaseOperator):
         assert isinstance(spec, GenerateSpec)
         conversation = ctx.conversation()
         prompt = ctx.query_text()
-        jobs = [(m, i) for m in ctx.node.models for i in range(spec.samples)]
-        texts = await all_of(ctx.complete(prompt, sample=i, model=m, conversation=conversation) for m, i in jobs)
-        return tuple(
-            Candidate(text=t, node=ctx.node.id, model=m.name, sample=i) for (m, i), t in zip(jobs, texts, strict=True)
+        models = ctx.node.models
+        jobs = sample_jobs(len(models), spec.samples)
+        texts = await all_of(
+            ctx.complete(prompt, sample=i, model=models[m], conversation=conversation) for m, i in jobs
         )
+        return generated(texts, jobs, ctx.node.id, [m.name for m in models])

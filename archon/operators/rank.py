@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from archon._typing import Candidate
 from archon.operators._base import BaseOperator
 from archon.operators._base import NodeInputs
 from archon.operators._base import OpContext
-from archon.operators._parsing import parse_ranking
+from archon.operators._combine import rank_needs_call
+from archon.operators._combine import ranked
 from archon.spec import RankSpec
 
 PROMPT = """\
@@ -35,9 +34,5 @@ class Rank(BaseOperator):
         spec = ctx.spec
         assert isinstance(spec, RankSpec)
         cands = inputs.candidates
-        if len(cands) <= 1:
-            return cands[: spec.top_k]
-        text = await ctx.complete(ctx.instructions(PROMPT, candidates=cands))
-        order = parse_ranking(text, len(cands))
-        n = len(cands)
-        return tuple(dataclasses.replace(cands[i], score=(n - r) / n) for r, i in enumerate(order[: spec.top_k]))
+        reply = await ctx.complete(ctx.instructions(PROMPT, candidates=cands)) if rank_needs_call(cands) else None
+        return ranked(cands, reply, spec.top_k)

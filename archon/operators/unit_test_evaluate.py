@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 
 from archon._typing import Candidate
 from archon._typing import Tests
 from archon.operators._base import BaseOperator
 from archon.operators._base import NodeInputs
 from archon.operators._base import OpContext
+from archon.operators._combine import by_tests
+from archon.operators._combine import judged_passes
+from archon.operators._combine import suite_for
 from archon.operators._parsing import extract_code
-from archon.operators._parsing import parse_test_results
 from archon.sandbox import count_passed
 from archon.spec import UnitTestEvaluateSpec
 
@@ -41,29 +42,13 @@ class UnitTestEvaluate(BaseOperator):
     async def run(self, inputs: NodeInputs, ctx: OpContext) -> tuple[Candidate, ...]:
         spec = ctx.spec
         assert isinstance(spec, UnitTestEvaluateSpec)
-        tests = inputs.merged_tests() or self._field_tests(ctx, spec)
+        tests = suite_for(inputs.tests, ctx.query.fields, spec.tests_field, spec.tests_kind)
         cands = inputs.candidates
         if tests is None or not tests.items:
-            scored = tuple(dataclasses.replace(c, tests_passed=0, tests_total=0) for c in cands)
-        else:
-            runner = self._run_code if tests.kind == "code" else self._judge
-            passed = await asyncio.gather(*(runner(c, tests, ctx, spec) for c in cands))
-            scored = tuple(
-                dataclasses.replace(c, tests_passed=p, tests_total=len(tests.items))
-                for c, p in zip(cands, passed, strict=True)
-            )
-        ordered = sorted(scored, key=lambda c: -(c.tests_passed or 0))
-        return tuple(ordered[: spec.top_k] if spec.top_k else ordered)
-
-    @staticmethod
-    def _field_tests(ctx: OpContext, spec: UnitTestEvaluateSpec) -> Tests | None:
-        if not spec.tests_field:
-            return None
-        raw = ctx.query.fields.get(spec.tests_field)
-        if raw is None:
-            return None
-        items = raw.splitlines() if isinstance(raw, str) else [str(x) for x in raw]
-        return Tests(spec.tests_kind, tuple(i for i in items if i.strip()))
+            return by_tests(cands, None, 0, spec.top_k)
+        runner = self._run_code if tests.kind == "code" else self._judge
+        passed = await asyncio.gather(*(runner(c, tests, ctx, spec) for c in cands))
+        return by_tests(cands, passed, len(tests.items), spec.top_k)
 
     @staticmethod
     async def _run_code(c: Candidate, tests: Tests, ctx: OpContext, spec: UnitTestEvaluateSpec) -> int:
@@ -74,4 +59,4 @@ class UnitTestEvaluate(BaseOperator):
     @staticmethod
     async def _judge(c: Candidate, tests: Tests, ctx: OpContext, spec: UnitTestEvaluateSpec) -> int:
         reply = await ctx.complete(ctx.instructions(JUDGE, candidate=c, tests=tests.items))
-        return sum(1 for r in parse_test_results(reply, len(tests.items)) if r)
+        return judged_passes(reply, len(tests.items))

@@ -6,7 +6,7 @@ from archon._typing import Tests
 from archon.operators._base import BaseOperator
 from archon.operators._base import NodeInputs
 from archon.operators._base import OpContext
-from archon.operators._parsing import parse_test_lines
+from archon.operators._combine import written_tests
 from archon.spec import UnitTestGenerateSpec
 
 CODE = """\
@@ -37,5 +37,4 @@ class UnitTestGenerate(BaseOperator):
         spec = ctx.spec
         assert isinstance(spec, UnitTestGenerateSpec)
         prompt = ctx.instructions(CODE if spec.kind == "code" else TEXT, count=spec.count)
-        text = await ctx.complete(prompt)
-        return Tests(spec.kind, parse_test_lines(text, spec.kind, spec.count))
+        return written_tests(await ctx.complete(prompt), spec.kind, spec.count)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from archon._typing import Candidate
 from archon.operators._base import BaseOperator
 from archon.operators._base import NodeInputs
 from archon.operators._base import OpContext
 from archon.operators._base import all_of
-from archon.operators._parsing import parse_verdict
+from archon.operators._combine import verified
 from archon.spec import VerifySpec
 
 PROMPT = """\
@@ -36,8 +34,4 @@ class Verify(BaseOperator):
         assert isinstance(spec, VerifySpec)
         cands = inputs.candidates
         replies = await all_of(ctx.complete(ctx.instructions(PROMPT, candidate=c)) for c in cands)
-        judged = tuple(dataclasses.replace(c, verdict=parse_verdict(r)) for c, r in zip(cands, replies, strict=True))
-        kept = tuple(c for c in judged if c.verdict == "correct")
-        if kept:
-            return kept
-        return judged if spec.on_none == "keep_all" else judged[:1]
+        return verified(cands, replies, spec.on_none)

@@ -1,0 +1,155 @@
+"""What every operator does with its model's replies: the one definition of it.
+
+An operator is a prompt, some calls, and a rule that turns the replies into candidates.
+The rules live here, as plain functions of values (no model, no backend, no I/O), and
+every runtime calls them: archon's operators (``archon.operators``), the standalone
+export (which inlines this module's source) and the DSPy program
+(``archon.export.dspy``). A runtime only decides how it makes the calls.
+
+Example:
+    >>> from archon._typing import Candidate
+    >>> cands = tuple(Candidate(t, "g", sample=i) for i, t in enumerate(["Paris", "Lyon", "paris."]))
+    >>> [(c.text, c.score) for c in voted(cands, "text")]
+    [('Paris', 0.6666666666666666), ('paris.', 0.6666666666666666), ('Lyon', 0.3333333333333333)]
+    >>> [c.text for c in ranked(cands, "[2] > [1]", 2)]
+    ['Lyon', 'Paris']
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from collections.abc import Sequence
+from typing import Any
+from typing import Literal
+
+from archon._typing import Candidate
+from archon._typing import Tests
+from archon.operators._parsing import normalize_answer
+from archon.operators._parsing import parse_blocks
+from archon.operators._parsing import parse_ranking
+from archon.operators._parsing import parse_test_lines
+from archon.operators._parsing import parse_test_results
+from archon.operators._parsing import parse_verdict
+
+
+def sample_jobs(models: int, samples: int) -> list[tuple[int, int]]:
+    """generate's requests as (model index, sample index): every sample of the first
+    model, then of the next. Sample i of a model is request i of its context, so
+    ``samples: 5`` is the first five requests of ``samples: 10``.
+
+    Example:
+        >>> sample_jobs(2, 2)
+        [(0, 0), (0, 1), (1, 0), (1, 1)]
+    """
+    return [(m, i) for m in range(models) for i in range(samples)]
+
+
+def generated(
+    texts: Sequence[str], jobs: Sequence[tuple[int, int]], node: str, names: Sequence[str | None]
+) -> tuple[Candidate, ...]:
+    """One candidate per reply of :func:`sample_jobs`, named after its model."""
+    return tuple(Candidate(text=t, node=node, model=names[m], sample=i) for (m, i), t in zip(jobs, texts, strict=True))
+
+
+def rank_needs_call(cands: Sequence[Candidate]) -> bool:
+    """One candidate (or none) is its own ranking: no call."""
+    return len(cands) > 1
+
+
+def ranked(cands: Sequence[Candidate], reply: str | None, top_k: int) -> tuple[Candidate, ...]:
+    """The best ``top_k`` in the order the reply gives (repaired when partial: see
+    :func:`~archon.operators._parsing.parse_ranking`), each scored by its place; without
+    a reply (:func:`rank_needs_call` said no) the first ``top_k`` as they are."""
+    if reply is None:
+        return tuple(cands[:top_k])
+    n = len(cands)
+    order = parse_ranking(reply, n)
+    return tuple(dataclasses.replace(cands[i], score=(n - r) / n) for r, i in enumerate(order[:top_k]))
+
+
+def fused(cands: Sequence[Candidate], texts: Sequence[str], node: str, model: str | None) -> tuple[Candidate, ...]:
+    """One candidate per fused reply (sample i); an empty reply falls back to the first
+    input candidate, so a weak model never turns an answer into nothing."""
+    return tuple(
+        Candidate(text=t, node=node, model=model, sample=i)
+        if t
+        else Candidate(text=cands[0].text, node=node, model=cands[0].model, sample=i)
+        for i, t in enumerate(texts)
+    )
+
+
+def critiqued(cands: Sequence[Candidate], reply: str) -> tuple[Candidate, ...]:
+    """Each candidate with its block of the reply attached (None when the model wrote
+    none); a lone candidate takes a reply without numbered blocks whole."""
+    blocks = parse_blocks(reply, len(cands))
+    if len(cands) == 1 and blocks[0] is None and reply:
+        blocks[0] = reply
+    return tuple(dataclasses.replace(c, critique=b) for c, b in zip(cands, blocks, strict=True))
+
+
+def verified(cands: Sequence[Candidate], replies: Sequence[str], on_none: str) -> tuple[Candidate, ...]:
+    """Each candidate with its verdict; those judged correct pass, in order. When none
+    is: ``keep_all`` passes all, ``keep_best`` the first.
+
+    Example:
+        >>> from archon._typing import Candidate
+        >>> cs = (Candidate("4", "g"), Candidate("5", "g"))
+        >>> [c.text for c in verified(cs, ["Verdict: incorrect", "no idea"], "keep_best")]
+        ['4']
+    """
+    judged = tuple(dataclasses.replace(c, verdict=parse_verdict(r)) for c, r in zip(cands, replies, strict=True))
+    kept = tuple(c for c in judged if c.verdict == "correct")
+    if kept:
+        return kept
+    return judged if on_none == "keep_all" else judged[:1]
+
+
+def voted(cands: Sequence[Candidate], normalize: str) -> tuple[Candidate, ...]:
+    """Candidates grouped by their normalized answer, the groups by size (ties: the
+    group seen first); each candidate scored by its group's share; empty answers last."""
+    groups: dict[str, list[Candidate]] = {}
+    for c in cands:
+        groups.setdefault(normalize_answer(c.text, normalize), []).append(c)
+    n = len(cands) or 1
+    order = sorted(groups.items(), key=lambda kv: (kv[0] == "", -len(kv[1])))
+    return tuple(dataclasses.replace(c, score=len(members) / n) for _, members in order for c in members)
+
+
+def written_tests(reply: str, kind: str, count: int) -> Tests:
+    """unit_test_generate's tests from its reply: lines that are not tests dropped."""
+    k: Literal["code", "text"] = "text" if kind == "text" else "code"
+    return Tests(k, parse_test_lines(reply, k, count))
+
+
+def suite_for(
+    tests: Sequence[Tests], fields: Mapping[str, Any], tests_field: str | None, tests_kind: str
+) -> Tests | None:
+    """unit_test_evaluate's tests: those its test nodes wrote, merged in order (the
+    first one's kind); else the item's ``tests_field`` (a list, or a text of lines)."""
+    if tests:
+        return Tests(tests[0].kind, tuple(t for ts in tests for t in ts.items))
+    raw = fields.get(tests_field) if tests_field else None
+    if raw is None:
+        return None
+    items = raw.splitlines() if isinstance(raw, str) else [str(x) for x in raw]
+    k: Literal["code", "text"] = "text" if tests_kind == "text" else "code"
+    return Tests(k, tuple(i for i in items if i.strip()))
+
+
+def judged_passes(reply: str, n: int) -> int:
+    """Tests a judge's reply says passed (an unreported test fails)."""
+    return sum(1 for r in parse_test_results(reply, n) if r)
+
+
+def by_tests(
+    cands: Sequence[Candidate], passed: Sequence[int] | None, total: int, top_k: int | None
+) -> tuple[Candidate, ...]:
+    """Candidates ordered by tests passed (ties keep the input order), the best
+    ``top_k`` if set; ``passed`` None: there were no tests, every count is 0 of 0."""
+    if passed is None:
+        scored = [dataclasses.replace(c, tests_passed=0, tests_total=0) for c in cands]
+    else:
+        scored = [dataclasses.replace(c, tests_passed=p, tests_total=total) for c, p in zip(cands, passed, strict=True)]
+    ordered = sorted(scored, key=lambda c: -(c.tests_passed or 0))
+    return tuple(ordered[:top_k] if top_k else ordered)

@@ -1,0 +1,184 @@
+"""The operators' candidate rules (archon/operators/_combine.py), rule by rule, and the
+guarantee that every runtime uses this one definition (mutation-tested: see [tool.mutmut])."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+
+import pytest
+
+from archon._typing import Candidate
+from archon._typing import Tests as Suite
+from archon.operators import _combine as combine
+from archon.operators._combine import by_tests
+from archon.operators._combine import critiqued
+from archon.operators._combine import fused
+from archon.operators._combine import generated
+from archon.operators._combine import judged_passes
+from archon.operators._combine import rank_needs_call
+from archon.operators._combine import ranked
+from archon.operators._combine import sample_jobs
+from archon.operators._combine import suite_for
+from archon.operators._combine import verified
+from archon.operators._combine import voted
+from archon.operators._combine import written_tests
+
+
+def _cands(*texts: str) -> tuple[Candidate, ...]:
+    return tuple(Candidate(t, "g", model="m", sample=i) for i, t in enumerate(texts))
+
+
+def test_generate_jobs_are_every_sample_of_a_model_then_the_next() -> None:
+    jobs = sample_jobs(2, 3)
+    assert jobs == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]
+    assert sample_jobs(1, 0) == [] and sample_jobs(0, 4) == []
+    out = generated(["a", "b", "c", "d", "e", "f"], jobs, "n", ["x", "y"])
+    assert [(c.text, c.model, c.sample, c.node) for c in out] == [
+        ("a", "x", 0, "n"),
+        ("b", "x", 1, "n"),
+        ("c", "x", 2, "n"),
+        ("d", "y", 0, "n"),
+        ("e", "y", 1, "n"),
+        ("f", "y", 2, "n"),
+    ]
+
+
+def test_rank_orders_by_the_reply_scores_by_place_and_keeps_top_k() -> None:
+    cs = _cands("a", "b", "c", "d")
+    out = ranked(cs, "[3] > [1] > [4] > [2]", 2)
+    assert [(c.text, c.score) for c in out] == [("c", 1.0), ("a", 0.75)]
+    # a partial reply: missing ids keep their order after the ranked ones
+    assert [c.text for c in ranked(cs, "[2]", 4)] == ["b", "a", "c", "d"]
+    assert [c.score for c in ranked(cs, "[2]", 4)] == [1.0, 0.75, 0.5, 0.25]
+
+
+def test_rank_of_one_candidate_makes_no_call_and_keeps_it() -> None:
+    assert not rank_needs_call(_cands("a")) and not rank_needs_call(())
+    assert rank_needs_call(_cands("a", "b"))
+    one = _cands("a")
+    assert ranked(one, None, 5) == one  # unscored: nothing was compared
+    assert ranked(_cands("a", "b", "c"), None, 2) == _cands("a", "b")
+
+
+def test_fuse_falls_back_to_the_first_candidate_on_an_empty_reply() -> None:
+    cs = (Candidate("first", "g", model="gen", sample=3), Candidate("second", "g", model="gen"))
+    out = fused(cs, ["merged", "", "again"], "f", "fuser")
+    assert [(c.text, c.model, c.sample, c.node) for c in out] == [
+        ("merged", "fuser", 0, "f"),
+        ("first", "gen", 1, "f"),
+        ("again", "fuser", 2, "f"),
+    ]
+
+
+def test_critique_blocks_align_and_a_lone_candidate_takes_the_whole_reply() -> None:
+    cs = _cands("a", "b", "c")
+    out = critiqued(cs, "[2] too short\n[1] right")
+    assert [c.critique for c in out] == ["right", "too short", None]
+    assert [c.text for c in out] == ["a", "b", "c"]
+    assert critiqued(_cands("a"), "Looks right.")[0].critique == "Looks right."
+    assert critiqued(_cands("a"), "")[0].critique is None
+    assert critiqued(_cands("a", "b"), "Looks right.")[0].critique is None  # no blocks, two candidates
+
+
+def test_verify_keeps_the_correct_else_follows_on_none() -> None:
+    cs = _cands("a", "b", "c")
+    replies = ["Verdict: incorrect", "Verdict: correct", "Verdict: correct"]
+    out = verified(cs, replies, "keep_best")
+    assert [(c.text, c.verdict) for c in out] == [("b", "correct"), ("c", "correct")]
+    none = ["Verdict: incorrect", "hmm", "Verdict: incorrect"]
+    assert [(c.text, c.verdict) for c in verified(cs, none, "keep_all")] == [
+        ("a", "incorrect"),
+        ("b", "unknown"),
+        ("c", "incorrect"),
+    ]
+    assert [c.text for c in verified(cs, none, "keep_best")] == ["a"]
+    assert verified((), [], "keep_best") == ()
+
+
+def test_vote_groups_by_normalized_answer_and_puts_empty_last() -> None:
+    out = voted(_cands("", "", "", "Paris.", "paris", "Rome"), "text")
+    assert [(c.text, c.score) for c in out] == [
+        ("Paris.", 2 / 6),
+        ("paris", 2 / 6),
+        ("Rome", 1 / 6),
+        ("", 3 / 6),
+        ("", 3 / 6),
+        ("", 3 / 6),
+    ]
+    assert voted((), "text") == ()
+
+
+def test_written_tests_keep_only_tests_of_the_asked_kind() -> None:
+    code = written_tests("assert f(1) == 2\nnot a test\nassert f(2) == 3\nassert f(3) == 4", "code", 2)
+    assert code == Suite("code", ("assert f(1) == 2", "assert f(2) == 3"))
+    text = written_tests("1. It names Paris.\n2. It is short.", "text", 5)
+    assert text.kind == "text" and text.items == ("It names Paris.", "It is short.")
+
+
+def test_tests_come_from_the_test_nodes_first_then_the_item_field() -> None:
+    a, b = Suite("code", ("assert x",)), Suite("text", ("t1", "t2"))
+    assert suite_for([a, b], {"tests": ["ignored"]}, "tests", "code") == Suite("code", ("assert x", "t1", "t2"))
+    assert suite_for([], {"tests": "assert a\n\n  \nassert b"}, "tests", "code") == Suite(
+        "code", ("assert a", "assert b")
+    )
+    assert suite_for([], {"tests": [1, "two"]}, "tests", "text") == Suite("text", ("1", "two"))
+    assert suite_for([], {"tests": ["assert a"]}, None, "code") is None
+    assert suite_for([], {}, "tests", "code") is None
+
+
+def test_candidates_order_by_tests_passed_ties_keeping_input_order() -> None:
+    cs = _cands("a", "b", "c", "d")
+    out = by_tests(cs, [1, 3, 1, 3], 4, None)
+    assert [(c.text, c.tests_passed, c.tests_total) for c in out] == [
+        ("b", 3, 4),
+        ("d", 3, 4),
+        ("a", 1, 4),
+        ("c", 1, 4),
+    ]
+    assert [c.text for c in by_tests(cs, [1, 3, 1, 3], 4, 1)] == ["b"]
+    assert [(c.text, c.tests_passed, c.tests_total) for c in by_tests(cs[:2], None, 0, None)] == [
+        ("a", 0, 0),
+        ("b", 0, 0),
+    ]
+
+
+def test_a_judge_reply_counts_only_reported_passes() -> None:
+    assert judged_passes("Test 1: Passed\nTest 2: Failed\nTest 3: Passed", 4) == 2
+    assert judged_passes("nothing useful", 3) == 0
+
+
+RULES = {name for name, fn in inspect.getmembers(combine, inspect.isfunction) if fn.__module__ == combine.__name__}
+# the parsers the rules wrap: a runtime that calls one of these itself is writing a rule again
+PARSERS = {
+    "parse_ranking",
+    "parse_blocks",
+    "parse_verdict",
+    "normalize_answer",
+    "parse_test_lines",
+    "parse_test_results",
+}
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "archon.operators.rank",
+        "archon.operators.vote",
+        "archon.operators.verify",
+        "archon.operators.fuse",
+        "archon.operators.critique",
+        "archon.operators.generate",
+        "archon.operators.unit_test_generate",
+        "archon.operators.unit_test_evaluate",
+        "archon.export._standalone_runtime",
+        "archon.export.dspy",
+    ],
+)
+def test_every_runtime_calls_the_rules_instead_of_writing_them(module: str) -> None:
+    import importlib
+
+    tree = ast.parse(inspect.getsource(importlib.import_module(module)))
+    called = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    assert not called & PARSERS, f"{module} parses replies itself: {sorted(called & PARSERS)}"
+    assert called & RULES, f"{module} calls none of archon.operators._combine's rules"

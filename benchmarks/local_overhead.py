@@ -18,7 +18,7 @@ from pathlib import Path
 import archon
 from archon.backends import cache_key
 from archon.backends._base import Request
-from archon.backends._local import resolve_local_model
+from archon.backends._local_model import resolve_local_model
 
 ROOT = Path(__file__).resolve().parent.parent
 PIPELINE = ROOT / "pipelines" / "local-best-of-5-vote.yaml"

@@ -130,7 +130,6 @@ def main() -> None:
     from archon.operators._base import Prompter
     from archon.search import parse_space_file
     from archon.search._demos import DemoPool
-    from archon.search._optimize import _dataset
 
     keep = Path(args.keep)
     tasks = sorted(p.name for p in (keep / "results").iterdir() if (p / "summary.json").exists())
@@ -159,7 +158,7 @@ def main() -> None:
         prompter = Prompter()
         for task in tasks:
             space = parse_space_file(keep / "results" / task / "space.yaml")
-            train, _, test = _dataset(space)
+            train, _, test = space.splits()
             space = replace(space, pool=DemoPool(train.examples))
             base = space.baseline_data()
             node = next(iter(base["nodes"].values()))

@@ -53,12 +53,11 @@ def run_dspy(task: Path, work: Path, budget: int) -> dict[str, object]:
     from archon.export._tune import tune
     from archon.search import parse_space_file
     from archon.search._demos import DemoPool
-    from archon.search._optimize import _dataset
     from archon.search._space import _dump
     from archon.spec import parse_pipeline
 
     space = parse_space_file(work / "results" / task.stem / "space.yaml")
-    train, dev, test = _dataset(space)
+    train, dev, test = space.splits()
     space = replace(space, pool=DemoPool(train.examples))
     text = _dump(space.baseline_data())
     spec = parse_pipeline(text, f"{task.stem}-baseline")

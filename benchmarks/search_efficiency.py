@@ -42,11 +42,11 @@ from archon.backends._synthetic import make_dataset
 from archon.search import SearchSpace
 from archon.search import aoptimize
 from archon.search import parse_space
-from archon.search._archon import archon_params
+from archon.search._archon_space import archon_params
 from archon.search._ledger import BASE_ROW
 from archon.search._ledger import RANK_ROW
 from archon.search._ledger import Ledger
-from archon.search._optimize import _suggest
+from archon.search._strategies import _suggest
 from archon.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -196,9 +196,8 @@ async def part(
 
 
 def _dev_items(space: SearchSpace) -> Any:
-    from archon.search._optimize import _dataset
 
-    return _dataset(space)[1].examples  # (train, dev, test)
+    return space.splits()[1].examples  # (train, dev, test)
 
 
 async def main_async(args: argparse.Namespace) -> None:

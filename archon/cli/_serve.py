@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from archon.backends._local import _quiet_llama_logs
-from archon.backends._local import resolve_local_model
+from archon.backends._local_model import resolve_local_model
 from archon.errors import ConfigurationError
 
 CHAT_FORMAT = "archon-plain"

@@ -32,6 +32,9 @@ from archon.spec import PipelineSpec
 
 # modules whose source goes into the file, in dependency order
 _INLINED = (
+    "archon.errors",
+    "archon.backends._budget",
+    "archon.backends._local_model",
     "archon._cachekey",
     "archon._templates",
     "archon._typing",

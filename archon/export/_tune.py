@@ -67,6 +67,12 @@ class TuneLedger:
         self.cached = 0
         self.lock = threading.Lock()
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> TuneLedger:
+        return self  # DSPy copies its LMs (and programs): every copy spends from this one ledger
+
+    def __copy__(self) -> TuneLedger:
+        return self
+
     @property
     def spent_calls(self) -> int:
         return self.budget.calls
@@ -96,17 +102,16 @@ class TuneLedger:
                 self.cached += 1
 
 
-_LEDGERS: dict[str, TuneLedger] = {}
-
-
 class BudgetedLM(dspy.LM):
     """A ``dspy.LM`` that asks the run's ledger before every call (copies share it)."""
 
-    ledger_id: str = ""
+    ledger: TuneLedger | None = None
     price: tuple[float, float] = (0.0, 0.0)  # dollars per 1k prompt, completion tokens
 
     def _reserve(self, prompt: Any, messages: Any, kwargs: Mapping[str, Any]) -> tuple[TuneLedger, Reservation]:
-        ledger, (p_in, p_out) = _LEDGERS[self.ledger_id], self.price
+        ledger, (p_in, p_out) = self.ledger, self.price
+        if ledger is None:
+            raise ConfigurationError("a BudgetedLM needs its ledger: make it with budgeted(lm, ledger)")
         text = prompt if isinstance(prompt, str) else ""
         msgs = messages or []
         bound = len(text.encode()) + sum(len(str(m.get("content", "")).encode()) + 16 for m in msgs)
@@ -153,12 +158,12 @@ class BudgetedLM(dspy.LM):
         return out
 
 
-def budgeted(lm: Any, ledger_id: str, price: tuple[float, float] = (0.0, 0.0)) -> BudgetedLM:
+def budgeted(lm: Any, ledger: TuneLedger, price: tuple[float, float] = (0.0, 0.0)) -> BudgetedLM:
     """The same model and settings as ``lm``, on the ledger, at ``price``."""
     out = BudgetedLM(
         lm.model, model_type=lm.model_type, engine="litellm", num_retries=lm.num_retries, cache=lm.cache, **lm.kwargs
     )
-    out.ledger_id = ledger_id
+    out.ledger = ledger
     out.price = price
     return out
 
@@ -264,8 +269,6 @@ def tune(
     p_in = max((p[0] for p in price_of.values() if p is not None), default=0.0)
     p_out = max((p[1] for p in price_of.values() if p is not None), default=0.0)
     ledger = TuneLedger(budget_calls, budget_tokens, budget_usd)
-    ledger_id = uuid.uuid4().hex
-    _LEDGERS[ledger_id] = ledger
 
     # size the optimizer from the budget (calls); the ledger is the guarantee
     n_llm = sum(1 for n in plan.nodes.values() if n.models)
@@ -302,89 +305,83 @@ def tune(
                 )
         sizing = {"optimizer": "GEPA", "max_metric_calls": metric_calls}
 
-    try:
-        with tempfile.TemporaryDirectory(prefix="archon-tune-") as tmp:
-            path = Path(tmp) / f"tuned_{uuid.uuid4().hex[:8]}.py"
-            path.write_text(export_dspy(spec, source_text=source_text), encoding="utf-8")
-            mod = load_program_module(path)
-            base = mod.default_lms(local_api_base) if local_api_base else mod.default_lms()
-            lms = {
-                name: budgeted(lm, ledger_id, price_of.get(name.split("@")[0]) or (0.0, 0.0))
-                for name, lm in base.items()
-            }
-            student = mod.program(lms=lms, state=None)
-            by_index = {ex.index: ex for ex in (*dev.examples, *test.examples)}
-            score = _score_fn(metric, by_index)
-            trainset, testset = _examples(dev), _examples(test)
-            names = {name: pred for name, pred in student.named_predictors()}
-            before_instr = {name: p.signature.instructions for name, p in names.items()}
-            # the proposer: a litellm route, or an alias's model (the first by default), with room to write
-            if proposer is not None:
-                mode = backend_class(proposer.model, proposer)(proposer).mode
-                raw = lm(proposer.model, api_base=prompt_api_base, mode=mode, temperature=1.0, max_tokens=384)
-                first_lm = budgeted(raw, ledger_id, price_of[proposer.model] or (0.0, 0.0))
+    with tempfile.TemporaryDirectory(prefix="archon-tune-") as tmp:
+        path = Path(tmp) / f"tuned_{uuid.uuid4().hex[:8]}.py"
+        path.write_text(export_dspy(spec, source_text=source_text), encoding="utf-8")
+        mod = load_program_module(path)
+        base = mod.default_lms(local_api_base) if local_api_base else mod.default_lms()
+        lms = {name: budgeted(lm, ledger, price_of.get(name.split("@")[0]) or (0.0, 0.0)) for name, lm in base.items()}
+        student = mod.program(lms=lms, state=None)
+        by_index = {ex.index: ex for ex in (*dev.examples, *test.examples)}
+        score = _score_fn(metric, by_index)
+        trainset, testset = _examples(dev), _examples(test)
+        names = {name: pred for name, pred in student.named_predictors()}
+        before_instr = {name: p.signature.instructions for name, p in names.items()}
+        # the proposer: a litellm route, or an alias's model (the first by default), with room to write
+        if proposer is not None:
+            mode = backend_class(proposer.model, proposer)(proposer).mode
+            raw = lm(proposer.model, api_base=prompt_api_base, mode=mode, temperature=1.0, max_tokens=384)
+            first_lm = budgeted(raw, ledger, price_of[proposer.model] or (0.0, 0.0))
+        else:
+            alias = prompt_model if prompt_model in lms else next(iter(lms))
+            first_lm = budgeted(lms[alias], ledger, lms[alias].price)
+            first_lm.kwargs.update(temperature=1.0, max_tokens=384)
+            first_lm.kwargs.pop("stop", None)
+        with dspy.context(adapter=TemplateAdapter(), lm=first_lm):
+            log(f"scoring the pipeline as it is ({len(dev)} dev, {len(test)} test items)")
+            before = {"dev": _evaluate(student, trainset, score), "test": _evaluate(student, testset, score)}
+            log(f"tuning with {sizing}")
+            if optimizer == "mipro":
+                tp = dspy.MIPROv2(
+                    metric=score,
+                    prompt_model=first_lm,
+                    task_model=first_lm,
+                    auto=None,
+                    num_candidates=n_cand,
+                    max_bootstrapped_demos=0,
+                    max_labeled_demos=demos,
+                    num_threads=1,
+                    seed=seed,
+                    verbose=False,
+                )
+                tuned = tp.compile(
+                    student,
+                    trainset=trainset,
+                    valset=trainset,
+                    num_trials=n_trials,
+                    minibatch=False,
+                    program_aware_proposer=False,
+                    data_aware_proposer=False,
+                    fewshot_aware_proposer=False,
+                )
             else:
-                alias = prompt_model if prompt_model in lms else next(iter(lms))
-                first_lm = budgeted(lms[alias], ledger_id, lms[alias].price)
-                first_lm.kwargs.update(temperature=1.0, max_tokens=384)
-                first_lm.kwargs.pop("stop", None)
-            with dspy.context(adapter=TemplateAdapter(), lm=first_lm):
-                log(f"scoring the pipeline as it is ({len(dev)} dev, {len(test)} test items)")
-                before = {"dev": _evaluate(student, trainset, score), "test": _evaluate(student, testset, score)}
-                log(f"tuning with {sizing}")
-                if optimizer == "mipro":
-                    tp = dspy.MIPROv2(
-                        metric=score,
-                        prompt_model=first_lm,
-                        task_model=first_lm,
-                        auto=None,
-                        num_candidates=n_cand,
-                        max_bootstrapped_demos=0,
-                        max_labeled_demos=demos,
-                        num_threads=1,
-                        seed=seed,
-                        verbose=False,
-                    )
-                    tuned = tp.compile(
-                        student,
-                        trainset=trainset,
-                        valset=trainset,
-                        num_trials=n_trials,
-                        minibatch=False,
-                        program_aware_proposer=False,
-                        data_aware_proposer=False,
-                        fewshot_aware_proposer=False,
-                    )
-                else:
 
-                    def gepa_metric(
-                        gold: Any, pred: Any, trace: Any = None, pred_name: Any = None, pred_trace: Any = None
-                    ) -> Any:
-                        value = score(gold, pred)
-                        expected = by_index[int(gold.archon_index)].gold
-                        got = getattr(pred, "answer", None)
-                        feedback = (
-                            f"Correct: {got!r}."
-                            if value >= 1
-                            else f"Wrong: the answer was {got!r}, the expected answer is {expected!r}."
-                        )
-                        return dspy.Prediction(score=value, feedback=feedback)
-
-                    tp = dspy.GEPA(
-                        metric=gepa_metric,
-                        reflection_lm=first_lm,
-                        # archon's plain adapter: small reflection models never write JSON
-                        instruction_proposer=InstructionProposer(adapter=TemplateAdapter(), max_chars=1500),
-                        max_metric_calls=sizing["max_metric_calls"],
-                        num_threads=1,
-                        seed=seed,
-                        track_stats=False,
+                def gepa_metric(
+                    gold: Any, pred: Any, trace: Any = None, pred_name: Any = None, pred_trace: Any = None
+                ) -> Any:
+                    value = score(gold, pred)
+                    expected = by_index[int(gold.archon_index)].gold
+                    got = getattr(pred, "answer", None)
+                    feedback = (
+                        f"Correct: {got!r}."
+                        if value >= 1
+                        else f"Wrong: the answer was {got!r}, the expected answer is {expected!r}."
                     )
-                    tuned = tp.compile(student, trainset=trainset, valset=trainset)
-                tuned.use({**lms})
-                after = {"dev": _evaluate(tuned, trainset, score), "test": _evaluate(tuned, testset, score)}
-    finally:
-        _LEDGERS.pop(ledger_id, None)
+                    return dspy.Prediction(score=value, feedback=feedback)
+
+                tp = dspy.GEPA(
+                    metric=gepa_metric,
+                    reflection_lm=first_lm,
+                    # archon's plain adapter: small reflection models never write JSON
+                    instruction_proposer=InstructionProposer(adapter=TemplateAdapter(), max_chars=1500),
+                    max_metric_calls=sizing["max_metric_calls"],
+                    num_threads=1,
+                    seed=seed,
+                    track_stats=False,
+                )
+                tuned = tp.compile(student, trainset=trainset, valset=trainset)
+            tuned.use({**lms})
+            after = {"dev": _evaluate(tuned, trainset, score), "test": _evaluate(tuned, testset, score)}
     adapter = TemplateAdapter()
     overrides: dict[str, str] = {}
     instructions: dict[str, tuple[str, str]] = {}

@@ -1,25 +1,31 @@
 """search: architecture search over a space of pipelines (``archon optimize``)."""
 
 from archon.search._ledger import Spend
-from archon.search._optimize import SearchResult
 from archon.search._optimize import aoptimize
-from archon.search._optimize import load_study_result
 from archon.search._param import Param
-from archon.search._rank import rank_models
+from archon.search._power_ranking import rank_models
 from archon.search._records import TrialRecord
+from archon.search._results import SearchResult
+from archon.search._results import StudyTrial
+from archon.search._results import load_study_result
+from archon.search._results import study_trial
 from archon.search._space import SearchSpace
 from archon.search._space import parse_space
 from archon.search._space import parse_space_file
+from archon.search._strategies import STRATEGIES
 
 __all__ = [
     "Param",
+    "STRATEGIES",
     "SearchResult",
     "SearchSpace",
     "Spend",
+    "StudyTrial",
     "TrialRecord",
     "aoptimize",
     "load_study_result",
     "parse_space",
     "parse_space_file",
     "rank_models",
+    "study_trial",
 ]

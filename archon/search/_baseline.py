@@ -77,7 +77,7 @@ def select_winner(records: Sequence[Any]) -> Any | None:
     the module docstring); records without per-item scores fall back to the top score.
 
     Example:
-        >>> from archon.search._optimize import TrialRecord as T
+        >>> from archon.search._records import TrialRecord as T
         >>> a = T(0, {}, "complete", 0.60, cost=5.0, item_scores=(1.0,) * 6 + (0.0,) * 4)
         >>> b = T(1, {}, "complete", 0.55, cost=1.0, item_scores=(1.0,) * 5 + (0.0,) * 5)
         >>> select_winner([a, b]).number

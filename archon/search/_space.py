@@ -22,11 +22,11 @@ from pydantic import PositiveInt
 
 from archon.errors import Problem
 from archon.errors import SpecError
-from archon.search._archon import ArchonBlock
-from archon.search._archon import Ranking
-from archon.search._archon import archon_params
-from archon.search._archon import build_archon
-from archon.search._archon import default_ranking
+from archon.search._archon_space import ArchonBlock
+from archon.search._archon_space import Ranking
+from archon.search._archon_space import archon_params
+from archon.search._archon_space import build_archon
+from archon.search._archon_space import default_ranking
 from archon.search._demos import SELECT
 from archon.search._demos import DemoBlock
 from archon.search._demos import DemoPool
@@ -35,6 +35,7 @@ from archon.search._demos import instruction_text
 from archon.search._demos import render_block
 from archon.search._demos import resolve
 from archon.search._param import Param
+from archon.search._strategies import STRATEGIES
 from archon.spec import DatasetSpec
 from archon.spec import NodeSpec
 from archon.spec import PipelineSpec
@@ -97,7 +98,7 @@ class SearchSpace:
     dataset: DatasetSpec
     metric: str
     budget: BudgetBlock
-    strategy: Literal["tpe", "random", "grid", "nsga2", "greedy"]
+    strategy: str  # a key of STRATEGIES
     objectives: tuple[str, ...]
     seed: int
     file: str
@@ -355,8 +356,9 @@ def parse_space(
                 f"add budget: {{per_query: {{{dim}: ...}}}}",
             )
     strategy = data.get("strategy", "greedy")
-    if strategy not in ("tpe", "random", "grid", "nsga2", "greedy"):
-        add(("strategy",), f"unknown strategy {strategy!r}", "use tpe, random, grid, nsga2 or greedy")
+    if strategy not in STRATEGIES:
+        known = list(STRATEGIES)
+        add(("strategy",), f"unknown strategy {strategy!r}", f"use {', '.join(known[:-1])} or {known[-1]}")
     if strategy == "nsga2" and data.get("objectives") != ["score", "cost"]:
         add(("strategy",), "nsga2 is multi-objective", "set objectives: [score, cost], or use tpe")
     objectives = data.get("objectives", ["score"])

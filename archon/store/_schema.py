@@ -131,3 +131,19 @@ class ModelRankRecord(Base):
     score: Mapped[float] = mapped_column(Float)
     items: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+def _sqlite_ddl(table: Any) -> str:
+    from sqlalchemy.dialects import sqlite
+    from sqlalchemy.schema import CreateIndex
+    from sqlalchemy.schema import CreateTable
+
+    parts: list[Any] = [CreateTable(table, if_not_exists=True)]
+    parts += [CreateIndex(i, if_not_exists=True) for i in sorted(table.indexes, key=lambda i: str(i.name))]
+    texts = [str(p.compile(dialect=sqlite.dialect())).strip() for p in parts]
+    return ";\n".join("\n".join(line.rstrip() for line in t.splitlines()) for t in texts) + ";\n"
+
+
+#: The call cache's table and index in SQLite, as archon creates them: the script a
+#: standalone export runs on its database (one definition of the table).
+CALLS_SQLITE_DDL: str = _sqlite_ddl(CallRecord.__table__)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import subprocess
@@ -161,14 +162,12 @@ def test_tune_refuses_a_budget_it_cannot_keep(served: str, tmp_path: Path) -> No
 
 def test_budgeted_lm_never_sends_a_call_past_the_budget(served: str) -> None:
     from archon.export import dspy as ops
-    from archon.export._tune import _LEDGERS
     from archon.export._tune import TuneBudgetExceeded
     from archon.export._tune import TuneLedger
     from archon.export._tune import budgeted
 
     ledger = TuneLedger(calls=3)
-    _LEDGERS["t"] = ledger
-    lm = budgeted(ops.lm("openai/gemma-3-270m", api_base=served, temperature=0.7, max_tokens=4), "t")
+    lm = budgeted(ops.lm("openai/gemma-3-270m", api_base=served, temperature=0.7, max_tokens=4), ledger)
     for word in ("hot", "big", "hot"):  # the second "hot" comes from DSPy's cache: free
         assert lm(messages=[{"role": "user", "content": f"Word: {word}\nOpposite:"}])
     assert ledger.spent_calls == 2 and ledger.cached == 1
@@ -177,7 +176,7 @@ def test_budgeted_lm_never_sends_a_call_past_the_budget(served: str) -> None:
     with pytest.raises(TuneBudgetExceeded):  # reserved before it is sent: refused, never sent
         lm(messages=[{"role": "user", "content": "Word: down\nOpposite:"}])
     assert ledger.spent_calls == 3 and ledger.refused == 1 and len(lm.history) == 4
-    _LEDGERS.pop("t")
+    assert copy.deepcopy(lm).ledger is ledger  # DSPy's copies of the LM spend from the same ledger
 
 
 def test_gepa_stays_within_budget(served: str, tmp_path: Path) -> None:

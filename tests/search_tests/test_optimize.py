@@ -192,7 +192,7 @@ async def test_successive_halving_spends_less_for_the_same_trials(db_url: str, t
 
 
 async def test_greedy_climbs_from_the_defaults_then_restarts(db_url: str) -> None:
-    from archon.search._optimize import _greedy_next
+    from archon.search._strategies import _greedy_next
 
     text = space_text("{calls: 200000, trials: 60}", "greedy", n_high=6)
     space = parse_space(text, str(SPACE))

@@ -25,8 +25,8 @@ from archon.evaluate import Dataset
 from archon.evaluate import aevaluate
 from archon.evaluate import get_metric
 from archon.operators import operator_types
-from archon.search._archon import Ranking
-from archon.search._archon import model_aliases
+from archon.search._archon_space import Ranking
+from archon.search._archon_space import model_aliases
 from archon.search._ledger import Spend
 from archon.search._space import SearchSpace
 from archon.search._space import _dump

@@ -1,0 +1,171 @@
+"""Search strategies: how the next architecture is proposed.
+
+``STRATEGIES`` is the one table of names (the space parser, its error message and
+``--help`` read it). Optuna's samplers drive ``tpe``, ``random``, ``grid`` and ``nsga2``;
+``greedy`` (coordinate ascent with restarts) enqueues each trial's parameters itself.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import replace
+from typing import TYPE_CHECKING
+from typing import Any
+
+from archon.search._param import Param
+from archon.search._records import TrialRecord
+
+if TYPE_CHECKING:  # the space parser reads STRATEGIES: no import of it at run time
+    from archon.search._space import SearchSpace
+
+#: Strategy name → what it does. The space parser, its error message, ``archon optimize
+#: --strategy`` and its ``--help`` all read this table.
+STRATEGIES: dict[str, str] = {
+    "greedy": "coordinate ascent from the defaults, one parameter at a time, restarting from a random "
+    "untried architecture at a local optimum (the default)",
+    "tpe": "Optuna's multivariate TPE: a model of good and bad trials proposes the next",
+    "random": "uniform random draws",
+    "grid": "every point of the space once (int, choice, bool and subset parameters)",
+    "nsga2": "Optuna's NSGA-II, multi-objective (needs objectives: [score, cost])",
+}
+
+
+def _suggest(trial: Any, params: tuple[Param, ...], grid: bool) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for p in params:
+        if not grid and not p.is_active(values):
+            continue
+        if p.kind == "int":
+            values[p.name] = trial.suggest_int(p.name, int(p.low), int(p.high), log=p.log)
+        elif p.kind == "float":
+            values[p.name] = trial.suggest_float(p.name, float(p.low), float(p.high), log=p.log)
+        elif p.kind == "bool":
+            values[p.name] = trial.suggest_categorical(p.name, [False, True])
+        elif p.kind == "subset":  # optuna's choices are scalars: each combination as JSON
+            values[p.name] = json.loads(trial.suggest_categorical(p.name, [json.dumps(c) for c in p.grid()]))
+        else:
+            values[p.name] = trial.suggest_categorical(p.name, list(p.choices))
+    return values
+
+
+def _sampler(space: SearchSpace, trials: int = 0) -> Any:
+    """The strategy's sampler, seeded by the space's seed and the number of trials so far:
+    a resumed search (or a second worker) proposes what an unkilled one would at that
+    point, instead of replaying the first proposals of the seed."""
+    import optuna
+
+    seed = (space.seed * 1_000_003 + trials) % 2**32 if trials else space.seed
+    space = replace(space, seed=seed)
+
+    if space.strategy in ("random", "greedy"):  # greedy enqueues every trial's parameters itself
+        return optuna.samplers.RandomSampler(seed=space.seed)
+    if space.strategy == "nsga2":
+        return optuna.samplers.NSGAIISampler(seed=space.seed, population_size=max(4, min(20, _grid_cap(space))))
+    if space.strategy == "grid":
+
+        class AskTellGrid(optuna.samplers.GridSampler):
+            # GridSampler calls study.stop() when the grid is done, which only works inside
+            # study.optimize; with ask/tell archon counts the grid points itself.
+            def after_trial(self, *args: Any, **kwargs: Any) -> None:
+                return None
+
+        grid = {p.name: [json.dumps(v) for v in p.grid()] if p.kind == "subset" else p.grid() for p in space.params}
+        return AskTellGrid(grid, seed=space.seed)
+    return optuna.samplers.TPESampler(seed=space.seed, multivariate=True)
+
+
+def _neighbours(p: Param, value: Any) -> list[Any]:
+    if p.kind in ("bool", "choice", "subset"):
+        return [v for v in p.grid() if v != value]
+    if p.kind == "int":  # a line search along the coordinate: every value of a small range, nearest first
+        lo, hi = int(p.low), int(p.high)
+        if hi - lo <= 8:
+            return sorted((v for v in range(lo, hi + 1) if v != value), key=lambda v: (abs(v - value), v))
+        step = max(1, (hi - lo) // 4)
+        near = (value - 1, value + 1, value - step, value + step, lo, hi)
+        return list(dict.fromkeys(v for v in near if lo <= v <= hi and v != value))
+    width = (p.high - p.low) / 10
+    return [v for v in (value - width, value + width) if p.low <= v <= p.high]
+
+
+def _encode(space: SearchSpace, values: dict[str, Any]) -> dict[str, Any]:
+    """Parameter values as optuna stores them (a subset as its JSON)."""
+    kinds = {p.name: p.kind for p in space.params}
+    return {k: json.dumps(v) if kinds.get(k) == "subset" else v for k, v in values.items()}
+
+
+def _best(records: list[TrialRecord]) -> TrialRecord | None:
+    """The complete trial with the highest score, the cheaper one on a tie (the point
+    greedy climbs from; the search's winner is :func:`select_winner`'s)."""
+    done = [r for r in records if r.state == "complete"]
+    return max(done, key=lambda r: (r.score or 0, -(r.cost or 0)), default=None)
+
+
+def _greedy_next(
+    space: SearchSpace, records: list[TrialRecord], busy: list[dict[str, Any]] | None = None
+) -> dict[str, Any] | None:
+    """Coordinate ascent with restarts: the first untried neighbour of the best
+    architecture so far (one parameter changed), the defaults first. When every neighbour
+    of the best was tried (a local optimum), an untried architecture drawn at random —
+    seeded by the space's seed and the number of trials, so a resumed search draws the
+    same — and the climb goes on from whichever is best. None when no untried
+    architecture is found. ``busy``: architectures other workers are trying now (not
+    proposed again)."""
+    records = [r for r in records if r.state != "failed"]  # a dead worker's trial evaluated nothing
+    tried = [space.active(r.params) for r in records] + [space.active(b) for b in busy or []]
+    best = _best(records)
+    current = space.active(best.params) if best else None
+    if current is None:
+        start = space.active({p.name: p.default for p in space.params})
+        if start not in tried:
+            return start
+    else:
+        for p in space.params:
+            if not p.is_active(current):
+                continue
+            for v in _neighbours(p, current[p.name]):
+                proposal = _repair(space, space.active({**current, p.name: v}))
+                if proposal not in tried:
+                    return proposal
+    rng = random.Random(f"{space.seed}:{len(records)}")
+    for _ in range(500):
+        values: dict[str, Any] = {}
+        for p in space.params:
+            if p.kind == "float":
+                values[p.name] = rng.uniform(float(p.low), float(p.high))
+            else:
+                values[p.name] = rng.choice(list(p.grid()))
+        proposal = space.active(values)
+        if proposal not in tried:
+            return proposal
+    return None
+
+
+def _repair(space: SearchSpace, values: dict[str, Any]) -> dict[str, Any]:
+    """A parameter that a change made active keeps its inactive default only if that is
+    one of its values; else it starts at its first value (the lowest)."""
+    out = dict(values)
+    for p in space.params:
+        if not p.is_active(out):
+            continue
+        v = out.get(p.name)
+        if p.kind == "float":
+            out[p.name] = min(max(float(v if v is not None else p.low), float(p.low)), float(p.high))
+        elif v not in p.grid():
+            out[p.name] = p.grid()[0]
+    return space.active(out)
+
+
+def _grid_cap(space: SearchSpace) -> int:
+    try:
+        return _grid_size(space)
+    except ValueError:  # a float parameter: unbounded
+        return 20
+
+
+def _grid_size(space: SearchSpace) -> int:
+    size = 1
+    for p in space.params:
+        size *= len(p.grid())
+    return size

@@ -155,7 +155,10 @@ def export_dspy(spec: PipelineSpec, *, source_text: str = "", provenance: Mappin
                 else f"({_py(b.name)}, self.lms[{_py(lm_key[(b.name, b.sampling)])}])"
                 for i, b in enumerate(planned.models)
             )
-            body.append(f"{v} = ops.generate({p}, item, {_py(nid)}, [{models}], samples={d['samples']})")
+            adaptive = ""
+            if d.get("early_stop"):
+                adaptive = f", early_stop={d['early_stop']!r}, wave={d['wave']}, normalize={_py(d['normalize'])}"
+            body.append(f"{v} = ops.generate({p}, item, {_py(nid)}, [{models}], samples={d['samples']}{adaptive})")
         elif node.op == "rank":
             body.append(f"{v} = ops.rank({p}, item, {cand_expr}, top_k={d['top_k']}{tpl})")
         elif node.op == "fuse":

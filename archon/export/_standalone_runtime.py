@@ -53,9 +53,10 @@ from archon.operators._combine import critiqued
 from archon.operators._combine import fused
 from archon.operators._combine import generated
 from archon.operators._combine import judged_passes
+from archon.operators._combine import majority_settled
 from archon.operators._combine import rank_needs_call
 from archon.operators._combine import ranked
-from archon.operators._combine import sample_jobs
+from archon.operators._combine import sample_waves
 from archon.operators._combine import suite_for
 from archon.operators._combine import verified
 from archon.operators._combine import voted
@@ -452,8 +453,14 @@ async def generate(q: QueryRun, node: Node, cands: tuple[Candidate, ...], tests:
     if not node.template and isinstance(raw, list) and raw:
         conversation = tuple((str(m["role"]), str(m["content"])) for m in raw)
     prompt = q.query_text(node)
-    jobs = sample_jobs(len(node.models), node.params["samples"])
-    texts = await asyncio.gather(*(q.complete(node, prompt, i, w, conversation) for w, i in jobs))
+    p = node.params
+    jobs: list[tuple[int, int]] = []
+    texts: list[str] = []
+    for wave in sample_waves(len(node.models), p["samples"], p["wave"] if p["early_stop"] else None):
+        texts += await asyncio.gather(*(q.complete(node, prompt, i, w, conversation) for w, i in wave))
+        jobs += wave
+        if p["early_stop"] and majority_settled(texts, p["normalize"], p["early_stop"]):
+            break
     return generated(texts, jobs, node.id, [m[0] for m in node.models])
 
 

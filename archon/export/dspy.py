@@ -33,9 +33,10 @@ from archon.operators._combine import critiqued
 from archon.operators._combine import fused
 from archon.operators._combine import generated
 from archon.operators._combine import judged_passes
+from archon.operators._combine import majority_settled
 from archon.operators._combine import rank_needs_call
 from archon.operators._combine import ranked
-from archon.operators._combine import sample_jobs
+from archon.operators._combine import sample_waves
 from archon.operators._combine import suite_for
 from archon.operators._combine import verified
 from archon.operators._combine import voted
@@ -290,11 +291,25 @@ def _query(item: Mapping[str, Any], template: str | None) -> str:
 
 
 def generate(
-    pred: dspy.Predict, item: Mapping[str, Any], node: str, lms: Sequence[tuple[str, dspy.LM]], samples: int
+    pred: dspy.Predict,
+    item: Mapping[str, Any],
+    node: str,
+    lms: Sequence[tuple[str, dspy.LM]],
+    samples: int,
+    *,
+    early_stop: float | None = None,
+    wave: int = 4,
+    normalize: str = "text",
 ) -> tuple[Candidate, ...]:
-    """``samples`` answers from each model: rollout i is sample i."""
-    jobs = sample_jobs(len(lms), samples)
-    texts = [_call(pred, "answer", i, lms[m][1], item=dict(item)) for m, i in jobs]
+    """``samples`` answers from each model: rollout i is sample i (with ``early_stop``:
+    in waves, stopping once the leading answer is settled, as archon's generate does)."""
+    jobs: list[tuple[int, int]] = []
+    texts: list[str] = []
+    for batch in sample_waves(len(lms), samples, wave if early_stop else None):
+        texts += [_call(pred, "answer", i, lms[m][1], item=dict(item)) for m, i in batch]
+        jobs += batch
+        if early_stop and majority_settled(texts, normalize, early_stop):
+            break
     return generated(texts, jobs, node, [alias for alias, _ in lms])
 
 

@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
@@ -33,23 +34,62 @@ from archon.operators._parsing import parse_test_results
 from archon.operators._parsing import parse_verdict
 
 
-def sample_jobs(models: int, samples: int) -> list[tuple[int, int]]:
-    """generate's requests as (model index, sample index): every sample of the first
-    model, then of the next. Sample i of a model is request i of its context, so
-    ``samples: 5`` is the first five requests of ``samples: 10``.
+def sample_waves(models: int, samples: int, wave: int | None) -> list[list[tuple[int, int]]]:
+    """generate's requests in waves of ``wave`` samples per model (one wave of all of
+    them when ``wave`` is None): the first wave is samples 0..wave-1 of every model, the
+    next the following ones, so stopping after any wave leaves the first samples of each
+    model — what a fixed run with fewer samples has drawn (and cached).
 
     Example:
-        >>> sample_jobs(2, 2)
-        [(0, 0), (0, 1), (1, 0), (1, 1)]
+        >>> sample_waves(2, 3, 2)
+        [[(0, 0), (0, 1), (1, 0), (1, 1)], [(0, 2), (1, 2)]]
+        >>> sample_waves(1, 3, None)
+        [[(0, 0), (0, 1), (0, 2)]]
     """
-    return [(m, i) for m in range(models) for i in range(samples)]
+    step = max(1, samples if wave is None else wave)
+    return [
+        [(m, i) for m in range(models) for i in range(lo, min(lo + step, samples))] for lo in range(0, samples, step)
+    ]
+
+
+def majority_settled(texts: Sequence[str], normalize: str, confidence: float) -> bool:
+    """Adaptive sampling's stopping rule: with ``a`` samples for the leading answer and
+    ``b`` for the runner-up (empty answers not counted), the leader's share of the two
+    has the posterior Beta(a+1, b+1) under a uniform prior; sampling stops once the
+    probability that it is over one half — the leader is the true majority of the two —
+    reaches ``confidence`` (Adaptive-Consistency's Beta criterion, Aggarwal et al. 2023).
+    For whole numbers, P(p <= 1/2) for p ~ Beta(a+1, b+1) is P(X >= a+1) for
+    X ~ Binomial(a+b+1, 1/2), computed exactly.
+
+    Example:
+        >>> majority_settled(["4", "4", "4", "4"], "text", 0.95)  # 1 - 1/32
+        True
+        >>> majority_settled(["4", "4", "4", "5"], "text", 0.95)  # 1 - 6/32
+        False
+        >>> majority_settled(["", "", ""], "text", 0.5001)
+        False
+    """
+    counts: dict[str, int] = {}
+    for t in texts:
+        key = normalize_answer(t, normalize)
+        if key:
+            counts[key] = counts.get(key, 0) + 1
+    if not counts:
+        return False
+    top = sorted(counts.values(), reverse=True)
+    a, b = top[0], top[1] if len(top) > 1 else 0
+    n = a + b + 1
+    tail = sum(math.comb(n, k) for k in range(a + 1, n + 1)) / (1 << n)
+    return 1.0 - tail >= confidence
 
 
 def generated(
     texts: Sequence[str], jobs: Sequence[tuple[int, int]], node: str, names: Sequence[str | None]
 ) -> tuple[Candidate, ...]:
-    """One candidate per reply of :func:`sample_jobs`, named after its model."""
-    return tuple(Candidate(text=t, node=node, model=names[m], sample=i) for (m, i), t in zip(jobs, texts, strict=True))
+    """One candidate per reply of :func:`sample_waves` drawn, named
+    after its model, in job order: every sample of the first model, then the next."""
+    pairs = sorted(zip(jobs, texts, strict=True), key=lambda p: p[0])
+    return tuple(Candidate(text=t, node=node, model=names[m], sample=i) for (m, i), t in pairs)
 
 
 def rank_needs_call(cands: Sequence[Candidate]) -> bool:

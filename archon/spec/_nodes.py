@@ -21,6 +21,17 @@ class GenerateSpec(LLMNodeSpec):
     op: Literal["generate"] = "generate"
     samples: PositiveInt = Field(default=1, le=MAX_SAMPLES, description="samples per model")
     models: list[str] | None = Field(default=None, description="several models (aliases or strings)")
+    early_stop: float | None = Field(
+        default=None,
+        gt=0.5,
+        lt=1.0,
+        description="adaptive sampling: draw samples in waves of `wave` and stop once the leading answer's "
+        "posterior probability of being the majority reaches this (e.g. 0.95); `samples` is the maximum",
+    )
+    wave: PositiveInt = Field(default=4, le=MAX_SAMPLES, description="samples per wave with early_stop (per model)")
+    normalize: Literal["exact", "text", "number"] = Field(
+        default="text", description="with early_stop: how answers are compared (as vote compares them)"
+    )
 
     def max_calls(self, n_in: int, n_models: int = 1) -> int:
         return self.samples * n_models

@@ -54,8 +54,10 @@ from archon.operators._combine import fused
 from archon.operators._combine import generated
 from archon.operators._combine import judged_passes
 from archon.operators._combine import majority_settled
+from archon.operators._combine import pair_schedule
 from archon.operators._combine import rank_needs_call
 from archon.operators._combine import ranked
+from archon.operators._combine import ranked_pairwise
 from archon.operators._combine import sample_waves
 from archon.operators._combine import suite_for
 from archon.operators._combine import verified
@@ -465,6 +467,13 @@ async def generate(q: QueryRun, node: Node, cands: tuple[Candidate, ...], tests:
 
 
 async def rank(q: QueryRun, node: Node, cands: tuple[Candidate, ...], tests: list[Tests]) -> NodeValue:
+    p = node.params
+    if p["method"] == "pairwise" and rank_needs_call(cands):
+        schedule = pair_schedule(len(cands), p["pairs"])
+        orders = [(a, b) for i, j in schedule for a, b in ((i, j), (j, i))]
+        prompts = [q.instructions(node, first=cands[a], second=cands[b]) for a, b in orders]
+        replies = await asyncio.gather(*(q.complete(node, prompt) for prompt in prompts))
+        return ranked_pairwise(cands, schedule, replies, p["top_k"])
     needed = rank_needs_call(cands)
     reply = await q.complete(node, q.instructions(node, candidates=cands)) if needed else None
     return ranked(cands, reply, node.params["top_k"])

@@ -34,8 +34,10 @@ from archon.operators._combine import fused
 from archon.operators._combine import generated
 from archon.operators._combine import judged_passes
 from archon.operators._combine import majority_settled
+from archon.operators._combine import pair_schedule
 from archon.operators._combine import rank_needs_call
 from archon.operators._combine import ranked
+from archon.operators._combine import ranked_pairwise
 from archon.operators._combine import sample_waves
 from archon.operators._combine import suite_for
 from archon.operators._combine import verified
@@ -198,6 +200,16 @@ class Rank(dspy.Signature):
     ranking: str = dspy.OutputField(desc="like [2] > [1] > [3]")
 
 
+class PairwiseRank(dspy.Signature):
+    """Which of two answers is better? Reply A or B."""
+
+    item: dict[str, Any] = dspy.InputField(desc="the input item's fields")
+    query: str = dspy.InputField()
+    first: Any = dspy.InputField()
+    second: Any = dspy.InputField()
+    better: str = dspy.OutputField(desc="A or B")
+
+
 class Fuse(dspy.Signature):
     """Merge the candidate answers into one better answer."""
 
@@ -247,6 +259,7 @@ class UnitTestJudge(dspy.Signature):
 SIGNATURES: dict[str, type[dspy.Signature]] = {
     "generate": Generate,
     "rank": Rank,
+    "rank:pairwise": PairwiseRank,
     "fuse": Fuse,
     "critique": Critique,
     "verify": Verify,
@@ -314,8 +327,24 @@ def generate(
 
 
 def rank(
-    pred: dspy.Predict, item: Mapping[str, Any], cands: Sequence[Candidate], top_k: int, template: str | None = None
+    pred: dspy.Predict,
+    item: Mapping[str, Any],
+    cands: Sequence[Candidate],
+    top_k: int,
+    template: str | None = None,
+    *,
+    method: str = "list",
+    pairs: int | None = None,
 ) -> tuple[Candidate, ...]:
+    if method == "pairwise" and rank_needs_call(cands):
+        schedule = pair_schedule(len(cands), pairs)
+        query = _query(item, template)
+        replies = [
+            _call(pred, "better", item=dict(item), query=query, first=cands[a], second=cands[b])
+            for i, j in schedule
+            for a, b in ((i, j), (j, i))
+        ]
+        return ranked_pairwise(cands, schedule, replies, top_k)
     reply = None
     if rank_needs_call(cands):
         reply = _call(pred, "ranking", item=dict(item), query=_query(item, template), candidates=list(cands))

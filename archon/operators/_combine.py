@@ -28,6 +28,7 @@ from archon._typing import Candidate
 from archon._typing import Tests
 from archon.operators._parsing import normalize_answer
 from archon.operators._parsing import parse_blocks
+from archon.operators._parsing import parse_choice
 from archon.operators._parsing import parse_ranking
 from archon.operators._parsing import parse_test_lines
 from archon.operators._parsing import parse_test_results
@@ -106,6 +107,92 @@ def ranked(cands: Sequence[Candidate], reply: str | None, top_k: int) -> tuple[C
     n = len(cands)
     order = parse_ranking(reply, n)
     return tuple(dataclasses.replace(cands[i], score=(n - r) / n) for r, i in enumerate(order[:top_k]))
+
+
+def pair_schedule(n: int, pairs: int | None) -> list[tuple[int, int]]:
+    """The pairs a pairwise rank compares: all ``n(n-1)/2`` of them (``pairs`` None or
+    enough), else the first ``pairs`` of a balanced schedule — every candidate against its
+    neighbour on a cycle, then the one two places on, and so on — so each candidate meets
+    others as evenly as the budget allows. Each pair is judged twice, in both orders.
+
+    Example:
+        >>> pair_schedule(3, None)
+        [(0, 1), (0, 2), (1, 2)]
+        >>> pair_schedule(5, 5)
+        [(0, 1), (1, 2), (2, 3), (3, 4), (0, 4)]
+    """
+    every = [(i, j) for i in range(n) for j in range(i + 1, n)]
+    if pairs is None or pairs >= len(every):
+        return every
+    out: list[tuple[int, int]] = []
+    for gap in range(1, n // 2 + 1):
+        for i in range(n):
+            a, b = sorted((i, (i + gap) % n))
+            if (a, b) not in out:
+                out.append((a, b))
+    return out[:pairs]
+
+
+def bradley_terry(n: int, wins: Sequence[tuple[int, int]], iterations: int = 200) -> list[float]:
+    """Strengths of ``n`` candidates from ``(winner, loser)`` outcomes under the
+    Bradley–Terry model, P(i beats j) = s_i / (s_i + s_j), fitted by Hunter's MM updates;
+    every pair that met also gets half a win each way (a prior that keeps a candidate
+    that never won finite). The strengths sum to 1.
+
+    Example:
+        >>> [round(s, 3) for s in bradley_terry(3, [(0, 1), (0, 1), (0, 2), (1, 2)])]
+        [0.676, 0.209, 0.115]
+    """
+    if n == 0:
+        return []
+    won = [0.0] * n
+    met: dict[tuple[int, int], float] = {}
+    for w, lo in wins:
+        won[w] += 1.0
+        key = (min(w, lo), max(w, lo))
+        met[key] = met.get(key, 0.0) + 1.0
+    for (i, j), k in list(met.items()):
+        won[i] += 0.5
+        won[j] += 0.5
+        met[(i, j)] = k + 1.0
+    s = [1.0 / n] * n
+    for _ in range(iterations):
+        new = []
+        for i in range(n):
+            denom = sum(k / (s[a] + s[b]) for (a, b), k in met.items() if i in (a, b))
+            new.append(won[i] / denom if denom > 0 else s[i])
+        total = sum(new)
+        s = [x / total for x in new]
+    return s
+
+
+def ranked_pairwise(
+    cands: Sequence[Candidate], schedule: Sequence[tuple[int, int]], replies: Sequence[str], top_k: int
+) -> tuple[Candidate, ...]:
+    """The best ``top_k`` by Bradley–Terry strength (ties: the earlier candidate) from
+    two judgments per scheduled pair — ``replies[2k]`` saw pair k as (A=i, B=j),
+    ``replies[2k+1]`` as (A=j, B=i), so a judge that always picks the first answer cancels
+    out; a reply that names neither counts for neither. Scores are the strengths.
+
+    Example:
+        >>> from archon._typing import Candidate
+        >>> cs = (Candidate("x", "g"), Candidate("y", "g"))
+        >>> [c.text for c in ranked_pairwise(cs, [(0, 1)], ["B", "A"], 2)]  # y won both orders
+        ['y', 'x']
+        >>> [c.text for c in ranked_pairwise(cs, [(0, 1)], ["A", "A"], 2)]  # position bias: a tie
+        ['x', 'y']
+    """
+    wins: list[tuple[int, int]] = []
+    for k, (i, j) in enumerate(schedule):
+        for first, second, reply in ((i, j, replies[2 * k]), (j, i, replies[2 * k + 1])):
+            choice = parse_choice(reply)
+            if choice == "A":
+                wins.append((first, second))
+            elif choice == "B":
+                wins.append((second, first))
+    strength = bradley_terry(len(cands), wins)
+    order = sorted(range(len(cands)), key=lambda i: (-round(strength[i], 9), i))
+    return tuple(dataclasses.replace(cands[i], score=strength[i]) for i in order[:top_k])
 
 
 def fused(cands: Sequence[Candidate], texts: Sequence[str], node: str, model: str | None) -> tuple[Candidate, ...]:

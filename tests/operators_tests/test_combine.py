@@ -11,14 +11,17 @@ import pytest
 from archon._typing import Candidate
 from archon._typing import Tests as Suite
 from archon.operators import _combine as combine
+from archon.operators._combine import bradley_terry
 from archon.operators._combine import by_tests
 from archon.operators._combine import critiqued
 from archon.operators._combine import fused
 from archon.operators._combine import generated
 from archon.operators._combine import judged_passes
 from archon.operators._combine import majority_settled
+from archon.operators._combine import pair_schedule
 from archon.operators._combine import rank_needs_call
 from archon.operators._combine import ranked
+from archon.operators._combine import ranked_pairwise
 from archon.operators._combine import sample_waves
 from archon.operators._combine import suite_for
 from archon.operators._combine import verified
@@ -103,6 +106,42 @@ def test_rank_of_one_candidate_makes_no_call_and_keeps_it() -> None:
     one = _cands("a")
     assert ranked(one, None, 5) == one  # unscored: nothing was compared
     assert ranked(_cands("a", "b", "c"), None, 2) == _cands("a", "b")
+
+
+def test_pair_schedule_is_every_pair_or_a_balanced_prefix() -> None:
+    assert pair_schedule(4, None) == [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)]
+    assert pair_schedule(4, 99) == pair_schedule(4, None)
+    assert pair_schedule(1, None) == [] and pair_schedule(0, 3) == []
+    capped = pair_schedule(8, 8)
+    assert len(capped) == len(set(capped)) == 8
+    meets = [sum(i in p for p in capped) for i in range(8)]
+    assert meets == [2] * 8  # a cycle: everyone meets two others
+    assert set(pair_schedule(7, 21)) == set(pair_schedule(7, None))  # the whole schedule is every pair
+
+
+def test_bradley_terry_orders_by_wins_and_keeps_losers_finite() -> None:
+    s = bradley_terry(3, [(2, 0), (2, 1), (2, 0), (2, 1), (0, 1)])
+    assert s[2] > s[0] > s[1] > 0 and abs(sum(s) - 1) < 1e-9
+    even = bradley_terry(3, [(0, 1), (1, 0), (1, 2), (2, 1), (0, 2), (2, 0)])
+    assert max(even) - min(even) < 1e-9
+    assert bradley_terry(2, []) == [0.5, 0.5] and bradley_terry(0, []) == []
+    # a transitive chain: strengths follow it
+    chain = bradley_terry(4, [(0, 1), (1, 2), (2, 3)] * 3)
+    assert chain == sorted(chain, reverse=True)
+
+
+def test_pairwise_rank_cancels_a_judge_that_always_picks_the_first_answer() -> None:
+    cs = _cands("a", "b", "c")
+    schedule = pair_schedule(3, None)
+    biased = ["A"] * (2 * len(schedule))
+    out = ranked_pairwise(cs, schedule, biased, 3)
+    assert [c.text for c in out] == ["a", "b", "c"]  # all tied: input order
+    assert max(c.score or 0 for c in out) - min(c.score or 0 for c in out) < 1e-9
+    # c wins in both orders, the rest is bias; unreadable replies count for no one
+    replies = []
+    for _, j in schedule:
+        replies += ["B" if j == 2 else "A", "A" if j == 2 else "no idea"]
+    assert [c.text for c in ranked_pairwise(cs, schedule, replies, 1)] == ["c"]
 
 
 def test_fuse_falls_back_to_the_first_candidate_on_an_empty_reply() -> None:

@@ -22,6 +22,7 @@ from archon.export._python import OPERATOR_PROMPTS
 from archon.export._python import _ident
 from archon.export._python import _py
 from archon.export._python import docstring
+from archon.export._python import prompt_key
 from archon.graph import build_graph
 from archon.plan import BoundModel
 from archon.plan import make_plan
@@ -52,7 +53,7 @@ def instructions_of(spec: PipelineSpec, node_id: str) -> str:
     if node.op == "generate":
         text = getattr(node, "template", None) or "{{ input }}"
     else:
-        key = f"{node.op}:{getattr(node, 'kind', '')}" if node.op == "unit_test_generate" else node.op
+        key = prompt_key(node)
         module, name = OPERATOR_PROMPTS[key]
         text = getattr(node, "prompt", None) or getattr(importlib.import_module(module), name)
     system = getattr(node, "system", None)
@@ -138,7 +139,7 @@ def export_dspy(spec: PipelineSpec, *, source_text: str = "", provenance: Mappin
         if node.op == "vote":
             body.append(f"{v} = ops.vote({cand_expr}, normalize={_py(d['normalize'])})")
             continue
-        sig = _SIGNATURE[node.op]
+        sig = "PairwiseRank" if prompt_key(node) == "rank:pairwise" else _SIGNATURE[node.op]
         if planned.models:  # a predictor, its model set on it
             llm.add(nid)
             instr = const(nid.upper() + "_INSTRUCTIONS", instructions_of(spec, nid))
@@ -155,9 +156,13 @@ def export_dspy(spec: PipelineSpec, *, source_text: str = "", provenance: Mappin
                 else f"({_py(b.name)}, self.lms[{_py(lm_key[(b.name, b.sampling)])}])"
                 for i, b in enumerate(planned.models)
             )
-            body.append(f"{v} = ops.generate({p}, item, {_py(nid)}, [{models}], samples={d['samples']})")
+            adaptive = ""
+            if d.get("early_stop"):
+                adaptive = f", early_stop={d['early_stop']!r}, wave={d['wave']}, normalize={_py(d['normalize'])}"
+            body.append(f"{v} = ops.generate({p}, item, {_py(nid)}, [{models}], samples={d['samples']}{adaptive})")
         elif node.op == "rank":
-            body.append(f"{v} = ops.rank({p}, item, {cand_expr}, top_k={d['top_k']}{tpl})")
+            pairwise = f", method={_py('pairwise')}, pairs={d['pairs']!r}" if d.get("method") == "pairwise" else ""
+            body.append(f"{v} = ops.rank({p}, item, {cand_expr}, top_k={d['top_k']}{pairwise}{tpl})")
         elif node.op == "fuse":
             body.append(
                 f"{v} = ops.fuse({p}, item, {cand_expr}, {_py(nid)}, {_py(first.name)}, samples={d['samples']}{tpl})"

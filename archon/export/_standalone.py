@@ -25,6 +25,7 @@ from archon.export._python import _ident
 from archon.export._python import _py
 from archon.export._python import docstring
 from archon.export._python import flow_lines
+from archon.export._python import prompt_key
 from archon.graph import build_graph
 from archon.plan import make_plan
 from archon.spec import LLMNodeSpec
@@ -230,7 +231,7 @@ def export_standalone(spec: PipelineSpec, *, source_text: str = "", provenance: 
             )
             parts.append(f"models=({calls},)")
         own_prompt = getattr(node, "prompt", None)
-        key = f"{node.op}:{getattr(node, 'kind', '')}" if node.op == "unit_test_generate" else node.op
+        key = prompt_key(node)
         for fieldname in ("prompt", "template", "system"):
             value = getattr(node, fieldname, None)
             if value:

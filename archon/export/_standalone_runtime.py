@@ -53,9 +53,12 @@ from archon.operators._combine import critiqued
 from archon.operators._combine import fused
 from archon.operators._combine import generated
 from archon.operators._combine import judged_passes
+from archon.operators._combine import majority_settled
+from archon.operators._combine import pair_schedule
 from archon.operators._combine import rank_needs_call
 from archon.operators._combine import ranked
-from archon.operators._combine import sample_jobs
+from archon.operators._combine import ranked_pairwise
+from archon.operators._combine import sample_waves
 from archon.operators._combine import suite_for
 from archon.operators._combine import verified
 from archon.operators._combine import voted
@@ -452,12 +455,25 @@ async def generate(q: QueryRun, node: Node, cands: tuple[Candidate, ...], tests:
     if not node.template and isinstance(raw, list) and raw:
         conversation = tuple((str(m["role"]), str(m["content"])) for m in raw)
     prompt = q.query_text(node)
-    jobs = sample_jobs(len(node.models), node.params["samples"])
-    texts = await asyncio.gather(*(q.complete(node, prompt, i, w, conversation) for w, i in jobs))
+    p = node.params
+    jobs: list[tuple[int, int]] = []
+    texts: list[str] = []
+    for wave in sample_waves(len(node.models), p["samples"], p["wave"] if p["early_stop"] else None):
+        texts += await asyncio.gather(*(q.complete(node, prompt, i, w, conversation) for w, i in wave))
+        jobs += wave
+        if p["early_stop"] and majority_settled(texts, p["normalize"], p["early_stop"]):
+            break
     return generated(texts, jobs, node.id, [m[0] for m in node.models])
 
 
 async def rank(q: QueryRun, node: Node, cands: tuple[Candidate, ...], tests: list[Tests]) -> NodeValue:
+    p = node.params
+    if p["method"] == "pairwise" and rank_needs_call(cands):
+        schedule = pair_schedule(len(cands), p["pairs"])
+        orders = [(a, b) for i, j in schedule for a, b in ((i, j), (j, i))]
+        prompts = [q.instructions(node, first=cands[a], second=cands[b]) for a, b in orders]
+        replies = await asyncio.gather(*(q.complete(node, prompt) for prompt in prompts))
+        return ranked_pairwise(cands, schedule, replies, p["top_k"])
     needed = rank_needs_call(cands)
     reply = await q.complete(node, q.instructions(node, candidates=cands)) if needed else None
     return ranked(cands, reply, node.params["top_k"])

@@ -33,9 +33,12 @@ from archon.operators._combine import critiqued
 from archon.operators._combine import fused
 from archon.operators._combine import generated
 from archon.operators._combine import judged_passes
+from archon.operators._combine import majority_settled
+from archon.operators._combine import pair_schedule
 from archon.operators._combine import rank_needs_call
 from archon.operators._combine import ranked
-from archon.operators._combine import sample_jobs
+from archon.operators._combine import ranked_pairwise
+from archon.operators._combine import sample_waves
 from archon.operators._combine import suite_for
 from archon.operators._combine import verified
 from archon.operators._combine import voted
@@ -197,6 +200,16 @@ class Rank(dspy.Signature):
     ranking: str = dspy.OutputField(desc="like [2] > [1] > [3]")
 
 
+class PairwiseRank(dspy.Signature):
+    """Which of two answers is better? Reply A or B."""
+
+    item: dict[str, Any] = dspy.InputField(desc="the input item's fields")
+    query: str = dspy.InputField()
+    first: Any = dspy.InputField()
+    second: Any = dspy.InputField()
+    better: str = dspy.OutputField(desc="A or B")
+
+
 class Fuse(dspy.Signature):
     """Merge the candidate answers into one better answer."""
 
@@ -246,6 +259,7 @@ class UnitTestJudge(dspy.Signature):
 SIGNATURES: dict[str, type[dspy.Signature]] = {
     "generate": Generate,
     "rank": Rank,
+    "rank:pairwise": PairwiseRank,
     "fuse": Fuse,
     "critique": Critique,
     "verify": Verify,
@@ -290,17 +304,47 @@ def _query(item: Mapping[str, Any], template: str | None) -> str:
 
 
 def generate(
-    pred: dspy.Predict, item: Mapping[str, Any], node: str, lms: Sequence[tuple[str, dspy.LM]], samples: int
+    pred: dspy.Predict,
+    item: Mapping[str, Any],
+    node: str,
+    lms: Sequence[tuple[str, dspy.LM]],
+    samples: int,
+    *,
+    early_stop: float | None = None,
+    wave: int = 4,
+    normalize: str = "text",
 ) -> tuple[Candidate, ...]:
-    """``samples`` answers from each model: rollout i is sample i."""
-    jobs = sample_jobs(len(lms), samples)
-    texts = [_call(pred, "answer", i, lms[m][1], item=dict(item)) for m, i in jobs]
+    """``samples`` answers from each model: rollout i is sample i (with ``early_stop``:
+    in waves, stopping once the leading answer is settled, as archon's generate does)."""
+    jobs: list[tuple[int, int]] = []
+    texts: list[str] = []
+    for batch in sample_waves(len(lms), samples, wave if early_stop else None):
+        texts += [_call(pred, "answer", i, lms[m][1], item=dict(item)) for m, i in batch]
+        jobs += batch
+        if early_stop and majority_settled(texts, normalize, early_stop):
+            break
     return generated(texts, jobs, node, [alias for alias, _ in lms])
 
 
 def rank(
-    pred: dspy.Predict, item: Mapping[str, Any], cands: Sequence[Candidate], top_k: int, template: str | None = None
+    pred: dspy.Predict,
+    item: Mapping[str, Any],
+    cands: Sequence[Candidate],
+    top_k: int,
+    template: str | None = None,
+    *,
+    method: str = "list",
+    pairs: int | None = None,
 ) -> tuple[Candidate, ...]:
+    if method == "pairwise" and rank_needs_call(cands):
+        schedule = pair_schedule(len(cands), pairs)
+        query = _query(item, template)
+        replies = [
+            _call(pred, "better", item=dict(item), query=query, first=cands[a], second=cands[b])
+            for i, j in schedule
+            for a, b in ((i, j), (j, i))
+        ]
+        return ranked_pairwise(cands, schedule, replies, top_k)
     reply = None
     if rank_needs_call(cands):
         reply = _call(pred, "ranking", item=dict(item), query=_query(item, template), candidates=list(cands))

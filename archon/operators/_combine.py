@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
@@ -27,29 +28,69 @@ from archon._typing import Candidate
 from archon._typing import Tests
 from archon.operators._parsing import normalize_answer
 from archon.operators._parsing import parse_blocks
+from archon.operators._parsing import parse_choice
 from archon.operators._parsing import parse_ranking
 from archon.operators._parsing import parse_test_lines
 from archon.operators._parsing import parse_test_results
 from archon.operators._parsing import parse_verdict
 
 
-def sample_jobs(models: int, samples: int) -> list[tuple[int, int]]:
-    """generate's requests as (model index, sample index): every sample of the first
-    model, then of the next. Sample i of a model is request i of its context, so
-    ``samples: 5`` is the first five requests of ``samples: 10``.
+def sample_waves(models: int, samples: int, wave: int | None) -> list[list[tuple[int, int]]]:
+    """generate's requests in waves of ``wave`` samples per model (one wave of all of
+    them when ``wave`` is None): the first wave is samples 0..wave-1 of every model, the
+    next the following ones, so stopping after any wave leaves the first samples of each
+    model — what a fixed run with fewer samples has drawn (and cached).
 
     Example:
-        >>> sample_jobs(2, 2)
-        [(0, 0), (0, 1), (1, 0), (1, 1)]
+        >>> sample_waves(2, 3, 2)
+        [[(0, 0), (0, 1), (1, 0), (1, 1)], [(0, 2), (1, 2)]]
+        >>> sample_waves(1, 3, None)
+        [[(0, 0), (0, 1), (0, 2)]]
     """
-    return [(m, i) for m in range(models) for i in range(samples)]
+    step = max(1, samples if wave is None else wave)
+    return [
+        [(m, i) for m in range(models) for i in range(lo, min(lo + step, samples))] for lo in range(0, samples, step)
+    ]
+
+
+def majority_settled(texts: Sequence[str], normalize: str, confidence: float) -> bool:
+    """Adaptive sampling's stopping rule: with ``a`` samples for the leading answer and
+    ``b`` for the runner-up (empty answers not counted), the leader's share of the two
+    has the posterior Beta(a+1, b+1) under a uniform prior; sampling stops once the
+    probability that it is over one half — the leader is the true majority of the two —
+    reaches ``confidence`` (Adaptive-Consistency's Beta criterion, Aggarwal et al. 2023).
+    For whole numbers, P(p <= 1/2) for p ~ Beta(a+1, b+1) is P(X >= a+1) for
+    X ~ Binomial(a+b+1, 1/2), computed exactly.
+
+    Example:
+        >>> majority_settled(["4", "4", "4", "4"], "text", 0.95)  # 1 - 1/32
+        True
+        >>> majority_settled(["4", "4", "4", "5"], "text", 0.95)  # 1 - 6/32
+        False
+        >>> majority_settled(["", "", ""], "text", 0.5001)
+        False
+    """
+    counts: dict[str, int] = {}
+    for t in texts:
+        key = normalize_answer(t, normalize)
+        if key:
+            counts[key] = counts.get(key, 0) + 1
+    if not counts:
+        return False
+    top = sorted(counts.values(), reverse=True)
+    a, b = top[0], top[1] if len(top) > 1 else 0
+    n = a + b + 1
+    tail = sum(math.comb(n, k) for k in range(a + 1, n + 1)) / (1 << n)
+    return 1.0 - tail >= confidence
 
 
 def generated(
     texts: Sequence[str], jobs: Sequence[tuple[int, int]], node: str, names: Sequence[str | None]
 ) -> tuple[Candidate, ...]:
-    """One candidate per reply of :func:`sample_jobs`, named after its model."""
-    return tuple(Candidate(text=t, node=node, model=names[m], sample=i) for (m, i), t in zip(jobs, texts, strict=True))
+    """One candidate per reply of :func:`sample_waves` drawn, named
+    after its model, in job order: every sample of the first model, then the next."""
+    pairs = sorted(zip(jobs, texts, strict=True), key=lambda p: p[0])
+    return tuple(Candidate(text=t, node=node, model=names[m], sample=i) for (m, i), t in pairs)
 
 
 def rank_needs_call(cands: Sequence[Candidate]) -> bool:
@@ -66,6 +107,92 @@ def ranked(cands: Sequence[Candidate], reply: str | None, top_k: int) -> tuple[C
     n = len(cands)
     order = parse_ranking(reply, n)
     return tuple(dataclasses.replace(cands[i], score=(n - r) / n) for r, i in enumerate(order[:top_k]))
+
+
+def pair_schedule(n: int, pairs: int | None) -> list[tuple[int, int]]:
+    """The pairs a pairwise rank compares: all ``n(n-1)/2`` of them (``pairs`` None or
+    enough), else the first ``pairs`` of a balanced schedule — every candidate against its
+    neighbour on a cycle, then the one two places on, and so on — so each candidate meets
+    others as evenly as the budget allows. Each pair is judged twice, in both orders.
+
+    Example:
+        >>> pair_schedule(3, None)
+        [(0, 1), (0, 2), (1, 2)]
+        >>> pair_schedule(5, 5)
+        [(0, 1), (1, 2), (2, 3), (3, 4), (0, 4)]
+    """
+    every = [(i, j) for i in range(n) for j in range(i + 1, n)]
+    if pairs is None or pairs >= len(every):
+        return every
+    out: list[tuple[int, int]] = []
+    for gap in range(1, n // 2 + 1):
+        for i in range(n):
+            a, b = sorted((i, (i + gap) % n))
+            if (a, b) not in out:
+                out.append((a, b))
+    return out[:pairs]
+
+
+def bradley_terry(n: int, wins: Sequence[tuple[int, int]], iterations: int = 200) -> list[float]:
+    """Strengths of ``n`` candidates from ``(winner, loser)`` outcomes under the
+    Bradley–Terry model, P(i beats j) = s_i / (s_i + s_j), fitted by Hunter's MM updates;
+    every pair that met also gets half a win each way (a prior that keeps a candidate
+    that never won finite). The strengths sum to 1.
+
+    Example:
+        >>> [round(s, 3) for s in bradley_terry(3, [(0, 1), (0, 1), (0, 2), (1, 2)])]
+        [0.676, 0.209, 0.115]
+    """
+    if n == 0:
+        return []
+    won = [0.0] * n
+    met: dict[tuple[int, int], float] = {}
+    for w, lo in wins:
+        won[w] += 1.0
+        key = (min(w, lo), max(w, lo))
+        met[key] = met.get(key, 0.0) + 1.0
+    for (i, j), k in list(met.items()):
+        won[i] += 0.5
+        won[j] += 0.5
+        met[(i, j)] = k + 1.0
+    s = [1.0 / n] * n
+    for _ in range(iterations):
+        new = []
+        for i in range(n):
+            denom = sum(k / (s[a] + s[b]) for (a, b), k in met.items() if i in (a, b))
+            new.append(won[i] / denom if denom > 0 else s[i])
+        total = sum(new)
+        s = [x / total for x in new]
+    return s
+
+
+def ranked_pairwise(
+    cands: Sequence[Candidate], schedule: Sequence[tuple[int, int]], replies: Sequence[str], top_k: int
+) -> tuple[Candidate, ...]:
+    """The best ``top_k`` by Bradley–Terry strength (ties: the earlier candidate) from
+    two judgments per scheduled pair — ``replies[2k]`` saw pair k as (A=i, B=j),
+    ``replies[2k+1]`` as (A=j, B=i), so a judge that always picks the first answer cancels
+    out; a reply that names neither counts for neither. Scores are the strengths.
+
+    Example:
+        >>> from archon._typing import Candidate
+        >>> cs = (Candidate("x", "g"), Candidate("y", "g"))
+        >>> [c.text for c in ranked_pairwise(cs, [(0, 1)], ["B", "A"], 2)]  # y won both orders
+        ['y', 'x']
+        >>> [c.text for c in ranked_pairwise(cs, [(0, 1)], ["A", "A"], 2)]  # position bias: a tie
+        ['x', 'y']
+    """
+    wins: list[tuple[int, int]] = []
+    for k, (i, j) in enumerate(schedule):
+        for first, second, reply in ((i, j, replies[2 * k]), (j, i, replies[2 * k + 1])):
+            choice = parse_choice(reply)
+            if choice == "A":
+                wins.append((first, second))
+            elif choice == "B":
+                wins.append((second, first))
+    strength = bradley_terry(len(cands), wins)
+    order = sorted(range(len(cands)), key=lambda i: (-round(strength[i], 9), i))
+    return tuple(dataclasses.replace(cands[i], score=strength[i]) for i in order[:top_k])
 
 
 def fused(cands: Sequence[Candidate], texts: Sequence[str], node: str, model: str | None) -> tuple[Candidate, ...]:

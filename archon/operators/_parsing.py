@@ -136,3 +136,18 @@ def extract_code(text: str) -> str:
     """The code of an answer: its fenced blocks when present, else the whole text."""
     blocks = _FENCE.findall(text)
     return "\n\n".join(blocks) if blocks else text
+
+
+_CHOICE = re.compile(r"(?<![A-Za-z])([AB])(?![A-Za-z])")
+
+
+def parse_choice(text: str) -> str | None:
+    """Which of two answers a pairwise judge picked: ``"A"``, ``"B"``, or None when its
+    reply names neither (or both, with no clear first).
+
+    Example:
+        >>> parse_choice("B"), parse_choice("Answer A is better."), parse_choice("Both are fine.")
+        ('B', 'A', None)
+    """
+    m = _CHOICE.search(text.strip()[:200])
+    return m.group(1) if m else None

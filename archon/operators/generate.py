@@ -8,7 +8,8 @@ from archon.operators._base import NodeInputs
 from archon.operators._base import OpContext
 from archon.operators._base import all_of
 from archon.operators._combine import generated
-from archon.operators._combine import sample_jobs
+from archon.operators._combine import majority_settled
+from archon.operators._combine import sample_waves
 from archon.spec import GenerateSpec
 
 
@@ -19,6 +20,10 @@ class Generate(BaseOperator):
     Sample i of model m is request i of the (prompt, model, sampling) context, so
     ``samples: 5`` reuses the first five samples of ``samples: 10``. A failed sample
     fails the item (it is retried first by the backend layer).
+
+    With ``early_stop`` the samples are drawn in waves of ``wave`` per model and
+    drawing stops once the leading answer is settled (:func:`majority_settled`);
+    ``samples`` is the maximum, which is what the budget reserves.
     """
 
     spec_type = GenerateSpec
@@ -29,8 +34,13 @@ class Generate(BaseOperator):
         conversation = ctx.conversation()
         prompt = ctx.query_text()
         models = ctx.node.models
-        jobs = sample_jobs(len(models), spec.samples)
-        texts = await all_of(
-            ctx.complete(prompt, sample=i, model=models[m], conversation=conversation) for m, i in jobs
-        )
+        jobs: list[tuple[int, int]] = []
+        texts: list[str] = []
+        for wave in sample_waves(len(models), spec.samples, spec.wave if spec.early_stop else None):
+            texts += await all_of(
+                ctx.complete(prompt, sample=i, model=models[m], conversation=conversation) for m, i in wave
+            )
+            jobs += wave
+            if spec.early_stop and majority_settled(texts, spec.normalize, spec.early_stop):
+                break
         return generated(texts, jobs, ctx.node.id, [m.name for m in models])

@@ -6,8 +6,11 @@ from archon._typing import Candidate
 from archon.operators._base import BaseOperator
 from archon.operators._base import NodeInputs
 from archon.operators._base import OpContext
+from archon.operators._base import all_of
+from archon.operators._combine import pair_schedule
 from archon.operators._combine import rank_needs_call
 from archon.operators._combine import ranked
+from archon.operators._combine import ranked_pairwise
 from archon.spec import RankSpec
 
 PROMPT = """\
@@ -22,11 +25,30 @@ Question:
 Reply with the ranking only, best first, like: [2] > [1] > [3]
 Ranking:"""
 
+PAIR = """\
+Which of the two answers to the question below is better (more correct, helpful and complete)?
+
+Question:
+{{ query }}
+
+Answer A: {{ first.text }}
+{% if first.critique %}Critique of A: {{ first.critique }}
+{% endif %}Answer B: {{ second.text }}
+{% if second.critique %}Critique of B: {{ second.critique }}
+{% endif %}
+Reply with one letter, A or B.
+Better answer:"""
+
 
 class Rank(BaseOperator):
     """The ranking is repaired when the model's is partial: out-of-range and repeated
     ids are dropped and missing ones keep their original order, so rank never fails on
-    bad output. Critiques travel with their candidates."""
+    bad output. Critiques travel with their candidates.
+
+    ``method: pairwise`` instead judges pairs of candidates, each pair in both orders (so
+    a judge's preference for the first answer cancels out), and orders the candidates by
+    their Bradley–Terry strength (the score); ``pairs`` caps how many pairs are compared.
+    """
 
     spec_type = RankSpec
 
@@ -34,5 +56,13 @@ class Rank(BaseOperator):
         spec = ctx.spec
         assert isinstance(spec, RankSpec)
         cands = inputs.candidates
+        if spec.method == "pairwise" and rank_needs_call(cands):
+            schedule = pair_schedule(len(cands), spec.pairs)
+            prompts = [
+                ctx.instructions(PAIR, first=cands[a], second=cands[b])
+                for i, j in schedule
+                for a, b in ((i, j), (j, i))
+            ]
+            return ranked_pairwise(cands, schedule, await all_of(ctx.complete(p) for p in prompts), spec.top_k)
         reply = await ctx.complete(ctx.instructions(PROMPT, candidates=cands)) if rank_needs_call(cands) else None
         return ranked(cands, reply, spec.top_k)

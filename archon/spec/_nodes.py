@@ -21,6 +21,17 @@ class GenerateSpec(LLMNodeSpec):
     op: Literal["generate"] = "generate"
     samples: PositiveInt = Field(default=1, le=MAX_SAMPLES, description="samples per model")
     models: list[str] | None = Field(default=None, description="several models (aliases or strings)")
+    early_stop: float | None = Field(
+        default=None,
+        gt=0.5,
+        lt=1.0,
+        description="adaptive sampling: draw samples in waves of `wave` and stop once the leading answer's "
+        "posterior probability of being the majority reaches this (e.g. 0.95); `samples` is the maximum",
+    )
+    wave: PositiveInt = Field(default=4, le=MAX_SAMPLES, description="samples per wave with early_stop (per model)")
+    normalize: Literal["exact", "text", "number"] = Field(
+        default="text", description="with early_stop: how answers are compared (as vote compares them)"
+    )
 
     def max_calls(self, n_in: int, n_models: int = 1) -> int:
         return self.samples * n_models
@@ -43,9 +54,22 @@ class RankSpec(LLMNodeSpec):
 
     op: Literal["rank"] = "rank"
     top_k: PositiveInt = Field(default=5, le=MAX_SAMPLES, description="how many candidates to keep")
+    method: Literal["list", "pairwise"] = Field(
+        default="list",
+        description="list: one call orders them all; pairwise: pairs judged in both orders, "
+        "aggregated Bradley-Terry (2 calls per pair)",
+    )
+    pairs: PositiveInt | None = Field(
+        default=None, le=4096, description="pairwise: the most pairs compared (default: every pair)"
+    )
 
     def max_calls(self, n_in: int, n_models: int = 1) -> int:
-        return 1 if n_in > 1 else 0
+        if n_in <= 1:
+            return 0
+        if self.method == "list":
+            return 1
+        every = n_in * (n_in - 1) // 2
+        return 2 * (every if self.pairs is None else min(self.pairs, every))
 
     def max_out(self, n_in: int, n_models: int = 1) -> int:
         return min(self.top_k, n_in)

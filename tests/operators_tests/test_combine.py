@@ -11,14 +11,18 @@ import pytest
 from archon._typing import Candidate
 from archon._typing import Tests as Suite
 from archon.operators import _combine as combine
+from archon.operators._combine import bradley_terry
 from archon.operators._combine import by_tests
 from archon.operators._combine import critiqued
 from archon.operators._combine import fused
 from archon.operators._combine import generated
 from archon.operators._combine import judged_passes
+from archon.operators._combine import majority_settled
+from archon.operators._combine import pair_schedule
 from archon.operators._combine import rank_needs_call
 from archon.operators._combine import ranked
-from archon.operators._combine import sample_jobs
+from archon.operators._combine import ranked_pairwise
+from archon.operators._combine import sample_waves
 from archon.operators._combine import suite_for
 from archon.operators._combine import verified
 from archon.operators._combine import voted
@@ -30,9 +34,9 @@ def _cands(*texts: str) -> tuple[Candidate, ...]:
 
 
 def test_generate_jobs_are_every_sample_of_a_model_then_the_next() -> None:
-    jobs = sample_jobs(2, 3)
+    [jobs] = sample_waves(2, 3, None)
     assert jobs == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]
-    assert sample_jobs(1, 0) == [] and sample_jobs(0, 4) == []
+    assert sample_waves(1, 0, None) == [] and sample_waves(0, 4, None) == [[]]
     out = generated(["a", "b", "c", "d", "e", "f"], jobs, "n", ["x", "y"])
     assert [(c.text, c.model, c.sample, c.node) for c in out] == [
         ("a", "x", 0, "n"),
@@ -42,6 +46,49 @@ def test_generate_jobs_are_every_sample_of_a_model_then_the_next() -> None:
         ("e", "y", 1, "n"),
         ("f", "y", 2, "n"),
     ]
+
+
+def test_waves_draw_the_first_samples_of_every_model_first() -> None:
+    assert sample_waves(2, 5, 2) == [
+        [(0, 0), (0, 1), (1, 0), (1, 1)],
+        [(0, 2), (0, 3), (1, 2), (1, 3)],
+        [(0, 4), (1, 4)],
+    ]
+    assert sample_waves(1, 4, 4) == sample_waves(1, 4, None) == [[(0, 0), (0, 1), (0, 2), (0, 3)]]
+    assert sample_waves(1, 3, 0) == [[(0, 0)], [(0, 1)], [(0, 2)]]  # a wave draws at least one
+    # candidates come out in job order whatever order the waves drew them in
+    jobs = [w for wave in sample_waves(2, 3, 1) for w in wave]
+    out = generated([f"{m}{i}" for m, i in jobs], jobs, "n", ["x", "y"])
+    assert [c.text for c in out] == ["00", "01", "02", "10", "11", "12"]
+
+
+@pytest.mark.parametrize(
+    ("leader", "runner", "confidence", "stop"),
+    [
+        (4, 0, 0.95, True),  # P = 1 - 1/32
+        (3, 0, 0.95, False),  # 1 - 1/16 = 0.9375
+        (3, 0, 0.93, True),
+        (5, 1, 0.9, True),  # 1 - 8/128
+        (4, 2, 0.9, False),  # 1 - 29/128
+        (7, 2, 0.95, False),  # 1 - 56/1024 = 0.945
+        (8, 2, 0.95, True),  # 1 - 67/2048 = 0.967
+        (1, 0, 0.51, True),  # 1 - 1/4
+        (2, 2, 0.51, False),  # a tie is never settled
+    ],
+)
+def test_adaptive_sampling_stops_on_the_stated_beta_rule(
+    leader: int, runner: int, confidence: float, stop: bool
+) -> None:
+    texts = ["Paris"] * leader + ["Rome"] * runner + ["", ""]  # empty answers do not count
+    assert majority_settled(texts, "text", confidence) is stop
+    assert majority_settled(list(reversed(texts)), "text", confidence) is stop  # order does not matter
+
+
+def test_a_third_answer_does_not_count_against_the_leader_only_the_runner_up_does() -> None:
+    assert majority_settled(["a"] * 4 + ["b", "c", "d"], "text", 0.85)  # a=4 vs b=1: 1 - 7/64
+    assert not majority_settled(["a"] * 4 + ["b", "b", "c"], "text", 0.85)  # a=4 vs b=2: 1 - 29/128
+    assert majority_settled(["1.0", "1", "1.00", "2"], "number", 0.8)  # numbers compared as numbers
+    assert not majority_settled(["1.0", "1", "1.00", "2"], "exact", 0.8)
 
 
 def test_rank_orders_by_the_reply_scores_by_place_and_keeps_top_k() -> None:
@@ -59,6 +106,42 @@ def test_rank_of_one_candidate_makes_no_call_and_keeps_it() -> None:
     one = _cands("a")
     assert ranked(one, None, 5) == one  # unscored: nothing was compared
     assert ranked(_cands("a", "b", "c"), None, 2) == _cands("a", "b")
+
+
+def test_pair_schedule_is_every_pair_or_a_balanced_prefix() -> None:
+    assert pair_schedule(4, None) == [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)]
+    assert pair_schedule(4, 99) == pair_schedule(4, None)
+    assert pair_schedule(1, None) == [] and pair_schedule(0, 3) == []
+    capped = pair_schedule(8, 8)
+    assert len(capped) == len(set(capped)) == 8
+    meets = [sum(i in p for p in capped) for i in range(8)]
+    assert meets == [2] * 8  # a cycle: everyone meets two others
+    assert set(pair_schedule(7, 21)) == set(pair_schedule(7, None))  # the whole schedule is every pair
+
+
+def test_bradley_terry_orders_by_wins_and_keeps_losers_finite() -> None:
+    s = bradley_terry(3, [(2, 0), (2, 1), (2, 0), (2, 1), (0, 1)])
+    assert s[2] > s[0] > s[1] > 0 and abs(sum(s) - 1) < 1e-9
+    even = bradley_terry(3, [(0, 1), (1, 0), (1, 2), (2, 1), (0, 2), (2, 0)])
+    assert max(even) - min(even) < 1e-9
+    assert bradley_terry(2, []) == [0.5, 0.5] and bradley_terry(0, []) == []
+    # a transitive chain: strengths follow it
+    chain = bradley_terry(4, [(0, 1), (1, 2), (2, 3)] * 3)
+    assert chain == sorted(chain, reverse=True)
+
+
+def test_pairwise_rank_cancels_a_judge_that_always_picks_the_first_answer() -> None:
+    cs = _cands("a", "b", "c")
+    schedule = pair_schedule(3, None)
+    biased = ["A"] * (2 * len(schedule))
+    out = ranked_pairwise(cs, schedule, biased, 3)
+    assert [c.text for c in out] == ["a", "b", "c"]  # all tied: input order
+    assert max(c.score or 0 for c in out) - min(c.score or 0 for c in out) < 1e-9
+    # c wins in both orders, the rest is bias; unreadable replies count for no one
+    replies = []
+    for _, j in schedule:
+        replies += ["B" if j == 2 else "A", "A" if j == 2 else "no idea"]
+    assert [c.text for c in ranked_pairwise(cs, schedule, replies, 1)] == ["c"]
 
 
 def test_fuse_falls_back_to_the_first_candidate_on_an_empty_reply() -> None:

@@ -134,3 +134,44 @@ def test_chat_items_are_sent_as_their_conversation(db_url: str) -> None:
             }
             out = p.execute([item])
     assert out.outputs == ["multi-turn seen"]
+
+
+def test_pairwise_rank_judges_both_orders_and_cancels_position_bias(db_url: str) -> None:
+    """A judge that always answers A (the first answer) except for a2, which it picks
+    wherever it stands: a2 comes first; a0 and a1 each won once, in the first place, so
+    they tie and keep their order. Every pair costs two calls."""
+    body = """
+nodes:
+  g0: {op: generate, model: m, template: "cand a0"}
+  g1: {op: generate, model: m, template: "cand a1"}
+  g2: {op: generate, model: m, template: "cand a2"}
+  r: {op: rank, model: m, inputs: [g0, g1, g2], method: pairwise, top_k: 3}
+output: r
+"""
+    script = [("^cand a0$", "a0"), ("^cand a1$", "a1"), ("^cand a2$", "a2")]
+    script += [("Answer A: a2\n", "A"), ("Answer B: a2\n", "Answer B is better."), ("Better answer:", "A")]
+    with ServerProcess(script=script) as srv:
+        with pipe(srv, body, db_url) as p:
+            result = p.execute(["x"])
+    item = result.items[0]
+    assert item.error is None, item.error
+    assert [c.text for c in item.candidates] == ["a2", "a0", "a1"]
+    scores = [c.score or 0.0 for c in item.candidates]
+    assert scores[0] > scores[1] and abs(scores[1] - scores[2]) < 1e-9 and abs(sum(scores) - 1) < 1e-9
+    assert result.usage.paid_calls == 3 + 2 * 3  # three generations, three pairs in both orders
+
+
+def test_pairwise_rank_with_a_pair_budget_compares_only_that_many(db_url: str) -> None:
+    body = """
+nodes:
+  g: {op: generate, model: m, samples: 5, template: "cand"}
+  r: {op: rank, model: m, inputs: [g], method: pairwise, pairs: 4, top_k: 2}
+output: r
+"""
+    with ServerProcess(script=[("^cand$", "same"), ("Better answer:", "B")]) as srv:
+        with pipe(srv, body, db_url) as p:
+            plan_calls = p.plan.cost.calls
+            result = p.execute(["x"])
+    assert plan_calls == 5 + 2 * 4  # the static worst case counts the capped pairs
+    assert result.items[0].error is None and len(result.items[0].candidates) == 2
+    assert result.usage.paid_calls + result.usage.cached_calls <= 5 + 2 * 4

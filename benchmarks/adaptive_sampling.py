@@ -32,7 +32,7 @@ TASKS = {  # task file -> the field label its prompt uses
 SHOTS = 4
 
 
-def pipeline(task: str, samples: int, early: float | None, wave: int) -> str:
+def pipeline(task: str, samples: int, early: float | None, wave: int, temperature: float = 0.8) -> str:
     rows = [json.loads(x) for x in (ROOT / "data" / "tasks" / f"{task}.jsonl").read_text().splitlines()]
     q, a = TASKS[task]
     demos = "".join(f"      {q}: {r['input']}\n      {a}: {r['answer']}\n" for r in rows[:SHOTS])
@@ -40,7 +40,7 @@ def pipeline(task: str, samples: int, early: float | None, wave: int) -> str:
     return (
         f"name: {task}-vote\n"
         "models:\n"
-        '  gemma: {model: local/gemma-3-270m, temperature: 0.8, max_tokens: 12, stop: ["\\n"]}\n'
+        f'  gemma: {{model: local/gemma-3-270m, temperature: {temperature}, max_tokens: 12, stop: ["\\n"]}}\n'
         "nodes:\n"
         "  samples:\n"
         "    op: generate\n"
@@ -72,14 +72,17 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=12)
     ap.add_argument("--wave", type=int, default=3)
     ap.add_argument("--confidence", type=float, nargs="+", default=[0.9, 0.95])
+    ap.add_argument("--temperature", type=float, default=0.8)
     ap.add_argument("--tasks", nargs="+", default=list(TASKS))
+    ap.add_argument("--db", help="a call cache to keep between runs (default: a temporary one)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        db = f"sqlite:///{tmp}/adaptive.db"
+        db = args.db or f"sqlite:///{tmp}/adaptive.db"
+        t = args.temperature
         for task in args.tasks:
-            fixed, fixed_calls = score(task, pipeline(task, args.samples, None, args.wave), db)
+            fixed, fixed_calls = score(task, pipeline(task, args.samples, None, args.wave, t), db)
             for conf in args.confidence:
-                ada, ada_calls = score(task, pipeline(task, args.samples, conf, args.wave), db)
+                ada, ada_calls = score(task, pipeline(task, args.samples, conf, args.wave, t), db)
                 diff, lo, hi = paired_bootstrap_ci(ada, fixed)
                 print(
                     json.dumps(
@@ -89,6 +92,7 @@ def main() -> None:
                             "max_samples": args.samples,
                             "wave": args.wave,
                             "confidence": conf,
+                            "temperature": t,
                             "fixed_accuracy": round(sum(fixed) / len(fixed), 3),
                             "adaptive_accuracy": round(sum(ada) / len(ada), 3),
                             "accuracy_diff": [round(diff, 3), round(lo, 3), round(hi, 3)],

@@ -44,9 +44,16 @@ def _label(name: str) -> str:
     return re.sub(r"[_\W]+", " ", name).strip().capitalize() or "Input"
 
 
-def write_template(fields: list[str], answer: str) -> str:
-    """A plain completion prompt over the item's fields, ending where the answer goes."""
-    lines = [f"{_label(f)}: {{{{ {f} }}}}" for f in fields]
+def write_template(fields: list[str], answer: str, input_name: str = "input") -> str:
+    """A plain completion prompt over the item's fields, ending where the answer goes;
+    each line is labelled with the field's name in the data (the input field's own name,
+    e.g. ``country``, though the template reads it as ``input``).
+
+    Example:
+        >>> write_template(["input", "unit"], "capital", input_name="country")
+        'Country: {{ input }}\\nUnit: {{ unit }}\\nCapital:'
+    """
+    lines = [f"{_label(input_name if f == 'input' else f)}: {{{{ {f} }}}}" for f in fields]
     return "\n".join(lines) + f"\n{_label(answer) if answer != 'answer' else 'Answer'}:"
 
 
@@ -79,7 +86,7 @@ def task_space(
     hidden = {"input", input_field, "messages", "tests", "id", "idx", "index"}
     fields = ["input"] + [k for k, v in first.items() if k not in hidden and isinstance(v, (str, int, float))][:2]
     user_template = template
-    template = template or write_template(fields, answer_field)
+    template = template or write_template(fields, answer_field, input_field)
     prefix, query = split_template(template)
     answers = [str(g[0] if isinstance(g, list) and g else g) for g in golds if g is not None]
     multiline = any("\n" in a for a in answers)

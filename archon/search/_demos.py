@@ -11,9 +11,12 @@ demonstrations, which ones and in what order are searched jointly with the archi
 
 - ``first``: the first ``count`` train items (in the split's order);
 - ``random``: ``count`` train items drawn with ``seed`` (a new seed, another draw and order);
+  when the answers are a few labels (a classification task), the draw goes round-robin
+  over the labels, so the demonstrations cover them evenly (:func:`balanced`);
 - ``bootstrap``: like ``random``, but drawn from the train items the baseline answered
   correctly, each shown with the model's own answer (DSPy's BootstrapFewShot idea, on
-  archon's cache and budget: the baseline's train calls are reserved on the search ledger);
+  archon's cache and budget: the baseline's train calls are reserved on the search ledger),
+  balanced over labels in the same way;
 - ``similar``: per input, the ``count`` train items most similar to it, the most similar
   last (``archon._templates.nearest``). The text is then a ``nearest(input, POOL, count)``
   call whose pool — the train items' demonstrations, rendered — is written into the
@@ -81,7 +84,45 @@ def choose(block: DemoBlock, pool: DemoPool, count: int, select: str, seed: int)
         source = [(e, e.gold) for e in pool.train]
     picked = list(source)
     random.Random(seed).shuffle(picked)
+    if categorical([e.gold for e in pool.train]):
+        picked = balanced(picked)
     return picked[:count]
+
+
+def categorical(golds: Sequence[Any]) -> bool:
+    """Whether the answers are a few labels (a classification task): at most 12
+    distinct ones, each seen at least twice on average.
+
+    Example:
+        >>> categorical(["Asia", "Europe", "Asia", "Africa", "Europe", "Asia"])
+        True
+        >>> categorical(["cold", "small", "slow", "sad"])
+        False
+    """
+    labels = {_text(g).strip().lower() for g in golds}
+    return 1 < len(labels) <= 12 and len(golds) >= 2 * len(labels)
+
+
+def balanced(picked: Sequence[tuple[Example, Any]]) -> list[tuple[Example, Any]]:
+    """The same demonstrations reordered round-robin over their answers' labels, in the
+    order each label first appears: any first ``count`` of them cover as many labels as
+    there are, as evenly as the draw allows — so a skewed train split (or a baseline
+    that is right mostly on one label, for ``bootstrap``) does not fill the prompt with
+    one answer.
+
+    Example:
+        >>> ex = [(Example(i, {"input": str(i)}, g), g) for i, g in enumerate("AAAABBC")]
+        >>> [a for _, a in balanced(ex)]
+        ['A', 'B', 'C', 'A', 'B', 'A', 'A']
+    """
+    by_label: dict[str, list[tuple[Example, Any]]] = {}
+    for pair in picked:
+        by_label.setdefault(_text(pair[1]).strip().lower(), []).append(pair)
+    queues = list(by_label.values())
+    out: list[tuple[Example, Any]] = []
+    for i in range(max((len(q) for q in queues), default=0)):
+        out += [q[i] for q in queues if i < len(q)]
+    return out
 
 
 def render_block(block: DemoBlock, pool: DemoPool, count: int, select: str, seed: int) -> str:

@@ -356,7 +356,7 @@ def parse_space(
                 f"add budget: {{per_query: {{{dim}: ...}}}}",
             )
     strategy = data.get("strategy", "greedy")
-    if strategy not in STRATEGIES:
+    if not isinstance(strategy, str) or strategy not in STRATEGIES:
         known = list(STRATEGIES)
         add(("strategy",), f"unknown strategy {strategy!r}", f"use {', '.join(known[:-1])} or {known[-1]}")
     if strategy == "nsga2" and data.get("objectives") != ["score", "cost"]:

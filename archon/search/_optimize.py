@@ -302,7 +302,7 @@ async def aoptimize(
             if not any(t.state == optuna.trial.TrialState.WAITING for t in study.get_trials(deepcopy=False)):
                 break
         records = _records(study)
-        best = select_winner(records)
+        best = select_winner(records, base.dev_items or None)
         front = pareto_front(records)
         test_score = None
         test_scores: dict[int, float] = {}

@@ -172,7 +172,7 @@ def load_study_result(study_name: str, db: str | None = None) -> SearchResult:
     finally:
         store.close()
     chosen = attrs.get("best_trial", -1)
-    best = next((r for r in records if r.number == chosen), None) if chosen != -1 else select_winner(records)
+    best = next((r for r in records if r.number == chosen), None) if chosen != -1 else select_winner(records, base_items or None)
     return SearchResult(
         study_name,
         tuple(records),

@@ -106,6 +106,7 @@ def select_winner(records: Sequence[Any], baseline: Sequence[float] | None = Non
         _, _, hi = paired_bootstrap_ci(r.item_scores, top.item_scores)
         if hi >= 0:
             near.append(r)
+
     def surest(r: Any) -> float:  # the lower bound of the dev lift over the baseline
         if baseline is None:
             return 0.0

@@ -394,6 +394,7 @@ async def aoptimize(
             "baseline": {
                 "dev": base.dev_score,
                 "dev_ci95": base.dev_ci95,
+                "dev_items": base.dev_items,
                 "test": test_scores.get(BASE_ROW),
                 "test_ci95": test_cis.get(BASE_ROW),
             },

@@ -10,7 +10,12 @@ otherwise run.
 near-ties is biased upwards (the winner's curse). The winner is therefore the *cheapest*
 complete architecture that is not significantly worse than the top-scoring one on dev: a
 paired bootstrap (95 %) of its per-item dev scores against the top one's has an upper bound
-≥ 0. Ties in cost go to the higher dev score. With one objective (``[score]``) cost still
+≥ 0. Ties in cost go to the one that beats the baseline most surely on dev — the highest
+lower bound of its paired 95 % interval of dev lift over the baseline — then to the higher
+dev score. So where the baseline's own architecture is among the trials (a task-first
+space starts from it), a same-cost trial replaces it only if dev shows it better
+(lower bound > 0): a search that cannot show an improvement ships the single call, with a
+lift of 0, instead of the luckiest near-tie. With one objective (``[score]``) cost still
 breaks the near-tie, so a needless sampler is never preferred to a single call that is
 just as good.
 """
@@ -72,8 +77,9 @@ def lift(winner: Sequence[float], baseline: Sequence[float]) -> Lift:
     return Lift(sum(winner) / max(1, n), sum(baseline) / max(1, n), d, lo, hi, n)
 
 
-def select_winner(records: Sequence[Any]) -> Any | None:
-    """The cheapest complete trial not significantly worse than the top dev score (see
+def select_winner(records: Sequence[Any], baseline: Sequence[float] | None = None) -> Any | None:
+    """The cheapest complete trial not significantly worse than the top dev score, ties in
+    cost to the surest dev lift over ``baseline`` (the baseline's per-item dev scores; see
     the module docstring); records without per-item scores fall back to the top score.
 
     Example:
@@ -82,6 +88,10 @@ def select_winner(records: Sequence[Any]) -> Any | None:
         >>> b = T(1, {}, "complete", 0.55, cost=1.0, item_scores=(1.0,) * 5 + (0.0,) * 5)
         >>> select_winner([a, b]).number
         1
+        >>> base = (1.0,) * 5 + (0.0,) * 5  # b is the baseline's own architecture
+        >>> c = T(2, {}, "complete", 0.60, cost=1.0, item_scores=(0.0,) + (1.0,) * 5 + (0.0,) * 4)
+        >>> select_winner([a, b, c]).number, select_winner([a, b, c], base).number
+        (2, 1)
     """
     done = [r for r in records if r.state == "complete" and r.score is not None]
     if not done:
@@ -96,13 +106,26 @@ def select_winner(records: Sequence[Any]) -> Any | None:
         _, _, hi = paired_bootstrap_ci(r.item_scores, top.item_scores)
         if hi >= 0:
             near.append(r)
-    return min(near, key=lambda r: (r.cost or 0.0, -(r.score or 0.0), r.number))
+
+    def surest(r: Any) -> float:  # the lower bound of the dev lift over the baseline
+        if baseline is None:
+            return 0.0
+        if len(r.item_scores) != len(baseline) or not baseline:
+            return float("-inf")
+        return paired_bootstrap_ci(r.item_scores, baseline)[1]
+
+    return min(near, key=lambda r: (r.cost or 0.0, -surest(r), -(r.score or 0.0), r.number))
 
 
 def dev_warning(winner: Sequence[float], baseline: Sequence[float]) -> str | None:
     """A warning when dev cannot tell the winner from the baseline."""
     if not winner or len(winner) != len(baseline):
         return None
+    if tuple(winner) == tuple(baseline):
+        return (
+            f"no architecture beat the single call on dev ({len(winner)} items) with confidence: "
+            "the winner answers as the single call does (lift 0)"
+        )
     d, lo, hi = paired_bootstrap_ci(winner, baseline)
     if lo <= 0:
         return (

@@ -302,7 +302,7 @@ async def aoptimize(
             if not any(t.state == optuna.trial.TrialState.WAITING for t in study.get_trials(deepcopy=False)):
                 break
         records = _records(study)
-        best = select_winner(records)
+        best = select_winner(records, base.dev_items or None)
         front = pareto_front(records)
         test_score = None
         test_scores: dict[int, float] = {}
@@ -394,6 +394,7 @@ async def aoptimize(
             "baseline": {
                 "dev": base.dev_score,
                 "dev_ci95": base.dev_ci95,
+                "dev_items": base.dev_items,
                 "test": test_scores.get(BASE_ROW),
                 "test_ci95": test_cis.get(BASE_ROW),
             },

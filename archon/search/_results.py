@@ -172,7 +172,11 @@ def load_study_result(study_name: str, db: str | None = None) -> SearchResult:
     finally:
         store.close()
     chosen = attrs.get("best_trial", -1)
-    best = next((r for r in records if r.number == chosen), None) if chosen != -1 else select_winner(records)
+    best = (
+        next((r for r in records if r.number == chosen), None)
+        if chosen != -1
+        else select_winner(records, base_items or None)
+    )
     return SearchResult(
         study_name,
         tuple(records),
@@ -189,6 +193,7 @@ def load_study_result(study_name: str, db: str | None = None) -> SearchResult:
             "baseline": {
                 "dev": sum(base_items) / len(base_items) if base_items else None,
                 "dev_ci95": bootstrap_ci(base_items) if base_items else None,
+                "dev_items": tuple(base_items),
                 "test": test_scores.get(BASE_ROW),
                 "test_ci95": test_cis.get(BASE_ROW),
             },

@@ -43,8 +43,10 @@ async def test_budgets_rejection_results_and_resume(db_url: str, tmp_path: Path)
     done = [t for t in first.trials if t.state == "complete"]
     from archon.search._baseline import select_winner
 
-    # the stated rule: the cheapest complete trial not significantly worse than the top dev score
-    assert done and first.best is not None and first.best.number == select_winner(first.trials).number
+    # the stated rule: the cheapest complete trial not significantly worse than the top dev score,
+    # ties in cost to the surest dev lift over the baseline
+    base_items = first.extra["baseline"]["dev_items"]
+    assert done and first.best is not None and first.best.number == select_winner(first.trials, base_items).number
     test_paid = first.paid_calls - sum(t.paid_calls for t in first.trials)  # the held-out re-score
     rescored = {first.best.number} | {t.number for t in first.pareto}  # the best and the Pareto set, on test
     assert set(first.extra["test_scores"]) == rescored

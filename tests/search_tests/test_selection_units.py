@@ -362,3 +362,25 @@ def test_zero_scores_and_costs_are_not_read_as_missing() -> None:
     assert select_winner([dear, free]) is free
     assert _numbers(pareto_front([T(0, 0.5, 0.0), T(1, 0.4, 0.0), T(2, 0.0, 0.0)])) == [0]
     assert lift([1.0], [0.0]) == Lift(1.0, 0.0, 1.0, 1.0, 1.0, 1)
+
+
+def test_a_same_cost_trial_replaces_the_baselines_twin_only_if_dev_shows_it_better() -> None:
+    base = (1.0,) * 20 + (0.0,) * 20
+    twin = T(0, 0.5, 1.0, items=base)  # the baseline's own architecture: the same answers
+    lucky = T(1, 0.55, 1.0, items=(0.0, 0.0) + (1.0,) * 22 + (0.0,) * 16)  # +0.05, not significant
+    assert select_winner([twin, lucky]) is lucky  # without the baseline: the top score
+    assert select_winner([twin, lucky], base) is twin  # with it: the sure thing
+    better = T(2, 0.8, 1.0, items=(1.0,) * 32 + (0.0,) * 8)  # +0.30 on dev: clearly better
+    assert select_winner([twin, lucky, better], base) is better
+    dear = T(3, 0.85, 5.0, items=(1.0,) * 34 + (0.0,) * 6)  # the top, not significantly above better
+    assert select_winner([twin, better, dear], base) is better  # cost still comes first
+    # a baseline scored on other items pairs with no trial: the score decides, as without one
+    assert select_winner([twin, lucky], base[:10]) is lucky
+    warning = dev_warning(twin.item_scores, base)
+    assert warning is not None and "lift 0" in warning
+
+
+def test_the_rule_without_a_baseline_is_unchanged() -> None:
+    a = T(0, 0.6, 1.0, items=(1.0,) * 6 + (0.0,) * 4)
+    b = T(1, 0.5, 1.0, items=(1.0,) * 5 + (0.0,) * 5)
+    assert select_winner([a, b]) is a and select_winner([a, b], None) is a

@@ -112,7 +112,10 @@ def select_winner(records: Sequence[Any], baseline: Sequence[float] | None = Non
             return 0.0
         if len(r.item_scores) != len(baseline) or not baseline:
             return float("-inf")
-        return paired_bootstrap_ci(r.item_scores, baseline)[1]
+        if tuple(r.item_scores) == tuple(baseline):
+            return 0.0  # the baseline's twin: a sure lift of 0
+        low = paired_bootstrap_ci(r.item_scores, baseline)[1]
+        return low if low > 0 else low - 1e-9  # a bound of 0 does not show it better: the twin wins the tie
 
     return min(near, key=lambda r: (r.cost or 0.0, -surest(r), -(r.score or 0.0), r.number))
 

@@ -374,6 +374,12 @@ def test_a_same_cost_trial_replaces_the_baselines_twin_only_if_dev_shows_it_bett
     assert select_winner([twin, lucky, better], base) is better
     dear = T(3, 0.85, 5.0, items=(1.0,) * 34 + (0.0,) * 6)  # the top, not significantly above better
     assert select_winner([twin, better, dear], base) is better  # cost still comes first
+    # a lift whose interval only touches 0 does not show it better either
+    edge = T(5, 0.575, 1.0, items=(1.0,) * 23 + (0.0,) * 17)  # 3 items gained, none lost
+    from archon.evaluate import paired_bootstrap_ci
+
+    assert paired_bootstrap_ci(edge.item_scores, base)[1] == 0.0
+    assert select_winner([twin, edge], base) is twin
     # a baseline scored on other items pairs with no trial: the score decides, as without one
     assert select_winner([twin, lucky], base[:10]) is lucky
     warning = dev_warning(twin.item_scores, base)

@@ -52,6 +52,7 @@ from archon.operators._combine import by_tests
 from archon.operators._combine import critiqued
 from archon.operators._combine import fused
 from archon.operators._combine import generated
+from archon.operators._combine import judged_orders
 from archon.operators._combine import judged_passes
 from archon.operators._combine import majority_settled
 from archon.operators._combine import pair_schedule
@@ -470,8 +471,7 @@ async def rank(q: QueryRun, node: Node, cands: tuple[Candidate, ...], tests: lis
     p = node.params
     if p["method"] == "pairwise" and rank_needs_call(cands):
         schedule = pair_schedule(len(cands), p["pairs"])
-        orders = [(a, b) for i, j in schedule for a, b in ((i, j), (j, i))]
-        prompts = [q.instructions(node, first=cands[a], second=cands[b]) for a, b in orders]
+        prompts = [q.instructions(node, first=cands[a], second=cands[b]) for a, b in judged_orders(schedule)]
         replies = await asyncio.gather(*(q.complete(node, prompt) for prompt in prompts))
         return ranked_pairwise(cands, schedule, replies, p["top_k"])
     needed = rank_needs_call(cands)

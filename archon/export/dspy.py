@@ -32,6 +32,7 @@ from archon.operators._combine import by_tests
 from archon.operators._combine import critiqued
 from archon.operators._combine import fused
 from archon.operators._combine import generated
+from archon.operators._combine import judged_orders
 from archon.operators._combine import judged_passes
 from archon.operators._combine import majority_settled
 from archon.operators._combine import pair_schedule
@@ -341,8 +342,7 @@ def rank(
         query = _query(item, template)
         replies = [
             _call(pred, "better", item=dict(item), query=query, first=cands[a], second=cands[b])
-            for i, j in schedule
-            for a, b in ((i, j), (j, i))
+            for a, b in judged_orders(schedule)
         ]
         return ranked_pairwise(cands, schedule, replies, top_k)
     reply = None

@@ -133,6 +133,17 @@ def pair_schedule(n: int, pairs: int | None) -> list[tuple[int, int]]:
     return out[:pairs]
 
 
+def judged_orders(schedule: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The (A, B) order of each judgment: every scheduled pair twice, as (i, j) then
+    (j, i) — the order :func:`ranked_pairwise` reads the replies in.
+
+    Example:
+        >>> judged_orders([(0, 1), (0, 2)])
+        [(0, 1), (1, 0), (0, 2), (2, 0)]
+    """
+    return [(a, b) for i, j in schedule for a, b in ((i, j), (j, i))]
+
+
 def bradley_terry(n: int, wins: Sequence[tuple[int, int]], iterations: int = 200) -> list[float]:
     """Strengths of ``n`` candidates from ``(winner, loser)`` outcomes under the
     Bradley–Terry model, P(i beats j) = s_i / (s_i + s_j), fitted by Hunter's MM updates;
@@ -183,13 +194,12 @@ def ranked_pairwise(
         ['x', 'y']
     """
     wins: list[tuple[int, int]] = []
-    for k, (i, j) in enumerate(schedule):
-        for first, second, reply in ((i, j, replies[2 * k]), (j, i, replies[2 * k + 1])):
-            choice = parse_choice(reply)
-            if choice == "A":
-                wins.append((first, second))
-            elif choice == "B":
-                wins.append((second, first))
+    for (first, second), reply in zip(judged_orders(schedule), replies, strict=True):
+        choice = parse_choice(reply)
+        if choice == "A":
+            wins.append((first, second))
+        elif choice == "B":
+            wins.append((second, first))
     strength = bradley_terry(len(cands), wins)
     order = sorted(range(len(cands)), key=lambda i: (-round(strength[i], 9), i))
     return tuple(dataclasses.replace(cands[i], score=strength[i]) for i in order[:top_k])

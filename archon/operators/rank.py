@@ -7,6 +7,7 @@ from archon.operators._base import BaseOperator
 from archon.operators._base import NodeInputs
 from archon.operators._base import OpContext
 from archon.operators._base import all_of
+from archon.operators._combine import judged_orders
 from archon.operators._combine import pair_schedule
 from archon.operators._combine import rank_needs_call
 from archon.operators._combine import ranked
@@ -58,11 +59,7 @@ class Rank(BaseOperator):
         cands = inputs.candidates
         if spec.method == "pairwise" and rank_needs_call(cands):
             schedule = pair_schedule(len(cands), spec.pairs)
-            prompts = [
-                ctx.instructions(PAIR, first=cands[a], second=cands[b])
-                for i, j in schedule
-                for a, b in ((i, j), (j, i))
-            ]
+            prompts = [ctx.instructions(PAIR, first=cands[a], second=cands[b]) for a, b in judged_orders(schedule)]
             return ranked_pairwise(cands, schedule, await all_of(ctx.complete(p) for p in prompts), spec.top_k)
         reply = await ctx.complete(ctx.instructions(PROMPT, candidates=cands)) if rank_needs_call(cands) else None
         return ranked(cands, reply, spec.top_k)

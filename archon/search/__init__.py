@@ -12,7 +12,7 @@ from archon.search._results import study_trial
 from archon.search._space import SearchSpace
 from archon.search._space import parse_space
 from archon.search._space import parse_space_file
-from archon.search._strategies import STRATEGIES
+from archon.search._strategy_names import STRATEGIES
 
 __all__ = [
     "Param",

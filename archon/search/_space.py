@@ -35,7 +35,7 @@ from archon.search._demos import instruction_text
 from archon.search._demos import render_block
 from archon.search._demos import resolve
 from archon.search._param import Param
-from archon.search._strategies import STRATEGIES
+from archon.search._strategy_names import STRATEGIES
 from archon.spec import DatasetSpec
 from archon.spec import NodeSpec
 from archon.spec import PipelineSpec

@@ -15,20 +15,10 @@ from typing import Any
 
 from archon.search._param import Param
 from archon.search._records import TrialRecord
+from archon.search._strategy_names import STRATEGIES as STRATEGIES
 
-if TYPE_CHECKING:  # the space parser reads STRATEGIES: no import of it at run time
+if TYPE_CHECKING:
     from archon.search._space import SearchSpace
-
-#: Strategy name → what it does. The space parser, its error message, ``archon optimize
-#: --strategy`` and its ``--help`` all read this table.
-STRATEGIES: dict[str, str] = {
-    "greedy": "coordinate ascent from the defaults, one parameter at a time, restarting from a random "
-    "untried architecture at a local optimum (the default)",
-    "tpe": "Optuna's multivariate TPE: a model of good and bad trials proposes the next",
-    "random": "uniform random draws",
-    "grid": "every point of the space once (int, choice, bool and subset parameters)",
-    "nsga2": "Optuna's NSGA-II, multi-objective (needs objectives: [score, cost])",
-}
 
 
 def _suggest(trial: Any, params: tuple[Param, ...], grid: bool) -> dict[str, Any]:

@@ -18,25 +18,17 @@ from typing import Any
 
 from archon.backends import backend_class
 from archon.errors import ConfigurationError
-from archon.export._python import OPERATOR_PROMPTS
 from archon.export._python import _ident
 from archon.export._python import _py
 from archon.export._python import docstring
-from archon.export._python import prompt_key
 from archon.graph import build_graph
+from archon.operators import operator_types
 from archon.plan import BoundModel
 from archon.plan import make_plan
+from archon.spec import LLMNodeSpec
 from archon.spec import PipelineSpec
 
-_SIGNATURE = {
-    "generate": "Generate",
-    "rank": "Rank",
-    "fuse": "Fuse",
-    "critique": "Critique",
-    "verify": "Verify",
-    "unit_test_generate": "UnitTestGenerate",
-    "unit_test_evaluate": "UnitTestJudge",
-}
+_COMMON = set(LLMNodeSpec.model_fields)
 DEFAULT_LOCAL_API_BASE = "http://127.0.0.1:8080/v1"
 _USE = (
     'Use: prog = program(); prog(input="text").answer — or python this_file.py "text".',
@@ -53,9 +45,7 @@ def instructions_of(spec: PipelineSpec, node_id: str) -> str:
     if node.op == "generate":
         text = getattr(node, "template", None) or "{{ input }}"
     else:
-        key = prompt_key(node)
-        module, name = OPERATOR_PROMPTS[key]
-        text = getattr(node, "prompt", None) or getattr(importlib.import_module(module), name)
+        text = getattr(node, "prompt", None) or operator_types()[node.op].default_prompt(node) or "{{ prompt }}"
     system = getattr(node, "system", None)
     return f"{system}\n\n{text}" if system else str(text)
 
@@ -98,18 +88,17 @@ def export_dspy(spec: PipelineSpec, *, source_text: str = "", provenance: Mappin
     """The DSPy program module for ``spec`` (see the module docstring)."""
     graph = build_graph(spec)
     plan = make_plan(graph)
-    for nid, planned in plan.nodes.items():
-        if planned.spec.op not in _SIGNATURE and planned.spec.op != "vote":
-            raise ConfigurationError(f"node '{nid}': op '{planned.spec.op}' has no DSPy version")
+    ops = operator_types()
     taken: set[str] = {"NAME", "LOCAL_API_BASE", "ADAPTER", "STATE", "PREDICTORS"}
     texts: list[str] = []
     by_value: dict[str, str] = {}
 
-    def const(name: str, value: str) -> str:
-        if value not in by_value:
-            by_value[value] = _ident(name, taken)
-            texts.append(f"{by_value[value]} = {_py(value)}")
-        return by_value[value]
+    def const(name: str, value: Any) -> str:
+        text = _py(value)
+        if text not in by_value:
+            by_value[text] = _ident(name, taken)
+            texts.append(f"{by_value[text]} = {text}")
+        return by_value[text]
 
     # one LM per (alias, sampling) a node calls: the alias's own, or the node's overrides
     lm_lines: list[str] = []
@@ -130,54 +119,30 @@ def export_dspy(spec: PipelineSpec, *, source_text: str = "", provenance: Mappin
     for nid, planned in plan.nodes.items():
         node = planned.spec
         v = var[nid] = _ident(nid.lower(), var_taken)
-        cands = [var[s] for s in planned.inputs if not plan.nodes[s].spec.yields_tests()]
-        tests = [var[s] for s in planned.inputs if plan.nodes[s].spec.yields_tests()]
-        d = node.model_dump()
-        cand_expr = (cands[0] if len(cands) == 1 else "(" + ", ".join(f"*{c}" for c in cands) + ")") if cands else "()"
-        template = getattr(node, "template", None)
-        tpl = f", template={const(nid.upper() + '_QUERY', template)}" if template and node.op != "generate" else ""
-        if node.op == "vote":
-            body.append(f"{v} = ops.vote({cand_expr}, normalize={_py(d['normalize'])})")
-            continue
-        sig = "PairwiseRank" if prompt_key(node) == "rank:pairwise" else _SIGNATURE[node.op]
+        args = [_py(node.op), _py(nid)]
+        params = {k: val for k, val in node.model_dump().items() if k not in _COMMON or k == "template"}
+        args.append(const(nid.upper() + "_PARAMS", params) if len(_py(params)) > 60 else _py(params))
         if planned.models:  # a predictor, its model set on it
             llm.add(nid)
             instr = const(nid.upper() + "_INSTRUCTIONS", instructions_of(spec, nid))
-            init.append(f"        self.{v} = dspy.Predict(ops.{sig}.with_instructions({instr}))")
+            sig = f"ops.signature_for({_py(node.op)}, {_py(ops[node.op].prompt_name(node))})"
+            init.append(f"        self.{v} = dspy.Predict({sig}.with_instructions({instr}))")
             first = planned.models[0]
             use.append(f"        self.{v}.lm = self.lms[{_py(lm_key[(first.name, first.sampling)])}]")
-            p = f"self.{v}"
-        else:  # unit_test_evaluate on code tests: the sandbox, no model
-            p = "None"
-        if node.op == "generate":
+            args.append(f"self.{v}")
             models = ", ".join(
-                f"({_py(b.name)}, {p}.lm)"
+                f"({_py(b.name)}, None)"
                 if i == 0
                 else f"({_py(b.name)}, self.lms[{_py(lm_key[(b.name, b.sampling)])}])"
                 for i, b in enumerate(planned.models)
             )
-            adaptive = ""
-            if d.get("early_stop"):
-                adaptive = f", early_stop={d['early_stop']!r}, wave={d['wave']}, normalize={_py(d['normalize'])}"
-            body.append(f"{v} = ops.generate({p}, item, {_py(nid)}, [{models}], samples={d['samples']}{adaptive})")
-        elif node.op == "rank":
-            pairwise = f", method={_py('pairwise')}, pairs={d['pairs']!r}" if d.get("method") == "pairwise" else ""
-            body.append(f"{v} = ops.rank({p}, item, {cand_expr}, top_k={d['top_k']}{pairwise}{tpl})")
-        elif node.op == "fuse":
-            body.append(
-                f"{v} = ops.fuse({p}, item, {cand_expr}, {_py(nid)}, {_py(first.name)}, samples={d['samples']}{tpl})"
-            )
-        elif node.op == "critique":
-            body.append(f"{v} = ops.critique({p}, item, {cand_expr}{tpl})")
-        elif node.op == "verify":
-            body.append(f"{v} = ops.verify({p}, item, {cand_expr}, on_none={_py(d['on_none'])}{tpl})")
-        elif node.op == "unit_test_generate":
-            body.append(f"{v} = ops.unit_test_generate({p}, item, {_py(d['kind'])}, {d['count']}{tpl})")
-        else:  # unit_test_evaluate
-            args = [f"{k}={_py(d[k])}" for k in ("top_k", "tests_field", "tests_kind", "timeout_s", "memory_mb")]
-            body.append(
-                f"{v} = ops.unit_test_evaluate({p}, item, {cand_expr}, [{', '.join(tests)}], {', '.join(args)}{tpl})"
-            )
+        else:  # vote, unit_test_evaluate on code tests: no model
+            args.append("None")
+            models = ""
+        args += ["item", *(var[s] for s in planned.inputs)]
+        if models:
+            args.append(f"models=[{models}]")
+        body.append(f"{v} = ops.step({', '.join(args)})")
     out_var = var[plan.graph.output]
     cls = _class_name(spec.name or "pipeline")
     doc = docstring(spec, plan, source_text, provenance, _USE)
@@ -193,7 +158,7 @@ def export_dspy(spec: PipelineSpec, *, source_text: str = "", provenance: Mappin
     lines += ['LOCAL_API_BASE = os.environ.get("ARCHON_LOCAL_API_BASE", ' + _py(DEFAULT_LOCAL_API_BASE) + ")"]
     lines += ['STATE = Path(__file__).with_suffix(".json")  # prog.save(): instructions, demos, LM settings']
     lines += ["ADAPTER = ops.TemplateAdapter()", ""]
-    lines += ["# Instructions of each predictor (Jinja2 over its inputs); DSPy optimizers rewrite them", *texts]
+    lines += ["# Each predictor's instructions (Jinja2 over its inputs; DSPy optimizers rewrite them), node parameters", *texts]
     lines += [
         "# The node each predictor stands for",
         "PREDICTORS = {" + ", ".join(f"{_py(v)}: {_py(n)}" for n, v in var.items() if n in llm) + "}",

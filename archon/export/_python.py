@@ -219,29 +219,6 @@ def flow_lines(plan: Plan, var: Mapping[str, str], value_type: str) -> tuple[lis
     return flow, need_asyncio
 
 
-# the operator's own instructions, by op (unit_test_generate: by kind)
-OPERATOR_PROMPTS = {
-    "rank": ("archon.operators.rank", "PROMPT"),
-    "rank:pairwise": ("archon.operators.rank", "PAIR"),
-    "fuse": ("archon.operators.fuse", "PROMPT"),
-    "critique": ("archon.operators.critique", "PROMPT"),
-    "verify": ("archon.operators.verify", "PROMPT"),
-    "unit_test_evaluate": ("archon.operators.unit_test_evaluate", "JUDGE"),
-    "unit_test_generate:code": ("archon.operators.unit_test_generate", "CODE"),
-    "unit_test_generate:text": ("archon.operators.unit_test_generate", "TEXT"),
-}
-
-
-def prompt_key(node: Any) -> str:
-    """The key of a node's operator prompt in OPERATOR_PROMPTS (an operator with several
-    prompts keys each by the option that picks it)."""
-    if node.op == "unit_test_generate":
-        return f"unit_test_generate:{node.kind}"
-    if node.op == "rank" and getattr(node, "method", "list") == "pairwise":
-        return "rank:pairwise"
-    return str(node.op)
-
-
 # run/arun/batch/abatch of a generated module, over its _default() program
 ENTRY_POINTS = (
     "def run(x: str | Mapping[str, Any]) -> str | None:",

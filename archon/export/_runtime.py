@@ -26,11 +26,10 @@ from archon.execute import static_check
 from archon.export._standalone_runtime import Runner
 from archon.export._standalone_runtime import answer_of
 from archon.export._standalone_runtime import print_results
-from archon.export._standalone_runtime import split_inputs
 from archon.operators import BaseOperator
-from archon.operators import NodeInputs
 from archon.operators import OpContext
 from archon.operators import Prompter
+from archon.operators import split_inputs
 from archon.sandbox import default_sandbox
 from archon.spec import BudgetSpec
 from archon.spec import ModelSpec
@@ -54,7 +53,6 @@ class QueryRun:
     async def step(self, node: str, *inputs: Value) -> Value:
         """Runs ``node`` over the values of its inputs (in the order the graph lists them)."""
         p = self.program
-        cands, tests = split_inputs(inputs)
         ctx = OpContext(
             node=p.pipeline.plan.nodes[node],
             query=self.query,
@@ -64,7 +62,7 @@ class QueryRun:
             sandbox=p.sandbox,
             prompter=p.prompter,
         )
-        return await p.operators[node].run(NodeInputs(cands, tuple(tests)), ctx)
+        return await p.operators[node].run(split_inputs(inputs), ctx)
 
 
 Flow = Callable[[QueryRun], Awaitable[Value]]

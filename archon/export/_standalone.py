@@ -20,15 +20,15 @@ from archon.backends import backend_class
 from archon.errors import ConfigurationError
 from archon.export import _standalone_runtime
 from archon.export._python import ENTRY_POINTS
-from archon.export._python import OPERATOR_PROMPTS
 from archon.export._python import _ident
 from archon.export._python import _py
 from archon.export._python import docstring
 from archon.export._python import flow_lines
-from archon.export._python import prompt_key
 from archon.graph import build_graph
+from archon.operators import operator_types
 from archon.plan import make_plan
 from archon.spec import LLMNodeSpec
+from archon.spec import NodeSpec
 from archon.spec import PipelineSpec
 
 # modules whose source goes into the file, in dependency order
@@ -39,6 +39,7 @@ _INLINED = (
     "archon._cachekey",
     "archon._templates",
     "archon._typing",
+    "archon.operators._core",
     "archon.operators._parsing",
     "archon.operators._combine",
     "archon.sandbox._base",
@@ -47,6 +48,13 @@ _INLINED = (
     "archon.sandbox._judge",
 )
 _COMMON = set(LLMNodeSpec.model_fields)
+
+
+class _Alias(str):
+    """A name bound to another of the file's names (not a string constant)."""
+
+
+_CONTEXT_ALIAS = _Alias("Context")  # ``OpContext`` (archon's context) in an operator's module: the file's Context
 _USE = (
     'Use: run("text"), await arun("text"), batch([...]), await abatch([...]) — or',
     'python this_file.py "text" [--json] [--db PATH]. Needs no archon: jinja2, litellm for',
@@ -87,41 +95,94 @@ class _Imports:
         return out
 
 
-def _body(module_name: str, imports: _Imports, constants: dict[str, Any]) -> str:
+def _body(module_name: str, imports: _Imports, constants: dict[str, Any], inlined: set[str]) -> str:
     """A module's source after its imports (docstring, ``__all__`` and imports dropped);
-    its non-archon imports go to ``imports``, the constants it imports from archon
-    modules that are not inlined go to ``constants``."""
+    its non-archon imports go to ``imports``, the string constants it imports from archon
+    modules that are not inlined go to ``constants``; names defined in an inlined module
+    are already in the file.
+
+    An operator's module (one defining a ``BaseOperator``) loses what only archon needs:
+    its parameter classes (``NodeSpec`` subclasses) and each operator's ``spec_type``.
+
+    Raises:
+        ConfigurationError: the module needs something from archon that a module without
+            archon cannot have.
+    """
     module = importlib.import_module(module_name)
     source = inspect.getsource(module)
     tree = ast.parse(source)
     lines = source.splitlines(keepends=True)
     drop: list[tuple[int, int]] = []
+
+    def refuse(what: str) -> ConfigurationError:
+        return ConfigurationError(
+            f"{module_name} uses {what}, which a module without archon cannot have — export without --standalone"
+        )
+
+    def is_spec(name: str) -> bool:
+        value = getattr(module, name, None)
+        return isinstance(value, type) and issubclass(value, NodeSpec)
+
     for stmt in tree.body:
         span = (stmt.lineno - 1, stmt.end_lineno or stmt.lineno)
         if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and stmt is tree.body[0]:
             drop.append(span)
-        elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
+        elif isinstance(stmt, ast.Import):
             drop.append(span)
-            mod = stmt.module if isinstance(stmt, ast.ImportFrom) else None
+            if any(a.name.split(".")[0] == "archon" for a in stmt.names):
+                raise refuse("'import archon'")
+            imports.add(stmt)
+        elif isinstance(stmt, ast.ImportFrom):
+            drop.append(span)
+            mod = stmt.module
             if mod == "__future__":
                 continue
             if mod and mod.split(".")[0] == "archon":
-                if mod not in _INLINED:
-                    for alias in stmt.names:
-                        value = getattr(importlib.import_module(mod), alias.name)
-                        if not isinstance(value, str):
-                            raise TypeError(f"{module_name}: only string constants can be inlined, not {alias.name}")
+                if mod in inlined:
+                    continue
+                for alias in stmt.names:
+                    value = getattr(importlib.import_module(mod), alias.name)
+                    if isinstance(value, str):
                         constants[alias.asname or alias.name] = value
+                    elif getattr(value, "__module__", None) in inlined and alias.asname is None:
+                        continue  # defined in the file already
+                    elif isinstance(value, type) and issubclass(value, NodeSpec):
+                        continue  # an operator's parameters: archon's only
+                    elif alias.name == "OpContext" and alias.asname is None:
+                        constants["OpContext"] = _CONTEXT_ALIAS
+                    else:
+                        raise refuse(f"{alias.name} from {mod}")
                 continue
             imports.add(stmt)
         elif isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in stmt.targets):
             drop.append(span)
+        elif isinstance(stmt, ast.ClassDef) and any(isinstance(b, ast.Name) and is_spec(b.id) for b in stmt.bases):
+            if stmt.decorator_list:
+                span = (stmt.decorator_list[0].lineno - 1, span[1])
+            drop.append(span)  # a NodeSpec subclass
+        elif isinstance(stmt, ast.ClassDef):
+            for inner in stmt.body:
+                targets = inner.targets if isinstance(inner, ast.Assign) else []
+                if any(isinstance(t, ast.Name) and t.id == "spec_type" for t in targets):
+                    drop.append((inner.lineno - 1, inner.end_lineno or inner.lineno))
     keep = [True] * len(lines)
     for a, b in drop:
         for i in range(a, b):
             keep[i] = False
     text = "".join(line for line, k in zip(lines, keep, strict=True) if k)
     return text.strip("\n") + "\n"
+
+
+def _top_names(body: str) -> set[str]:
+    """The names a module body defines at its top level."""
+    names: set[str] = set()
+    for stmt in ast.parse(body).body:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(stmt.name)
+        elif isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            names.update(t.id for t in targets if isinstance(t, ast.Name))
+    return names
 
 
 def _call(const: str, cls: str, args: list[str]) -> str:
@@ -151,11 +212,8 @@ def export_standalone(spec: PipelineSpec, *, source_text: str = "", provenance: 
     """
     graph = build_graph(spec)
     plan = make_plan(graph)
+    ops = operator_types()
     for nid, planned in plan.nodes.items():
-        if planned.spec.op not in _standalone_runtime.OPERATORS:
-            raise ConfigurationError(
-                f"node '{nid}': op '{planned.spec.op}' has no standalone version — export without --standalone"
-            )
         for bound in planned.models:
             prefix = bound.model.split("/", 1)[0]
             if prefix in ("vllm", "synthetic"):
@@ -169,11 +227,27 @@ def export_standalone(spec: PipelineSpec, *, source_text: str = "", provenance: 
     imports.add(ast.ImportFrom(module="collections.abc", names=[ast.alias("Mapping"), ast.alias("Sequence")], level=0))
     imports.add(ast.Import(names=[ast.alias("sys")]))
     runtime_constants: dict[str, Any] = {}
-    bodies = [_body(m, imports, runtime_constants) for m in (*_INLINED, _standalone_runtime.__name__)]
+    inlined = set(_INLINED)
+    bodies = [_body(m, imports, runtime_constants, inlined) for m in _INLINED]
+    # the pipeline's operators: their own modules, as archon runs them
+    used = {ops[n.spec.op] for n in plan.nodes.values()}
+    op_modules = list(dict.fromkeys(cls.__module__ for cls in ops.values() if cls in used))
+    op_bodies = [_body(m, imports, runtime_constants, inlined | set(op_modules)) for m in op_modules]
+    aliases = {k: runtime_constants.pop(k) for k in [k for k, v in runtime_constants.items() if isinstance(v, _Alias)]}
+    runtime_body = _body(_standalone_runtime.__name__, imports, runtime_constants, inlined)
+    seen: dict[str, str] = {}
+    for module, body in zip((*_INLINED, *op_modules), (*bodies, *op_bodies), strict=True):
+        for name in _top_names(body):
+            if name in seen and seen[name] != module:
+                raise ConfigurationError(
+                    f"{module} and {seen[name]} both define '{name}': a standalone module is one namespace — "
+                    "rename one, or export without --standalone"
+                )
+            seen[name] = module
+    op_names = {op: ops[op].__name__ for op in dict.fromkeys(n.spec.op for n in plan.nodes.values())}
 
-    taken: set[str] = set(runtime_constants)
+    taken: set[str] = set(runtime_constants) | set(seen) | {"OPERATORS"}
     prompt_lines: list[str] = []
-    defaults: dict[str, str] = {}
     by_value: dict[str, str] = {}  # one constant per distinct prompt text
 
     def text_const(name: str, value: str) -> str:
@@ -181,13 +255,6 @@ def export_standalone(spec: PipelineSpec, *, source_text: str = "", provenance: 
             by_value[value] = _ident(name, taken)
             prompt_lines.append(f"{by_value[value]} = {_py(value)}")
         return by_value[value]
-
-    def prompt_const(key: str) -> str:
-        if key not in defaults:
-            module, name = OPERATOR_PROMPTS[key]
-            value = getattr(importlib.import_module(module), name)
-            defaults[key] = text_const(key.replace(":", "_").upper() + "_" + name, value)
-        return defaults[key]
 
     # models: one constant per alias (or model string) a node calls
     model_lines: list[str] = []
@@ -230,14 +297,10 @@ def export_standalone(spec: PipelineSpec, *, source_text: str = "", provenance: 
                 for b in planned.models
             )
             parts.append(f"models=({calls},)")
-        own_prompt = getattr(node, "prompt", None)
-        key = prompt_key(node)
-        for fieldname in ("prompt", "template", "system"):
+        for fieldname in ("prompt", "template", "system"):  # the node's own (the operator's: its PROMPTS)
             value = getattr(node, fieldname, None)
             if value:
                 parts.append(f"{fieldname}={text_const(f'{const}_{fieldname.upper()}', value)}")
-            elif fieldname == "prompt" and not own_prompt and key in OPERATOR_PROMPTS:
-                parts.append(f"prompt={prompt_const(key)}")
         params = {k: v for k, v in node.model_dump().items() if k not in _COMMON and k != "models"}
         if params:
             parts.append(f"params={_py(params)}")
@@ -255,6 +318,10 @@ def export_standalone(spec: PipelineSpec, *, source_text: str = "", provenance: 
         out.append(f"{name} = {_py(value)}")
     for body in bodies:
         out += ["", "", body.rstrip("\n")]
+    out += [""] + [f"{name} = {value}" for name, value in aliases.items()]
+    for body in op_bodies:
+        out += ["", "", body.rstrip("\n")]
+    out += ["", "", runtime_body.rstrip("\n")]
     out += ["", "", rule, f"# The pipeline: {spec.name or 'pipeline'}", rule]
     out += [f"NAME = {_py(spec.name or 'pipeline')}", ""]
     if prompt_lines:
@@ -262,11 +329,12 @@ def export_standalone(spec: PipelineSpec, *, source_text: str = "", provenance: 
     out += ["# Models", *model_lines, "", "# Nodes, in topological order", *node_lines, ""]
     out += ["NODES = {" + ", ".join(f"{_py(n)}: {node_const[n]}" for n in plan.nodes) + "}"]
     out += [f"OUTPUT = {_py(plan.graph.output)}", f"BUDGET = {budget!r}  # per query: calls, tokens, dollars"]
+    out += ["OPERATORS: dict[str, BaseOperator] = {" + ", ".join(f"{_py(k)}: {v}()" for k, v in op_names.items()) + "}"]
     out += ["", "", *flow, "", ""]
     out += [
         "def program(db: str | None = None) -> Program:",
         '    """The pipeline on a cache database (default: $ARCHON_DB or archon\'s own)."""',
-        "    return Program(NODES, OUTPUT, budget=BUDGET, db=db)",
+        "    return Program(NODES, OUTPUT, OPERATORS, budget=BUDGET, db=db)",
         "",
         "",
         "_program: Program | None = None",

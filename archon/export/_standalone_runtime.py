@@ -31,6 +31,7 @@ from dataclasses import field
 from datetime import UTC
 from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from typing import Literal
 
@@ -38,7 +39,6 @@ import jinja2
 
 from archon._cachekey import call_key
 from archon._templates import environment
-from archon._typing import Candidate
 from archon._typing import NodeValue
 from archon._typing import Query
 from archon._typing import Sampling
@@ -48,23 +48,10 @@ from archon.backends._budget import Limits
 from archon.backends._budget import QueryBudget
 from archon.backends._local_model import resolve_local_model
 from archon.errors import ArchonError
-from archon.operators._combine import by_tests
-from archon.operators._combine import critiqued
-from archon.operators._combine import fused
-from archon.operators._combine import generated
-from archon.operators._combine import judged_orders
-from archon.operators._combine import judged_passes
-from archon.operators._combine import majority_settled
-from archon.operators._combine import pair_schedule
-from archon.operators._combine import rank_needs_call
-from archon.operators._combine import ranked
-from archon.operators._combine import ranked_pairwise
-from archon.operators._combine import sample_waves
-from archon.operators._combine import suite_for
-from archon.operators._combine import verified
-from archon.operators._combine import voted
-from archon.operators._combine import written_tests
-from archon.operators._parsing import extract_code
+from archon.errors import TemplateError
+from archon.operators._core import BaseOperator
+from archon.operators._core import Context
+from archon.operators._core import split_inputs
 from archon.sandbox._bwrap import default_sandbox
 from archon.sandbox._judge import count_passed
 from archon.store._schema import CALLS_SQLITE_DDL
@@ -398,20 +385,52 @@ class Client:
         self.cache.close()
 
 
-# -- the operators, one function each --------------------------------------------------
+# -- the operators' context: archon's operators run here unchanged ----------------------
 _JINJA = environment()
 
 
-def split_inputs(inputs: Sequence[NodeValue]) -> tuple[tuple[Candidate, ...], list[Tests]]:
-    """A node's input values as the union of their candidates, and their tests, in order."""
-    cands: list[Candidate] = []
-    tests: list[Tests] = []
-    for v in inputs:
-        if isinstance(v, Tests):
-            tests.append(v)
-        else:
-            cands.extend(v)
-    return tuple(cands), tests
+class NodeContext(Context):
+    """What an operator gets for one (node, query) in this module: the calls go through
+    the module's client (cache, budget), the tests through its sandbox."""
+
+    def __init__(self, run: QueryRun, node: Node) -> None:
+        self.run = run
+        self.node = node
+        self.node_id = node.id
+        self.query = run.query
+        self.model_names = tuple(name for name, _, _ in node.models)
+        self._spec = SimpleNamespace(
+            **node.params, prompt=node.prompt or None, template=node.template, system=node.system
+        )
+
+    @property
+    def spec(self) -> Any:
+        return self._spec
+
+    def render(self, template: str, **extra: Any) -> str:
+        variables = {"input": self.query.text, **self.query.fields, **extra}
+        try:
+            return _JINJA.from_string(template).render(**variables)
+        except jinja2.TemplateError as exc:
+            raise TemplateError(f"node '{self.node_id}': {exc}") from None
+
+    async def complete(
+        self,
+        prompt: str,
+        *,
+        sample: int = 0,
+        model: int = 0,
+        conversation: tuple[tuple[str, str], ...] | None = None,
+    ) -> str:
+        _, m, sampling = self.node.models[model]
+        turns = conversation if conversation is not None else (("user", prompt),)
+        messages = ((("system", self.node.system),) if self.node.system else ()) + tuple(turns)
+        q = self.run
+        return (await q.program.client.complete(m, sampling, messages, sample, q.budget, q.usage)).strip()
+
+    async def run_tests(self, code: str, tests: tuple[str, ...], *, timeout_s: float, memory_mb: int) -> int:
+        sandbox = self.run.program.sandbox
+        return await count_passed(sandbox, code, tests, timeout_s=timeout_s, memory_mb=memory_mb)
 
 
 class QueryRun:
@@ -423,119 +442,12 @@ class QueryRun:
         self.budget = QueryBudget(Limits(*program.budget))
         self.usage = Usage()
 
-    def render(self, node: Node, template: str, **extra: Any) -> str:
-        variables = {"input": self.query.text, **self.query.fields, **extra}
-        try:
-            return _JINJA.from_string(template).render(**variables)
-        except jinja2.TemplateError as exc:
-            raise ExportError(f"node '{node.id}': {exc}") from None
-
-    def query_text(self, node: Node) -> str:
-        return self.render(node, node.template) if node.template else self.query.text
-
-    def instructions(self, node: Node, **extra: Any) -> str:
-        return self.render(node, node.prompt, query=self.query_text(node), **extra)
-
-    async def complete(self, node: Node, prompt: str, sample: int = 0, which: int = 0, conversation: Any = None) -> str:
-        _, model, sampling = node.models[which]
-        turns = conversation if conversation is not None else (("user", prompt),)
-        messages = ((("system", node.system),) if node.system else ()) + tuple(turns)
-        text = await self.program.client.complete(model, sampling, messages, sample, self.budget, self.usage)
-        return text.strip()
-
     async def step(self, node_id: str, *inputs: NodeValue) -> NodeValue:
         """Runs one node over its inputs' values (in the order the graph lists them)."""
         node = self.program.nodes[node_id]
-        cands, tests = split_inputs(inputs)
-        return await OPERATORS[node.op](self, node, cands, tests)
+        return await self.program.operators[node.op].run(split_inputs(inputs), NodeContext(self, node))
 
 
-async def generate(q: QueryRun, node: Node, cands: tuple[Candidate, ...], tests: list[Tests]) -> NodeValue:
-    conversation = None
-    raw = q.query.fields.get("messages")
-    if not node.template and isinstance(raw, list) and raw:
-        conversation = tuple((str(m["role"]), str(m["content"])) for m in raw)
-    prompt = q.query_text(node)
-    p = node.params
-    jobs: list[tuple[int, int]] = []
-    texts: list[str] = []
-    for wave in sample_waves(len(node.models), p["samples"], p["wave"] if p["early_stop"] else None):
-        texts += await asyncio.gather(*(q.complete(node, prompt, i, w, conversation) for w, i in wave))
-        jobs += wave
-        if p["early_stop"] and majority_settled(texts, p["normalize"], p["early_stop"]):
-            break
-    return generated(texts, jobs, node.id, [m[0] for m in node.models])
-
-
-async def rank(q: QueryRun, node: Node, cands: tuple[Candidate, ...], tests: list[Tests]) -> NodeValue:
-    p = node.params
-    if p["method"] == "pairwise" and rank_needs_call(cands):
-        schedule = pair_schedule(len(cands), p["pairs"])
-        prompts = [q.instructions(node, first=cands[a], second=cands[b]) for a, b in judged_orders(schedule)]
-        replies = await asyncio.gather(*(q.complete(node, prompt) for prompt in prompts))
-        return ranked_pairwise(cands, schedule, replies, p["top_k"])
-    needed = rank_needs_call(cands)
-    reply = await q.complete(node, q.instructions(node, candidates=cands)) if needed else None
-    return ranked(cands, reply, node.params["top_k"])
-
-
-async def fuse(q: QueryRun, node: Node, cands: tuple[Candidate, ...], tests: list[Tests]) -> NodeValue:
-    if not cands:
-        return ()
-    prompt = q.instructions(node, candidates=cands)
-    texts = await asyncio.gather(*(q.complete(node, prompt, i) for i in range(node.params["samples"])))
-    return fused(cands, texts, node.id, node.models[0][0])
-
-
-async def critique(q: QueryRun, node: Node, cands: tuple[Candidate, ...], tests: list[Tests]) -> NodeValue:
-    if not cands:
-        return ()
-    return critiqued(cands, await q.complete(node, q.instructions(node, candidates=cands)))
-
-
-async def verify(q: QueryRun, node: Node, cands: tuple[Candidate, ...], tests: list[Tests]) -> NodeValue:
-    replies = await asyncio.gather(*(q.complete(node, q.instructions(node, candidate=c)) for c in cands))
-    return verified(cands, replies, node.params["on_none"])
-
-
-async def vote(q: QueryRun, node: Node, cands: tuple[Candidate, ...], tests: list[Tests]) -> NodeValue:
-    return voted(cands, node.params["normalize"])
-
-
-async def unit_test_generate(q: QueryRun, node: Node, cands: tuple[Candidate, ...], tests: list[Tests]) -> NodeValue:
-    count = node.params["count"]
-    return written_tests(await q.complete(node, q.instructions(node, count=count)), node.params["kind"], count)
-
-
-async def unit_test_evaluate(q: QueryRun, node: Node, cands: tuple[Candidate, ...], tests: list[Tests]) -> NodeValue:
-    p = node.params
-    run_tests = suite_for(tests, q.query.fields, p["tests_field"], p["tests_kind"])
-    if run_tests is None or not run_tests.items:
-        return by_tests(cands, None, 0, p["top_k"])
-    items = run_tests.items
-
-    async def passed(c: Candidate) -> int:
-        if run_tests.kind == "code":
-            code = extract_code(c.text)
-            return await count_passed(
-                q.program.sandbox, code, items, timeout_s=p["timeout_s"], memory_mb=p["memory_mb"]
-            )
-        return judged_passes(await q.complete(node, q.instructions(node, candidate=c, tests=items)), len(items))
-
-    return by_tests(cands, await asyncio.gather(*(passed(c) for c in cands)), len(items), p["top_k"])
-
-
-Operator = Callable[[QueryRun, Node, tuple[Candidate, ...], list[Tests]], Awaitable[NodeValue]]
-OPERATORS: dict[str, Operator] = {
-    "generate": generate,
-    "rank": rank,
-    "fuse": fuse,
-    "critique": critique,
-    "verify": verify,
-    "vote": vote,
-    "unit_test_generate": unit_test_generate,
-    "unit_test_evaluate": unit_test_evaluate,
-}
 Flow = Callable[[QueryRun], Awaitable[NodeValue]]
 
 
@@ -591,12 +503,14 @@ class Program(Runner):
         self,
         nodes: Mapping[str, Node],
         output: str,
+        operators: Mapping[str, BaseOperator],
         *,
         budget: tuple[int | None, int | None, float | None] = (None, None, None),
         db: str | None = None,
     ) -> None:
         self.nodes = dict(nodes)
         self.output = output
+        self.operators = dict(operators)
         self.budget = budget
         self.client = Client(db or default_db())
         self.sandbox = default_sandbox()

@@ -1,9 +1,9 @@
 """What ``archon export --format dspy`` programs run on (needs the ``dspy`` extra).
 
 A generated program is a ``dspy.Module`` with one ``dspy.Predict`` per LLM node; its
-``forward`` walks the graph with the functions below, one per operator, which keep
-archon's semantics (samples as rollouts, rankings repaired, verdicts parsed, votes
-normalized, code tests in the sandbox).
+``forward`` walks the graph with :func:`step`, which runs archon's own operator for each
+node (built in or registered by entry point) on a :class:`DSPyContext`: every call goes
+through the node's predictor (samples as rollouts), code tests through archon's sandbox.
 
 Each predictor's instructions are the node's prompt — archon's Jinja2 template — and
 :class:`TemplateAdapter` renders them over the predictor's inputs as the user message,
@@ -16,59 +16,50 @@ the same way. Signatures with several outputs fall back to DSPy's ``ChatAdapter`
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 import os
+from collections.abc import Coroutine
 from collections.abc import Mapping
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 from typing import Any
+from typing import TypeVar
 
 import dspy
 
 from archon._typing import Candidate
-from archon._typing import Tests
+from archon._typing import NodeValue
+from archon._typing import Query
 from archon.errors import ArchonError
+from archon.operators import Context
 from archon.operators import Prompter
-from archon.operators._combine import by_tests
-from archon.operators._combine import critiqued
-from archon.operators._combine import fused
-from archon.operators._combine import generated
-from archon.operators._combine import judged_orders
-from archon.operators._combine import judged_passes
-from archon.operators._combine import majority_settled
-from archon.operators._combine import pair_schedule
-from archon.operators._combine import rank_needs_call
-from archon.operators._combine import ranked
-from archon.operators._combine import ranked_pairwise
-from archon.operators._combine import sample_waves
-from archon.operators._combine import suite_for
-from archon.operators._combine import verified
-from archon.operators._combine import voted
-from archon.operators._combine import written_tests
-from archon.operators._parsing import extract_code
+from archon.operators import operator_types
+from archon.operators import split_inputs
 from archon.sandbox import count_passed
 from archon.sandbox import default_sandbox
+
+T = TypeVar("T")
 
 __all__ = [
     "SIGNATURES",
     "Critique",
+    "DSPyContext",
     "Fuse",
     "Generate",
+    "PairwiseRank",
     "Rank",
+    "Step",
     "TemplateAdapter",
     "UnitTestGenerate",
     "UnitTestJudge",
     "Verify",
-    "critique",
-    "fuse",
-    "generate",
     "has_template",
     "lm",
     "plain_template",
-    "rank",
-    "unit_test_evaluate",
-    "unit_test_generate",
-    "verify",
-    "vote",
+    "signature_for",
+    "step",
 ]
 
 _PROMPTER = Prompter()
@@ -80,6 +71,8 @@ def _value(v: Any) -> Any:
         return dataclasses.asdict(v)
     if isinstance(v, (list, tuple)):
         return [_value(x) for x in v]
+    if isinstance(v, Mapping):
+        return {k: _value(x) for k, x in v.items()}
     return v
 
 
@@ -125,7 +118,7 @@ class TemplateAdapter(dspy.ChatAdapter):
     def render(self, signature: type[dspy.Signature], inputs: Mapping[str, Any]) -> str:
         instructions = signature.instructions or ""
         values = {k: _value(v) for k, v in inputs.items() if k in signature.input_fields}
-        variables = {**(values.pop("item", None) or {}), **values}
+        variables = {**(values.pop("item", None) or {}), **(values.pop("context", None) or {}), **values}
         if has_template(instructions):
             try:
                 return _PROMPTER.render(instructions, variables, "dspy predictor")
@@ -257,6 +250,17 @@ class UnitTestJudge(dspy.Signature):
     results: str = dspy.OutputField(desc="one line per test: Test <n>: Passed|Failed")
 
 
+class Step(dspy.Signature):
+    """{{ prompt }}"""
+
+    item: dict[str, Any] = dspy.InputField(desc="the input item's fields")
+    query: str = dspy.InputField()
+    context: dict[str, Any] = dspy.InputField(desc="what the operator rendered its prompt over")
+    answer: str = dspy.OutputField()
+
+
+# a built-in operator's signature by op (or op:prompt, for an operator with several
+# prompts); any other operator (one registered by entry point) runs on Step
 SIGNATURES: dict[str, type[dspy.Signature]] = {
     "generate": Generate,
     "rank": Rank,
@@ -267,6 +271,12 @@ SIGNATURES: dict[str, type[dspy.Signature]] = {
     "unit_test_generate": UnitTestGenerate,
     "unit_test_evaluate": UnitTestJudge,
 }
+
+
+def signature_for(op: str, prompt: str | None) -> type[dspy.Signature]:
+    """The signature of a node's predictor: its operator's (``op:prompt``, else ``op``),
+    else the generic :class:`Step`."""
+    return SIGNATURES.get(f"{op}:{prompt}") or SIGNATURES.get(op) or Step
 
 
 def lm(
@@ -298,136 +308,98 @@ def _call(pred: dspy.Predict, out: str, sample: int = 0, lm: dspy.LM | None = No
     return str(getattr(prediction, out) or "").strip()
 
 
-def _query(item: Mapping[str, Any], template: str | None) -> str:
-    if template:
-        return _PROMPTER.render(template, {"input": item.get("input", ""), **item}, "dspy program")
-    return str(item.get("input", ""))
+class _Prompt(str):
+    """An operator's rendered prompt that remembers what it was rendered over, so the
+    predictor can render its own (possibly optimized) instructions over the same inputs."""
+
+    inputs: dict[str, Any]
 
 
-def generate(
-    pred: dspy.Predict,
-    item: Mapping[str, Any],
+class DSPyContext(Context):
+    """What an operator gets in a DSPy program: each call goes through the node's
+    ``dspy.Predict`` (its instructions are the node's prompt, which DSPy optimizers
+    rewrite), code tests through archon's sandbox."""
+
+    def __init__(
+        self,
+        pred: dspy.Predict | None,
+        item: Mapping[str, Any],
+        node: str,
+        params: Mapping[str, Any],
+        models: Sequence[tuple[str, dspy.LM | None]],
+    ) -> None:
+        self.pred = pred
+        self.item = dict(item)
+        self.query = Query.of(self.item)
+        self.node_id = node
+        self.model_names = tuple(alias for alias, _ in models)
+        self.lms = [lm for _, lm in models]
+        # the prompt and system prompt live in the predictor's instructions
+        self._spec = SimpleNamespace(**{"template": None, **params, "prompt": None, "system": None})
+
+    @property
+    def spec(self) -> Any:
+        return self._spec
+
+    def render(self, template: str, **extra: Any) -> str:
+        variables = {"input": self.query.text, **self.item, **{k: _value(v) for k, v in extra.items()}}
+        return _PROMPTER.render(template, variables, f"node '{self.node_id}'")
+
+    def instructions(self, default: str, **extra: Any) -> str:
+        prompt = _Prompt(super().instructions(default, **extra))
+        prompt.inputs = extra
+        return prompt
+
+    async def complete(
+        self,
+        prompt: str,
+        *,
+        sample: int = 0,
+        model: int = 0,
+        conversation: tuple[tuple[str, str], ...] | None = None,
+    ) -> str:
+        if self.pred is None:
+            raise ArchonError(f"node '{self.node_id}' calls a model but has no predictor")
+        signature = self.pred.signature
+        out = next(iter(signature.output_fields))
+        lm = self.lms[model] if model < len(self.lms) else None
+        inputs: dict[str, Any] = {"item": self.item}
+        if "query" in signature.input_fields:
+            inputs["query"] = self.query_text()
+        extra = prompt.inputs if isinstance(prompt, _Prompt) else {"prompt": str(prompt)}
+        if "context" in signature.input_fields:  # an operator without a signature of its own: Step
+            inputs["context"] = extra
+        elif isinstance(prompt, _Prompt):
+            inputs |= {k: list(v) if isinstance(v, tuple) else v for k, v in extra.items()}
+        return _call(self.pred, out, sample, lm, **inputs)
+
+    async def run_tests(self, code: str, tests: tuple[str, ...], *, timeout_s: float, memory_mb: int) -> int:
+        return await count_passed(default_sandbox(), code, tests, timeout_s=timeout_s, memory_mb=memory_mb)
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    """Runs an operator to the end from synchronous DSPy code (on a helper thread, with
+    DSPy's settings, when this thread already runs an event loop)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    context = contextvars.copy_context()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(context.run, asyncio.run, coro).result()
+
+
+def step(
+    op: str,
     node: str,
-    lms: Sequence[tuple[str, dspy.LM]],
-    samples: int,
-    *,
-    early_stop: float | None = None,
-    wave: int = 4,
-    normalize: str = "text",
-) -> tuple[Candidate, ...]:
-    """``samples`` answers from each model: rollout i is sample i (with ``early_stop``:
-    in waves, stopping once the leading answer is settled, as archon's generate does)."""
-    jobs: list[tuple[int, int]] = []
-    texts: list[str] = []
-    for batch in sample_waves(len(lms), samples, wave if early_stop else None):
-        texts += [_call(pred, "answer", i, lms[m][1], item=dict(item)) for m, i in batch]
-        jobs += batch
-        if early_stop and majority_settled(texts, normalize, early_stop):
-            break
-    return generated(texts, jobs, node, [alias for alias, _ in lms])
-
-
-def rank(
-    pred: dspy.Predict,
-    item: Mapping[str, Any],
-    cands: Sequence[Candidate],
-    top_k: int,
-    template: str | None = None,
-    *,
-    method: str = "list",
-    pairs: int | None = None,
-) -> tuple[Candidate, ...]:
-    if method == "pairwise" and rank_needs_call(cands):
-        schedule = pair_schedule(len(cands), pairs)
-        query = _query(item, template)
-        replies = [
-            _call(pred, "better", item=dict(item), query=query, first=cands[a], second=cands[b])
-            for a, b in judged_orders(schedule)
-        ]
-        return ranked_pairwise(cands, schedule, replies, top_k)
-    reply = None
-    if rank_needs_call(cands):
-        reply = _call(pred, "ranking", item=dict(item), query=_query(item, template), candidates=list(cands))
-    return ranked(cands, reply, top_k)
-
-
-def fuse(
-    pred: dspy.Predict,
-    item: Mapping[str, Any],
-    cands: Sequence[Candidate],
-    node: str,
-    alias: str,
-    samples: int = 1,
-    template: str | None = None,
-) -> tuple[Candidate, ...]:
-    if not cands:
-        return ()
-    query = _query(item, template)
-    texts = [_call(pred, "answer", i, item=dict(item), query=query, candidates=list(cands)) for i in range(samples)]
-    return fused(cands, texts, node, alias)
-
-
-def critique(
-    pred: dspy.Predict, item: Mapping[str, Any], cands: Sequence[Candidate], template: str | None = None
-) -> tuple[Candidate, ...]:
-    if not cands:
-        return ()
-    return critiqued(
-        cands, _call(pred, "critiques", item=dict(item), query=_query(item, template), candidates=list(cands))
-    )
-
-
-def verify(
-    pred: dspy.Predict,
-    item: Mapping[str, Any],
-    cands: Sequence[Candidate],
-    on_none: str = "keep_all",
-    template: str | None = None,
-) -> tuple[Candidate, ...]:
-    query = _query(item, template)
-    return verified(cands, [_call(pred, "verdict", item=dict(item), query=query, candidate=c) for c in cands], on_none)
-
-
-def vote(cands: Sequence[Candidate], normalize: str = "text") -> tuple[Candidate, ...]:
-    return voted(cands, normalize)
-
-
-def unit_test_generate(
-    pred: dspy.Predict, item: Mapping[str, Any], kind: str, count: int, template: str | None = None
-) -> Tests:
-    return written_tests(_call(pred, "tests", item=dict(item), query=_query(item, template), count=count), kind, count)
-
-
-def unit_test_evaluate(
+    params: Mapping[str, Any],
     pred: dspy.Predict | None,
     item: Mapping[str, Any],
-    cands: Sequence[Candidate],
-    tests: Sequence[Tests],
-    *,
-    top_k: int | None = None,
-    tests_field: str | None = None,
-    tests_kind: str = "code",
-    timeout_s: float = 10.0,
-    memory_mb: int = 512,
-    template: str | None = None,
-) -> tuple[Candidate, ...]:
-    """Code tests run in archon's sandbox; text tests are judged by ``pred``."""
-    merged = suite_for(tests, item, tests_field, tests_kind)
-    if merged is None or not merged.items:
-        return by_tests(cands, None, 0, top_k)
-    counts: list[int] = []
-    for c in cands:
-        if merged.kind == "code":
-            sandbox = default_sandbox()
-            code = extract_code(c.text)
-            counts.append(
-                asyncio.run(count_passed(sandbox, code, merged.items, timeout_s=timeout_s, memory_mb=memory_mb))
-            )
-        else:
-            if pred is None:
-                raise ArchonError("text tests need a judge predictor")
-            reply = _call(
-                pred, "results", item=dict(item), query=_query(item, template), candidate=c, tests=merged.items
-            )
-            counts.append(judged_passes(reply, len(merged.items)))
-    return by_tests(cands, counts, len(merged.items), top_k)
+    *inputs: NodeValue,
+    models: Sequence[tuple[str, dspy.LM | None]] = (),
+) -> NodeValue:
+    """Runs node ``node`` (operator ``op`` with ``params``) over its inputs' values for one
+    item: archon's own operator, its calls through ``pred``. ``models`` are the node's
+    (alias, LM) pairs in order (None: the predictor's own LM)."""
+    operator = operator_types()[op]()
+    return _run(operator.run(split_inputs(inputs), DSPyContext(pred, item, node, params, models)))

@@ -1,10 +1,12 @@
 """operators: each owns its prompt and its parser."""
 
 from archon.errors import TemplateError
-from archon.operators._base import BaseOperator
-from archon.operators._base import NodeInputs
 from archon.operators._base import OpContext
 from archon.operators._base import Prompter
+from archon.operators._core import BaseOperator
+from archon.operators._core import Context
+from archon.operators._core import NodeInputs
+from archon.operators._core import split_inputs
 from archon.operators._registry import BUILTIN
 from archon.operators._registry import node_types
 from archon.operators._registry import operator_types
@@ -20,6 +22,7 @@ from archon.operators.vote import Vote
 __all__ = [
     "BUILTIN",
     "BaseOperator",
+    "Context",
     "Critique",
     "Fuse",
     "Generate",
@@ -34,4 +37,5 @@ __all__ = [
     "Vote",
     "node_types",
     "operator_types",
+    "split_inputs",
 ]

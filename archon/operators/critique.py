@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 from archon._typing import Candidate
-from archon.operators._base import BaseOperator
-from archon.operators._base import NodeInputs
-from archon.operators._base import OpContext
 from archon.operators._combine import critiqued
+from archon.operators._core import BaseOperator
+from archon.operators._core import Context
+from archon.operators._core import NodeInputs
 from archon.spec import CritiqueSpec
-
-PROMPT = """\
-Below are a question and {{ candidates | length }} candidate answers. For each answer, write a short critique: what it gets right and what it gets wrong.
-
-Question:
-{{ query }}
-
-{% for c in candidates %}[{{ loop.index }}] {{ c.text }}
-{% endfor %}
-Write one block per answer, each starting with its number in brackets, e.g. "[1] Strengths: ... Weaknesses: ...".
-"""
 
 
 class Critique(BaseOperator):
@@ -27,9 +16,21 @@ class Critique(BaseOperator):
     write (unparseable output) is left empty (None)."""
 
     spec_type = CritiqueSpec
+    PROMPTS = {
+        "default": """\
+Below are a question and {{ candidates | length }} candidate answers. For each answer, write a short critique: what it gets right and what it gets wrong.
 
-    async def run(self, inputs: NodeInputs, ctx: OpContext) -> tuple[Candidate, ...]:
+Question:
+{{ query }}
+
+{% for c in candidates %}[{{ loop.index }}] {{ c.text }}
+{% endfor %}
+Write one block per answer, each starting with its number in brackets, e.g. "[1] Strengths: ... Weaknesses: ...".
+""",
+    }
+
+    async def run(self, inputs: NodeInputs, ctx: Context) -> tuple[Candidate, ...]:
         cands = inputs.candidates
         if not cands:
             return ()
-        return critiqued(cands, await ctx.complete(ctx.instructions(PROMPT, candidates=cands)))
+        return critiqued(cands, await ctx.complete(ctx.instructions(self.PROMPTS["default"], candidates=cands)))

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from archon._typing import Candidate
-from archon.operators._base import BaseOperator
-from archon.operators._base import NodeInputs
-from archon.operators._base import OpContext
-from archon.operators._base import all_of
 from archon.operators._combine import generated
 from archon.operators._combine import majority_settled
 from archon.operators._combine import sample_waves
+from archon.operators._core import BaseOperator
+from archon.operators._core import Context
+from archon.operators._core import NodeInputs
+from archon.operators._core import all_of
 from archon.spec import GenerateSpec
 
 
@@ -28,19 +28,16 @@ class Generate(BaseOperator):
 
     spec_type = GenerateSpec
 
-    async def run(self, inputs: NodeInputs, ctx: OpContext) -> tuple[Candidate, ...]:
+    async def run(self, inputs: NodeInputs, ctx: Context) -> tuple[Candidate, ...]:
         spec = ctx.spec
-        assert isinstance(spec, GenerateSpec)
         conversation = ctx.conversation()
         prompt = ctx.query_text()
-        models = ctx.node.models
+        models = ctx.model_names
         jobs: list[tuple[int, int]] = []
         texts: list[str] = []
         for wave in sample_waves(len(models), spec.samples, spec.wave if spec.early_stop else None):
-            texts += await all_of(
-                ctx.complete(prompt, sample=i, model=models[m], conversation=conversation) for m, i in wave
-            )
+            texts += await all_of(ctx.complete(prompt, sample=i, model=m, conversation=conversation) for m, i in wave)
             jobs += wave
             if spec.early_stop and majority_settled(texts, spec.normalize, spec.early_stop):
                 break
-        return generated(texts, jobs, ctx.node.id, [m.name for m in models])
+        return generated(texts, jobs, ctx.node_id, list(models))

@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from archon._typing import Tests
-from archon.operators._base import BaseOperator
-from archon.operators._base import NodeInputs
-from archon.operators._base import OpContext
 from archon.operators._combine import written_tests
+from archon.operators._core import BaseOperator
+from archon.operators._core import Context
+from archon.operators._core import NodeInputs
 from archon.spec import UnitTestGenerateSpec
-
-CODE = """\
-Write {{ count }} Python assert statements that a correct solution to the task below must pass. One assert per line, nothing else.
-
-Task:
-{{ query }}
-
-Tests:
-"""
-TEXT = """\
-Write {{ count }} short checks that a correct answer to the question below must pass, one per line, e.g. "The answer names Paris as the capital."
-
-Question:
-{{ query }}
-
-Checks:
-"""
 
 
 class UnitTestGenerate(BaseOperator):
@@ -32,9 +17,30 @@ class UnitTestGenerate(BaseOperator):
     syntactically valid ``assert``); zero tests is a valid, if useless, result."""
 
     spec_type = UnitTestGenerateSpec
+    PROMPTS = {
+        "code": """\
+Write {{ count }} Python assert statements that a correct solution to the task below must pass. One assert per line, nothing else.
 
-    async def run(self, inputs: NodeInputs, ctx: OpContext) -> Tests:
+Task:
+{{ query }}
+
+Tests:
+""",
+        "text": """\
+Write {{ count }} short checks that a correct answer to the question below must pass, one per line, e.g. "The answer names Paris as the capital."
+
+Question:
+{{ query }}
+
+Checks:
+""",
+    }
+
+    async def run(self, inputs: NodeInputs, ctx: Context) -> Tests:
         spec = ctx.spec
-        assert isinstance(spec, UnitTestGenerateSpec)
-        prompt = ctx.instructions(CODE if spec.kind == "code" else TEXT, count=spec.count)
+        prompt = ctx.instructions(self.PROMPTS[self.prompt_name(spec)], count=spec.count)
         return written_tests(await ctx.complete(prompt), spec.kind, spec.count)
+
+    @classmethod
+    def prompt_name(cls, spec: Any) -> str:
+        return str(getattr(spec, "kind", "text"))

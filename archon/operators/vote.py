@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from archon._typing import Candidate
-from archon.operators._base import BaseOperator
-from archon.operators._base import NodeInputs
-from archon.operators._base import OpContext
 from archon.operators._combine import voted
+from archon.operators._core import BaseOperator
+from archon.operators._core import Context
+from archon.operators._core import NodeInputs
 from archon.spec import VoteSpec
 
 
@@ -17,7 +17,5 @@ class Vote(BaseOperator):
 
     spec_type = VoteSpec
 
-    async def run(self, inputs: NodeInputs, ctx: OpContext) -> tuple[Candidate, ...]:
-        spec = ctx.spec
-        assert isinstance(spec, VoteSpec)
-        return voted(inputs.candidates, spec.normalize)
+    async def run(self, inputs: NodeInputs, ctx: Context) -> tuple[Candidate, ...]:
+        return voted(inputs.candidates, ctx.spec.normalize)

@@ -72,7 +72,8 @@ def test_every_pipeline_exports_to_ruff_and_mypy_clean_code(tmp_path: Path) -> N
     assert "Source: " in moa and "Graph: " in moa and "COLD_MODEL = ModelSpec(" in moa
     alone = (tmp_path / "local_moa_3_layer_standalone.py").read_text()
     assert not re.search(r"^\s*(import|from) archon", alone, re.M)  # prompts and parsers are in the file
-    assert "def parse_ranking(" in alone and "FUSE_PROMPT = (" in alone and "asyncio.gather(" in alone
+    assert "def parse_ranking(" in alone and "class Fuse(BaseOperator)" in alone and "asyncio.gather(" in alone
+    assert "Write one answer that keeps what is correct" in alone  # the fuse prompt, in its operator
 
 
 @pytest.mark.parametrize("path", LOCAL, ids=lambda p: p.stem)

@@ -6,6 +6,7 @@ from archon.operators._base import Prompter
 from archon.operators._core import BaseOperator
 from archon.operators._core import Context
 from archon.operators._core import NodeInputs
+from archon.operators._core import all_of
 from archon.operators._core import split_inputs
 from archon.operators._registry import BUILTIN
 from archon.operators._registry import node_types
@@ -35,6 +36,7 @@ __all__ = [
     "UnitTestGenerate",
     "Verify",
     "Vote",
+    "all_of",
     "node_types",
     "operator_types",
     "split_inputs",

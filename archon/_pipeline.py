@@ -169,7 +169,7 @@ def load(
     if isinstance(source, Path) or "\n" not in str(source):
         path = Path(source)
         from archon.spec import parse_pipeline_file
-        from archon.spec._parse import read_source
+        from archon.spec import read_source
 
         spec = parse_pipeline_file(path, node_types(ops))
         text = read_source(path)

@@ -50,11 +50,11 @@ def run_dspy(task: Path, work: Path, budget: int) -> dict[str, object]:
     from archon.cli._tune import _local_server
     from archon.evaluate import Dataset
     from archon.evaluate import get_metric
-    from archon.export._tune import tune
     from archon.search import parse_space_file
     from archon.search._demos import DemoPool
     from archon.search._space import _dump
     from archon.spec import parse_pipeline
+    from archon.tune import tune
 
     space = parse_space_file(work / "results" / task.stem / "space.yaml")
     train, dev, test = space.splits()

@@ -21,6 +21,7 @@ ORDER = [
     "evaluate",
     "search",
     "export",
+    "tune",
     "serve",
     "cli",
     "testing",
@@ -51,4 +52,24 @@ def test_no_stage_imports_a_later_one() -> None:
                 there = stage_of(name)
                 if there in ORDER and ORDER.index(there) > ORDER.index(here):
                     bad.append(f"{rel}: imports {name}")
+    assert not bad, "\n".join(bad)
+
+
+def test_no_module_imports_another_packages_private_parts() -> None:
+    """A package's ``_modules`` and ``_names`` are its own: other packages import what its
+    ``__init__`` exports (tests may reach inside; archon may not)."""
+    bad = []
+    for path in (ROOT / "archon").rglob("*.py"):
+        rel = path.relative_to(ROOT).with_suffix("")
+        here = rel.parts[1] if len(rel.parts) > 2 else None
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("archon.")):
+                continue
+            parts = node.module.split(".")
+            if parts[1] == here or parts[1].startswith("_"):
+                continue
+            private = [p for p in parts[2:] if p.startswith("_")]
+            names = [a.name for a in node.names if a.name.startswith("_")]
+            if private or names:
+                bad.append(f"{rel}: from {node.module} import {', '.join(a.name for a in node.names)}")
     assert not bad, "\n".join(bad)

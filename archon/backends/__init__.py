@@ -5,13 +5,19 @@ from archon.backends._base import Completion
 from archon.backends._base import Request
 from archon.backends._budget import Limits
 from archon.backends._budget import QueryBudget
+from archon.backends._budget import Reservation
 from archon.backends._client import ClientSession
 from archon.backends._client import ModelClient
 from archon.backends._client import backend_class
 from archon.backends._client import cache_key
 from archon.backends._client import model_problem
+from archon.backends._local import quiet_llama_logs
+from archon.backends._local_model import resolve_local_model
 
 __all__ = [
+    "Reservation",
+    "resolve_local_model",
+    "quiet_llama_logs",
     "BaseBackend",
     "ClientSession",
     "Completion",

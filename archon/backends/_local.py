@@ -21,7 +21,7 @@ from archon.errors import RequestError
 from archon.spec import ModelSpec
 
 
-def _quiet_llama_logs() -> None:
+def quiet_llama_logs() -> None:
     """Routes llama.cpp's C logging to the ``archon.backends.local`` logger at debug level
     (its failures surface as Python exceptions; its chatter is not for users)."""
     import ctypes
@@ -55,7 +55,7 @@ class _Engine:
             from llama_cpp import Llama
         except ImportError:
             raise ConfigurationError(f"local/ models need llama-cpp-python — {_INSTALL_HINT}") from None
-        _quiet_llama_logs()
+        quiet_llama_logs()
         self.llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=os.cpu_count() or 1, verbose=False, seed=0)
         self.lock = threading.Lock()
         self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archon-llama")

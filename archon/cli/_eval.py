@@ -99,9 +99,9 @@ def _table(result: EvalResult) -> None:
 def load_dataset(args: argparse.Namespace, spec: PipelineSpec) -> tuple[Dataset, str]:
     """The dataset of ``--dataset``/``--benchmark`` or the pipeline's ``dataset:`` block,
     and the metric it implies."""
+    from archon.evaluate import BENCHMARKS
     from archon.evaluate import load_benchmark
     from archon.evaluate import load_file
-    from archon.evaluate._benchmarks import BENCHMARKS
 
     block = spec.dataset
     benchmark = args.benchmark or (block.benchmark if block and not args.dataset else None)

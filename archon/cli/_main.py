@@ -37,7 +37,7 @@ def _text(text: str) -> str:
 
 
 def _workers(text: str) -> int:
-    from archon.search._workers import MAX_WORKERS
+    from archon.search import MAX_WORKERS
 
     value = _positive_int(text)
     if value > MAX_WORKERS:
@@ -430,8 +430,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _is_space_file(path: str) -> bool:
     """A search-space file has a pipeline: template, an archon: block or a space:."""
-    from archon.spec._parse import read_source
-    from archon.spec._yaml import load_yaml
+    from archon.spec import load_yaml
+    from archon.spec import read_source
 
     try:
         data, _ = load_yaml(read_source(path), path)

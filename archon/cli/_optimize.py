@@ -59,7 +59,7 @@ def run_optimize(args: argparse.Namespace) -> int:
         if live is not None:
             live.update(_live_table(space, records, spent, baseline[0] if baseline else None), refresh=True)
             return
-        from archon.search._simplify import effective_params
+        from archon.search import effective_params
 
         shown = effective_params(space, rec.params) if rec.state == "complete" else rec.params
         params = " ".join(f"{k}={v}" for k, v in shown.items())
@@ -108,8 +108,8 @@ def _write_task_space(args: argparse.Namespace) -> str:
 
     from archon.errors import ConfigurationError
     from archon.evaluate import load_file
-    from archon.search._task import dump_space
-    from archon.search._task import task_space
+    from archon.search import dump_space
+    from archon.search import task_space
 
     if not args.dataset or not args.model:
         raise ConfigurationError(
@@ -270,7 +270,7 @@ def _shown_params(r: SearchResult, trials: Any = None) -> dict[int, dict[str, An
     space = r.extra.get("space")
     if space is None:
         return {}
-    from archon.search._simplify import effective_params
+    from archon.search import effective_params
 
     return {t.number: effective_params(space, t.params) for t in (r.pareto if trials is None else trials)}
 

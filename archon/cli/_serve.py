@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from archon.backends._local import _quiet_llama_logs
-from archon.backends._local_model import resolve_local_model
+from archon.backends import quiet_llama_logs
+from archon.backends import resolve_local_model
 from archon.errors import ConfigurationError
 
 CHAT_FORMAT = "archon-plain"
@@ -263,7 +263,7 @@ def serve_model(model: str, *, host: str, port: int, n_ctx: int, alias: str | No
         ) from None
 
     _bind_check(host, port)  # before loading the model: a clear error, not uvicorn's
-    _quiet_llama_logs()
+    quiet_llama_logs()
 
     @register_chat_format(CHAT_FORMAT)  # type: ignore[untyped-decorator]
     def _plain(messages: list[dict[str, Any]], **_: Any) -> Any:

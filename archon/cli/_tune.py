@@ -78,7 +78,7 @@ def run_tune(args: argparse.Namespace) -> int:
     try:
         import dspy
 
-        from archon.export._tune import tune
+        from archon.tune import tune
     except ImportError:
         raise ConfigurationError("archon tune needs DSPy: pip install 'archon[dspy]'") from None
     if not args.verbose:

@@ -21,8 +21,8 @@ from archon.errors import ConfigurationError
 from archon.evaluate._datasets import Example
 from archon.evaluate._judge import Judge
 from archon.evaluate._math import math_equal
-from archon.operators._parsing import extract_code
-from archon.operators._parsing import normalize_answer
+from archon.operators import extract_code
+from archon.operators import normalize_answer
 from archon.sandbox import BaseSandbox
 from archon.sandbox import run_tests
 

@@ -1,6 +1,7 @@
 """export: compiled pipelines as Python modules (``archon export``)."""
 
 from archon.export._dspy import export_dspy
+from archon.export._dspy import load_program_module
 from archon.export._dspy import write_dspy
 from archon.export._python import export_python
 from archon.export._runtime import Program
@@ -12,6 +13,7 @@ from archon.export._source import read_export_source
 from archon.export._standalone import export_standalone
 
 __all__ = [
+    "load_program_module",
     "ExportSource",
     "Program",
     "QueryRun",

@@ -158,7 +158,10 @@ def export_dspy(spec: PipelineSpec, *, source_text: str = "", provenance: Mappin
     lines += ['LOCAL_API_BASE = os.environ.get("ARCHON_LOCAL_API_BASE", ' + _py(DEFAULT_LOCAL_API_BASE) + ")"]
     lines += ['STATE = Path(__file__).with_suffix(".json")  # prog.save(): instructions, demos, LM settings']
     lines += ["ADAPTER = ops.TemplateAdapter()", ""]
-    lines += ["# Each predictor's instructions (Jinja2 over its inputs; DSPy optimizers rewrite them), node parameters", *texts]
+    lines += [
+        "# Each predictor's instructions (Jinja2 over its inputs; DSPy optimizers rewrite them), node parameters",
+        *texts,
+    ]
     lines += [
         "# The node each predictor stands for",
         "PREDICTORS = {" + ", ".join(f"{_py(v)}: {_py(n)}" for n, v in var.items() if n in llm) + "}",

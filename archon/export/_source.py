@@ -21,7 +21,7 @@ class ExportSource:
 def pipeline_source(path: str) -> ExportSource:
     from archon.operators import node_types
     from archon.operators import operator_types
-    from archon.spec._parse import read_source
+    from archon.spec import read_source
 
     text = read_source(path)
     return ExportSource(parse_pipeline(text, path, node_types(operator_types())), text, {})

@@ -44,17 +44,17 @@ from archon._typing import Query
 from archon._typing import Sampling
 from archon._typing import Tests
 from archon._typing import Usage
-from archon.backends._budget import Limits
-from archon.backends._budget import QueryBudget
-from archon.backends._local_model import resolve_local_model
+from archon.backends import Limits
+from archon.backends import QueryBudget
+from archon.backends import resolve_local_model
 from archon.errors import ArchonError
 from archon.errors import TemplateError
-from archon.operators._core import BaseOperator
-from archon.operators._core import Context
-from archon.operators._core import split_inputs
-from archon.sandbox._bwrap import default_sandbox
-from archon.sandbox._judge import count_passed
-from archon.store._schema import CALLS_SQLITE_DDL
+from archon.operators import BaseOperator
+from archon.operators import Context
+from archon.operators import split_inputs
+from archon.sandbox import count_passed
+from archon.sandbox import default_sandbox
+from archon.store import CALLS_SQLITE_DDL
 
 Item = str | Mapping[str, Any]
 

@@ -8,6 +8,8 @@ from archon.operators._core import Context
 from archon.operators._core import NodeInputs
 from archon.operators._core import all_of
 from archon.operators._core import split_inputs
+from archon.operators._parsing import extract_code
+from archon.operators._parsing import normalize_answer
 from archon.operators._registry import BUILTIN
 from archon.operators._registry import node_types
 from archon.operators._registry import operator_types
@@ -21,6 +23,8 @@ from archon.operators.verify import Verify
 from archon.operators.vote import Vote
 
 __all__ = [
+    "normalize_answer",
+    "extract_code",
     "BUILTIN",
     "BaseOperator",
     "Context",

@@ -9,12 +9,20 @@ from archon.search._results import SearchResult
 from archon.search._results import StudyTrial
 from archon.search._results import load_study_result
 from archon.search._results import study_trial
+from archon.search._simplify import effective_params
 from archon.search._space import SearchSpace
 from archon.search._space import parse_space
 from archon.search._space import parse_space_file
 from archon.search._strategy_names import STRATEGIES
+from archon.search._task import dump_space
+from archon.search._task import task_space
+from archon.search._workers import MAX_WORKERS
 
 __all__ = [
+    "task_space",
+    "dump_space",
+    "effective_params",
+    "MAX_WORKERS",
     "Param",
     "STRATEGIES",
     "SearchResult",

@@ -167,10 +167,10 @@ def _text(answer: Any) -> str:
 
 def resolve(value: Any, values: Mapping[str, Any]) -> Any:
     """A block field that is a whole ``${param}`` reference, resolved."""
-    from archon.spec._parse import _PARAM_RE
+    from archon.spec import PARAM_RE
 
     if isinstance(value, str):
-        whole = _PARAM_RE.fullmatch(value.strip())
+        whole = PARAM_RE.fullmatch(value.strip())
         if whole:
             return values[whole.group(1)]
     return value

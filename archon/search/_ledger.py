@@ -38,7 +38,7 @@ from archon.store import SearchClaimRecord
 from archon.store import SearchSpendRecord
 from archon.store import Store
 from archon.store import call_tag
-from archon.store._store import _now
+from archon.store import utc_now
 
 LOCK_ROW = -1
 TEST_ROW = -2
@@ -88,7 +88,7 @@ class Ledger:
             try:
                 with self.engine.begin() as conn:
                     hit = conn.execute(
-                        update(_T).where(_T.c.study == self.study, _T.c.trial == LOCK_ROW).values(updated_at=_now())
+                        update(_T).where(_T.c.study == self.study, _T.c.trial == LOCK_ROW).values(updated_at=utc_now())
                     ).rowcount
                     if not hit:
                         conn.execute(insert(_T).values(**self._row(LOCK_ROW, Spend(), "lock")))
@@ -108,7 +108,7 @@ class Ledger:
             "calls": s.calls,
             "tokens": s.tokens,
             "usd": s.usd,
-            "updated_at": _now(),
+            "updated_at": utc_now(),
         }
 
     def _sum(self, conn: Connection) -> Spend:
@@ -201,7 +201,7 @@ class Ledger:
                 conn.execute(
                     update(_T)
                     .where(_T.c.study == self.study, _T.c.trial == trial)
-                    .values(calls=spent.calls, tokens=spent.tokens, usd=spent.usd, state="dead", updated_at=_now())
+                    .values(calls=spent.calls, tokens=spent.tokens, usd=spent.usd, state="dead", updated_at=utc_now())
                 )
 
         self._locked(work)
@@ -232,13 +232,15 @@ class Ledger:
         def work(conn: Connection) -> int | None:
             owner = conn.execute(select(_A.c.trial).where(_A.c.study == self.study, _A.c.arch == arch)).scalar()
             if owner is None:
-                conn.execute(insert(_A).values(study=self.study, arch=arch, trial=trial, updated_at=_now()))
+                conn.execute(insert(_A).values(study=self.study, arch=arch, trial=trial, updated_at=utc_now()))
                 return None
             if owner == trial:
                 return None
             if owner in released:
                 conn.execute(
-                    update(_A).where(_A.c.study == self.study, _A.c.arch == arch).values(trial=trial, updated_at=_now())
+                    update(_A)
+                    .where(_A.c.study == self.study, _A.c.arch == arch)
+                    .values(trial=trial, updated_at=utc_now())
                 )
                 return None
             return int(owner)

@@ -33,7 +33,7 @@ from archon.search._space import _dump
 from archon.spec import parse_pipeline
 from archon.store import ModelRankRecord
 from archon.store import Store
-from archon.store._store import _now
+from archon.store import utc_now
 
 
 def ranking_key(space: SearchSpace) -> str:
@@ -134,7 +134,7 @@ async def arank_models(space: SearchSpace, dev: Dataset, client: ModelClient, st
         conn.execute(
             table.insert(),
             [
-                {"key": key, "role": role, "model": m, "score": sc, "items": len(sample), "created_at": _now()}
+                {"key": key, "role": role, "model": m, "score": sc, "items": len(sample), "created_at": utc_now()}
                 for role, by_model in scores.items()
                 for m, sc in by_model.items()
             ],

@@ -36,16 +36,16 @@ from archon.search._demos import render_block
 from archon.search._demos import resolve
 from archon.search._param import Param
 from archon.search._strategy_names import STRATEGIES
+from archon.spec import PARAM_RE
+from archon.spec import Collector
 from archon.spec import DatasetSpec
 from archon.spec import NodeSpec
 from archon.spec import PipelineSpec
+from archon.spec import find_params
+from archon.spec import load_yaml
+from archon.spec import locate
 from archon.spec import parse_pipeline
-from archon.spec._parse import _PARAM_RE
-from archon.spec._parse import _Collector
-from archon.spec._parse import _find_params
-from archon.spec._parse import read_source
-from archon.spec._yaml import load_yaml
-from archon.spec._yaml import locate
+from archon.spec import read_source
 
 TOP_LEVEL = (
     "name",
@@ -247,10 +247,10 @@ def _substitute(node: Any, values: Mapping[str, Any]) -> Any:
     if isinstance(node, list):
         return [_substitute(v, values) for v in node]
     if isinstance(node, str):
-        whole = _PARAM_RE.fullmatch(node.strip())
+        whole = PARAM_RE.fullmatch(node.strip())
         if whole:
             return values[whole.group(1)]
-        return _PARAM_RE.sub(lambda m: str(values[m.group(1)]), node)
+        return PARAM_RE.sub(lambda m: str(values[m.group(1)]), node)
     return node
 
 
@@ -263,7 +263,7 @@ def parse_space(
     text: str, file: str = "<string>", node_types: Mapping[str, type[NodeSpec]] | None = None
 ) -> SearchSpace:
     data, locs = load_yaml(text, file)
-    col = _Collector(file, locs)
+    col = Collector(file, locs)
     add = col.add
     if not isinstance(data, dict):
         raise SpecError(Problem(file, 1, 1, "", "a search space must be a mapping", "see optimizers/README.md"))
@@ -299,7 +299,7 @@ def parse_space(
             add(("demos",), f"demos value '{b.name}' has the name of a parameter", "rename one of them")
     names |= {b.name for b in demos}
     refs: list[tuple[tuple[str | int, ...], str]] = []
-    _find_params(template, ("pipeline",), refs)
+    find_params(template, ("pipeline",), refs)
     for path, ref in refs:
         if ref not in names:
             close = difflib.get_close_matches(ref, list(names), n=1)
@@ -330,7 +330,7 @@ def parse_space(
         )
         baseline = None
     base_refs: list[tuple[tuple[str | int, ...], str]] = []
-    _find_params(baseline or {}, ("baseline",), base_refs)
+    find_params(baseline or {}, ("baseline",), base_refs)
     for path, ref in base_refs:
         if ref not in names:
             add(path, f"${{{ref}}} is not a parameter of the space", "declare it under space: or write the value")
@@ -539,7 +539,7 @@ def _parse_demos(raw: Any, params: list[Param], add: Any) -> list[DemoBlock]:
         )
         for key, ok, fix in checks:
             value = getattr(block, key)
-            whole = _PARAM_RE.fullmatch(value.strip()) if isinstance(value, str) else None
+            whole = PARAM_RE.fullmatch(value.strip()) if isinstance(value, str) else None
             ref = whole.group(1) if whole else None
             if ref is not None and ref not in by_name:
                 add(path + (key,), f"{key}: ${{{ref}}} is not a parameter of the space", "declare it under space:")

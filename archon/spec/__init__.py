@@ -16,14 +16,24 @@ from archon.spec._nodes import UnitTestEvaluateSpec
 from archon.spec._nodes import UnitTestGenerateSpec
 from archon.spec._nodes import VerifySpec
 from archon.spec._nodes import VoteSpec
+from archon.spec._parse import PARAM_RE
+from archon.spec._parse import Collector
 from archon.spec._parse import PipelineSpec
+from archon.spec._parse import find_params
 from archon.spec._parse import parse_pipeline
 from archon.spec._parse import parse_pipeline_file
+from archon.spec._parse import read_source
 from archon.spec._reference import markdown_reference
 from archon.spec._schema import pipeline_json_schema
 from archon.spec._yaml import load_yaml
+from archon.spec._yaml import locate
 
 __all__ = [
+    "find_params",
+    "Collector",
+    "PARAM_RE",
+    "locate",
+    "read_source",
     "BUILTIN_NODE_TYPES",
     "BudgetLimits",
     "BudgetSpec",

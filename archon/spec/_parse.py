@@ -30,7 +30,7 @@ from archon.spec._yaml import load_yaml
 from archon.spec._yaml import locate
 
 TOP_LEVEL = ("name", "description", "models", "nodes", "layers", "output", "budget", "dataset", "metric")
-_PARAM_RE = re.compile(r"\$\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}")
+PARAM_RE = re.compile(r"\$\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}")
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ class PipelineSpec:
         return Problem(self.file, line, col, dotted(path), message, fix)
 
 
-class _Collector:
+class Collector:
     def __init__(self, file: str, locations: Locations) -> None:
         self.file = file
         self.locations = locations
@@ -138,15 +138,15 @@ def _fix_for(kind: str, name: str) -> str:
     return "see docs/pipeline-yaml.md"
 
 
-def _find_params(data: Any, path: Path, out: list[tuple[Path, str]]) -> None:
+def find_params(data: Any, path: Path, out: list[tuple[Path, str]]) -> None:
     if isinstance(data, dict):
         for k, v in data.items():
-            _find_params(v, path + (str(k),), out)
+            find_params(v, path + (str(k),), out)
     elif isinstance(data, list):
         for i, v in enumerate(data):
-            _find_params(v, path + (i,), out)
+            find_params(v, path + (i,), out)
     elif isinstance(data, str):
-        for m in _PARAM_RE.finditer(data):
+        for m in PARAM_RE.finditer(data):
             out.append((path, m.group(1)))
 
 
@@ -168,7 +168,7 @@ def parse_pipeline(
 
         node_types = BUILTIN_NODE_TYPES
     data, locations = load_yaml(text, file)
-    col = _Collector(file, locations)
+    col = Collector(file, locations)
     if not isinstance(data, dict):
         col.add(
             (),
@@ -179,7 +179,7 @@ def parse_pipeline(
 
     col.unknown_keys(data, TOP_LEVEL)
     params: list[tuple[Path, str]] = []
-    _find_params(data, (), params)
+    find_params(data, (), params)
     for path, name in params:
         col.add(
             path,
@@ -253,7 +253,7 @@ def parse_pipeline(
     )
 
 
-def _parse_models(raw: Any, col: _Collector) -> dict[str, ModelSpec]:
+def _parse_models(raw: Any, col: Collector) -> dict[str, ModelSpec]:
     models: dict[str, ModelSpec] = {}
     if raw is None:
         return models
@@ -281,7 +281,7 @@ def _parse_models(raw: Any, col: _Collector) -> dict[str, ModelSpec]:
     return models
 
 
-def _raw_nodes(data: dict[str, Any], col: _Collector) -> tuple[dict[str, Any], Any]:
+def _raw_nodes(data: dict[str, Any], col: Collector) -> tuple[dict[str, Any], Any]:
     output = data.get("output")
     has_nodes, has_layers = data.get("nodes") is not None, data.get("layers") is not None
     if has_nodes and has_layers:
@@ -303,7 +303,7 @@ def _raw_nodes(data: dict[str, Any], col: _Collector) -> tuple[dict[str, Any], A
     return _expand_layers(data["layers"], col, output)
 
 
-def _expand_layers(raw: Any, col: _Collector, output: Any) -> tuple[dict[str, Any], Any]:
+def _expand_layers(raw: Any, col: Collector, output: Any) -> tuple[dict[str, Any], Any]:
     if not isinstance(raw, list) or not raw:
         col.add(
             ("layers",),
@@ -356,7 +356,7 @@ def _expand_layers(raw: Any, col: _Collector, output: Any) -> tuple[dict[str, An
     return nodes, output
 
 
-def _repeat_layers(raw: list[Any], col: _Collector) -> list[tuple[Path, Any]]:
+def _repeat_layers(raw: list[Any], col: Collector) -> list[tuple[Path, Any]]:
     """Expands ``{repeat: N, layer: [...]}`` entries into N copies of the layer."""
     out: list[tuple[Path, Any]] = []
     for i, layer in enumerate(raw):
@@ -384,7 +384,7 @@ def _repeat_layers(raw: list[Any], col: _Collector) -> list[tuple[Path, Any]]:
     return out
 
 
-def _parse_node(nid: str, raw: Any, node_types: Mapping[str, type[NodeSpec]], col: _Collector) -> NodeSpec | None:
+def _parse_node(nid: str, raw: Any, node_types: Mapping[str, type[NodeSpec]], col: Collector) -> NodeSpec | None:
     path: Path = ("nodes", nid)
     if not isinstance(raw, dict):
         col.add(path, f"node '{nid}' must be a mapping {{op: ..., ...}}", "write e.g. {op: generate, model: m}")
@@ -414,7 +414,7 @@ def _parse_node(nid: str, raw: Any, node_types: Mapping[str, type[NodeSpec]], co
     return spec
 
 
-def _check_templates(spec: NodeSpec, path: Path, col: _Collector) -> None:
+def _check_templates(spec: NodeSpec, path: Path, col: Collector) -> None:
     import jinja2
 
     from archon._templates import environment

@@ -1,5 +1,6 @@
 """store: the SQLAlchemy database (call cache, runs, items)."""
 
+from archon.store._schema import CALLS_SQLITE_DDL
 from archon.store._schema import CallRecord
 from archon.store._schema import ItemRecord
 from archon.store._schema import ModelRankRecord
@@ -12,8 +13,11 @@ from archon.store._store import Store
 from archon.store._store import call_tag
 from archon.store._store import default_db_url
 from archon.store._store import resolve_db_url
+from archon.store._store import utc_now
 
 __all__ = [
+    "CALLS_SQLITE_DDL",
+    "utc_now",
     "CallRecord",
     "ItemRecord",
     "ModelRankRecord",

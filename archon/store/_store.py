@@ -76,7 +76,7 @@ def resolve_db_url(url: str | None = None) -> str:
     return value
 
 
-def _now() -> datetime:
+def utc_now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
@@ -194,7 +194,7 @@ class Store:
 
     def _write_calls(self, rows: list[dict[str, Any]]) -> None:
         table: Any = CallRecord.__table__
-        now = _now()
+        now = utc_now()
         tags = [(r.pop("_tag"), r) for r in rows if r.get("_tag") is not None]
         for r in rows:
             r.pop("_tag", None)
@@ -242,7 +242,7 @@ class Store:
                         file=file,
                         n_items=n_items,
                         status="running",
-                        started_at=_now(),
+                        started_at=utc_now(),
                     )
                 )
 
@@ -282,7 +282,7 @@ class Store:
                 session.execute(
                     update(RunRecord)
                     .where(RunRecord.id == run_id)
-                    .values(status=status, usage=usage, finished_at=_now())
+                    .values(status=status, usage=usage, finished_at=utc_now())
                 )
 
         await self._run(write)

@@ -162,9 +162,9 @@ def test_tune_refuses_a_budget_it_cannot_keep(served: str, tmp_path: Path) -> No
 
 def test_budgeted_lm_never_sends_a_call_past_the_budget(served: str) -> None:
     from archon.export import dspy as ops
-    from archon.export._tune import TuneBudgetExceeded
-    from archon.export._tune import TuneLedger
-    from archon.export._tune import budgeted
+    from archon.tune import TuneBudgetExceeded
+    from archon.tune import TuneLedger
+    from archon.tune import budgeted
 
     ledger = TuneLedger(calls=3)
     lm = budgeted(ops.lm("openai/gemma-3-270m", api_base=served, temperature=0.7, max_tokens=4), ledger)

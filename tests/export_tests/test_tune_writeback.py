@@ -64,7 +64,7 @@ def test_plain_instructions_render_the_same_in_archon_and_in_dspy() -> None:
 
 
 def test_tuned_yaml_edits_a_nodes_file_in_place_and_rewrites_layers() -> None:
-    from archon.export._tune import tuned_yaml
+    from archon.tune import tuned_yaml
 
     spec = _spec(NODES)
     out = tuned_yaml(spec, NODES, {"pick": "Order them.\n\nQuery: {{ query }}\n\nRanking:"})
@@ -101,7 +101,7 @@ def test_serve_refuses_a_busy_port_and_remote_models() -> None:
 
 
 def test_tuned_yaml_keeps_the_dataset_path_valid_where_it_is_written(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from archon.export._tune import tuned_yaml
+    from archon.tune import tuned_yaml
 
     src = tmp_path / "a" / "p.yaml"
     src.parent.mkdir()

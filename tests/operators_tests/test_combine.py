@@ -265,7 +265,9 @@ def test_every_operator_calls_the_rules_instead_of_writing_them(module: str) -> 
     assert called & RULES, f"{module} calls none of archon.operators._combine's rules"
 
 
-@pytest.mark.parametrize("module", ["archon.export._standalone_runtime", "archon.export.dspy", "archon.export._runtime"])
+@pytest.mark.parametrize(
+    "module", ["archon.export._standalone_runtime", "archon.export.dspy", "archon.export._runtime"]
+)
 def test_every_runtime_runs_the_operators_instead_of_writing_them(module: str) -> None:
     """The standalone module, the DSPy program and the Python export run archon's operator
     classes on a context of their own: no rule, no parser, no operator logic in them."""
@@ -273,7 +275,9 @@ def test_every_runtime_runs_the_operators_instead_of_writing_them(module: str) -
 
     tree = ast.parse(inspect.getsource(importlib.import_module(module)))
     called = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
-    assert not called & (PARSERS | RULES), f"{module} writes operator logic itself: {sorted(called & (PARSERS | RULES))}"
+    assert not called & (PARSERS | RULES), (
+        f"{module} writes operator logic itself: {sorted(called & (PARSERS | RULES))}"
+    )
     runs = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)]
     assert any(n.func.attr == "run" and n.args and "split_inputs" in ast.unparse(n.args[0]) for n in runs), (
         f"{module} does not run an operator's run() over the node's inputs"

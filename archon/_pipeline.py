@@ -64,7 +64,7 @@ class Pipeline:
         self.graph: Graph = build_graph(spec)
         self.plan: Plan = make_plan(self.graph)
         own = spec.budget.per_query if spec.budget and spec.budget.per_query else None
-        base = Limits(own.calls, own.tokens, own.usd) if own else Limits()
+        base = Limits.of(own)
         self.limits = base.merged(limits or Limits())
         self.db = db
         self.cache = cache

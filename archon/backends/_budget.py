@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from archon.errors import BudgetExceededError
 
@@ -22,6 +23,14 @@ class Limits:
             return b if a is None else a if b is None else min(a, b)
 
         return Limits(tight(self.calls, other.calls), tight(self.tokens, other.tokens), tight(self.usd, other.usd))  # type: ignore[arg-type]
+
+    @classmethod
+    def of(cls, caps: Any) -> Limits:
+        """The caps of anything with ``calls``, ``tokens`` and ``usd`` (a YAML
+        ``per_query:`` block, a search budget); None: no cap."""
+        if caps is None:
+            return cls()
+        return cls(caps.calls, caps.tokens, caps.usd)
 
     @property
     def any(self) -> bool:

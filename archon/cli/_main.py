@@ -518,7 +518,7 @@ def _check_budget(spec: Any, plan: Any) -> None:
         return
     store = Store("sqlite://")  # prices only: no call is made
     try:
-        static_check(plan, Limits(own.calls, own.tokens, own.usd), ModelClient(store))
+        static_check(plan, Limits.of(own), ModelClient(store))
     except ConfigurationError as exc:
         problems = []
         for line in str(exc).splitlines():

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from archon.backends import Limits
 from archon.backends import backend_class
 from archon.errors import ConfigurationError
 from archon.export import _standalone_runtime
@@ -307,8 +308,8 @@ def export_standalone(spec: PipelineSpec, *, source_text: str = "", provenance: 
         node_lines.append(_call(const, "Node", parts))
 
     flow, _ = flow_lines(plan, var, "NodeValue")  # the runtime imports asyncio
-    limits = spec.budget.per_query if spec.budget is not None else None
-    budget = (limits.calls, limits.tokens, limits.usd) if limits is not None else (None, None, None)
+    limits = Limits.of(spec.budget.per_query if spec.budget is not None else None)
+    budget = f"Limits({_py(limits.calls)}, {_py(limits.tokens)}, {_py(limits.usd)})"
 
     out = [docstring(spec, plan, source_text, provenance, _USE), "", "from __future__ import annotations", ""]
     out += imports.lines()
@@ -328,7 +329,7 @@ def export_standalone(spec: PipelineSpec, *, source_text: str = "", provenance: 
         out += ["# Prompts (Jinja2 over the input item's fields)", *prompt_lines, ""]
     out += ["# Models", *model_lines, "", "# Nodes, in topological order", *node_lines, ""]
     out += ["NODES = {" + ", ".join(f"{_py(n)}: {node_const[n]}" for n in plan.nodes) + "}"]
-    out += [f"OUTPUT = {_py(plan.graph.output)}", f"BUDGET = {budget!r}  # per query: calls, tokens, dollars"]
+    out += [f"OUTPUT = {_py(plan.graph.output)}", f"BUDGET = {budget}  # per query: calls, tokens, dollars (None: no cap)"]
     out += ["OPERATORS: dict[str, BaseOperator] = {" + ", ".join(f"{_py(k)}: {v}()" for k, v in op_names.items()) + "}"]
     out += ["", "", *flow, "", ""]
     out += [

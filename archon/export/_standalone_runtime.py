@@ -439,7 +439,7 @@ class QueryRun:
     def __init__(self, program: Program, item: Item) -> None:
         self.program = program
         self.query = Query.of(item)
-        self.budget = QueryBudget(Limits(*program.budget))
+        self.budget = QueryBudget(program.budget)
         self.usage = Usage()
 
     async def step(self, node_id: str, *inputs: NodeValue) -> NodeValue:
@@ -505,13 +505,13 @@ class Program(Runner):
         output: str,
         operators: Mapping[str, BaseOperator],
         *,
-        budget: tuple[int | None, int | None, float | None] = (None, None, None),
+        budget: Limits | None = None,
         db: str | None = None,
     ) -> None:
         self.nodes = dict(nodes)
         self.output = output
         self.operators = dict(operators)
-        self.budget = budget
+        self.budget = budget or Limits()
         self.client = Client(db or default_db())
         self.sandbox = default_sandbox()
 

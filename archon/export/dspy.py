@@ -62,8 +62,6 @@ __all__ = [
     "step",
 ]
 
-_PROMPTER = Prompter()
-
 
 def _value(v: Any) -> Any:
     """Candidates as mappings (text, critique, ...) for templates and for DSPy's history."""
@@ -111,6 +109,10 @@ class TemplateAdapter(dspy.ChatAdapter):
     text followed by the inputs) are the user message and the whole reply is the output.
     Anything else: DSPy's ChatAdapter."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.prompter = Prompter()  # its compiled templates
+
     def _single(self, signature: type[dspy.Signature]) -> str | None:
         outputs = list(signature.output_fields)
         return outputs[0] if len(outputs) == 1 else None
@@ -121,10 +123,10 @@ class TemplateAdapter(dspy.ChatAdapter):
         variables = {**(values.pop("item", None) or {}), **(values.pop("context", None) or {}), **values}
         if has_template(instructions):
             try:
-                return _PROMPTER.render(instructions, variables, "dspy predictor")
+                return self.prompter.render(instructions, variables, "dspy predictor")
             except ArchonError:  # an optimizer's text that only looks like a template
                 pass
-        return _PROMPTER.render(plain_template(signature, instructions), variables, "dspy predictor")
+        return self.prompter.render(plain_template(signature, instructions), variables, "dspy predictor")
 
     def format(
         self, signature: type[dspy.Signature], demos: list[dict[str, Any]], inputs: dict[str, Any]
@@ -333,6 +335,7 @@ class DSPyContext(Context):
         self.query = Query.of(self.item)
         self.node_id = node
         self.model_names = tuple(alias for alias, _ in models)
+        self.prompter = Prompter()
         self.lms = [lm for _, lm in models]
         # the prompt and system prompt live in the predictor's instructions
         self._spec = SimpleNamespace(**{"template": None, **params, "prompt": None, "system": None})
@@ -343,7 +346,7 @@ class DSPyContext(Context):
 
     def render(self, template: str, **extra: Any) -> str:
         variables = {"input": self.query.text, **self.item, **{k: _value(v) for k, v in extra.items()}}
-        return _PROMPTER.render(template, variables, f"node '{self.node_id}'")
+        return self.prompter.render(template, variables, f"node '{self.node_id}'")
 
     def instructions(self, default: str, **extra: Any) -> str:
         prompt = _Prompt(super().instructions(default, **extra))

@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 from archon._pipeline import Pipeline
+from archon.backends import Limits
 from archon.evaluate import Dataset
 from archon.evaluate import Metric
 from archon.evaluate import aevaluate
@@ -47,7 +48,7 @@ async def run_trial(
     history: list[list[float]],
     metric: Metric,
     ledger: Ledger,
-    caps: tuple[int | None, int | None, float | None],
+    caps: Limits,
     pq: Any,
     params: dict[str, Any],
     number: int,

@@ -33,6 +33,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import OperationalError
 
+from archon.backends import Limits
 from archon.store import SearchCallRecord
 from archon.store import SearchClaimRecord
 from archon.store import SearchSpendRecord
@@ -62,14 +63,14 @@ class Spend:
     def __add__(self, other: Spend) -> Spend:
         return Spend(self.calls + other.calls, self.tokens + other.tokens, self.usd + other.usd)
 
-    def over(self, calls: int | None, tokens: int | None, usd: float | None) -> str | None:
+    def over(self, caps: Limits) -> str | None:
         """The first cap this spend is over, described; None if within every cap."""
-        if calls is not None and self.calls > calls:
-            return f"{self.calls} calls > {calls}"
-        if tokens is not None and self.tokens > tokens:
-            return f"{self.tokens} tokens > {tokens}"
-        if usd is not None and self.usd > usd + 1e-12:
-            return f"${self.usd:.4f} > ${usd:.4f}"
+        if caps.calls is not None and self.calls > caps.calls:
+            return f"{self.calls} calls > {caps.calls}"
+        if caps.tokens is not None and self.tokens > caps.tokens:
+            return f"{self.tokens} tokens > {caps.tokens}"
+        if caps.usd is not None and self.usd > caps.usd + 1e-12:
+            return f"${self.usd:.4f} > ${caps.usd:.4f}"
         return None
 
 
@@ -124,14 +125,14 @@ class Ledger:
         with self.engine.connect() as conn:
             return self._sum(conn)
 
-    def reserve(self, trial: int, want: Spend, caps: tuple[int | None, int | None, float | None]) -> str | None:
+    def reserve(self, trial: int, want: Spend, caps: Limits) -> str | None:
         """Adds ``want`` to the trial's reservation if every cap still fits.
 
         Returns None when reserved, else why not (nothing is written)."""
 
         def work(conn: Connection) -> str | None:
             total = self._sum(conn) + want
-            why = total.over(*caps)
+            why = total.over(caps)
             if why is not None:
                 return why
             old = conn.execute(

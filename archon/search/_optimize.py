@@ -130,9 +130,9 @@ async def aoptimize(
     if role == "main":  # a killed leader's open steps: what their tagged calls cost, not their worst case
         ledger.mark_dead({TEST_ROW, BASE_ROW, RANK_ROW, PROPOSE_ROW})
     pq = space.budget.per_query
-    limits = Limits(pq.calls, pq.tokens, pq.usd)
+    limits = Limits.of(pq)
     sb = space.budget.search
-    caps = (sb.calls, sb.tokens, sb.usd)
+    caps = Limits.of(sb)
     rungs = space.fidelity if space.fidelity else (1.0,)
     dev_order = list(dev.examples)
     random.Random(space.seed).shuffle(dev_order)  # nested subsets: a rung re-uses the calls of the one below
@@ -184,7 +184,7 @@ async def aoptimize(
                 if grid and sum(r.state != "failed" for r in records) + running >= _grid_size(space) and not waiting:
                     stopped = "every grid point was tried"
                     break
-                if not grid and not any(caps) and sb.trials is None and sb.time_s is None and _counted(records) >= 50:
+                if not grid and not caps.any and sb.trials is None and sb.time_s is None and _counted(records) >= 50:
                     stopped = "50 trials (no search budget given)"
                     break
                 if space.strategy == "greedy" and not waiting:

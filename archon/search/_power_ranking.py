@@ -104,7 +104,7 @@ async def arank_models(space: SearchSpace, dev: Dataset, client: ModelClient, st
     sample = rank_items(space, dev)
     metric = get_metric(space.metric)
     pq = space.budget.per_query
-    limits = Limits(pq.calls, pq.tokens, pq.usd)
+    limits = Limits.of(pq)
     ops = operator_types()
     alias, models = model_aliases(a)
     gen: dict[str, Any] = {"op": "generate", "samples": 1}

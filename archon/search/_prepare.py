@@ -44,7 +44,7 @@ async def _ranked(
     client: ModelClient,
     store: Store,
     ledger: Ledger,
-    caps: tuple[int | None, int | None, float | None],
+    caps: Limits,
 ) -> Ranking:
     """The stored power ranking of an archon: space's models, or a new one paid from the
     search budget."""
@@ -85,7 +85,7 @@ async def _baseline(
     dev: list[Example],
     metric: Metric,
     ledger: Ledger,
-    caps: tuple[int | None, int | None, float | None],
+    caps: Limits,
     pq: Any,
     role: str,
 ) -> BaselineRun:
@@ -160,7 +160,7 @@ async def _proposals(
     client: ModelClient,
     limits: Limits,
     ledger: Ledger,
-    caps: tuple[int | None, int | None, float | None],
+    caps: Limits,
     pq: Any,
     role: str,
 ) -> tuple[str, ...]:

@@ -37,6 +37,7 @@ from archon.search._demos import resolve
 from archon.search._param import Param
 from archon.search._strategy_names import STRATEGIES
 from archon.spec import PARAM_RE
+from archon.spec import BudgetLimits
 from archon.spec import Collector
 from archon.spec import DatasetSpec
 from archon.spec import NodeSpec
@@ -70,12 +71,6 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class PerQuery(_Strict):
-    calls: PositiveInt | None = None
-    tokens: PositiveInt | None = None
-    usd: float | None = Field(None, gt=0)
-
-
 class SearchBudget(_Strict):
     calls: PositiveInt | None = Field(None, description="paid LLM calls for the whole search")
     tokens: PositiveInt | None = Field(None, description="paid prompt + completion tokens for the whole search")
@@ -85,7 +80,7 @@ class SearchBudget(_Strict):
 
 
 class BudgetBlock(_Strict):
-    per_query: PerQuery = Field(default_factory=PerQuery)
+    per_query: BudgetLimits = Field(default_factory=BudgetLimits)
     search: SearchBudget = Field(default_factory=SearchBudget)
 
 

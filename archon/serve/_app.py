@@ -177,7 +177,7 @@ def _limits(req: _Common, headers: Mapping[str, str]) -> Limits:
             ) from None
         if head[key] <= 0:
             raise HTTPError(400, f"header X-Archon-Budget-{key.title()}: must be > 0", param=key)
-    return Limits(b.calls, b.tokens, b.usd).merged(Limits(**head))
+    return Limits.of(b).merged(Limits(**head))
 
 
 def _check_sampling(req: _Common, target: Target) -> list[str]:

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from archon.backends import Limits
 from archon.search._ledger import Ledger
 from archon.search._ledger import Spend
 from archon.store import Store
 
-NO_CAPS = (None, None, None)
+NO_CAPS = Limits()
 
 
 @pytest.fixture
@@ -26,23 +27,23 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 def test_over_names_the_first_cap_passed() -> None:
     s = Spend(10, 100, 0.5)
-    assert s.over(10, 100, 0.5) is None  # exactly at every cap fits
-    assert s.over(9, None, None) == "10 calls > 9"
-    assert s.over(None, 99, None) == "100 tokens > 99"
-    assert s.over(None, None, 0.4) == "$0.5000 > $0.4000"
-    assert s.over(9, 99, 0.4) == "10 calls > 9"
-    assert Spend(0, 0, 0.1 + 0.2).over(None, None, 0.3) is None  # float tolerance
+    assert s.over(Limits(10, 100, 0.5)) is None  # exactly at every cap fits
+    assert s.over(Limits(9, None, None)) == "10 calls > 9"
+    assert s.over(Limits(None, 99, None)) == "100 tokens > 99"
+    assert s.over(Limits(None, None, 0.4)) == "$0.5000 > $0.4000"
+    assert s.over(Limits(9, 99, 0.4)) == "10 calls > 9"
+    assert Spend(0, 0, 0.1 + 0.2).over(Limits(None, None, 0.3)) is None  # float tolerance
     assert Spend(1, 2, 0.5) + Spend(3, 4, 0.25) == Spend(4, 6, 0.75)
 
 
 def test_reserve_fits_exactly_then_refuses_without_writing(store: Store) -> None:
     led = Ledger(store, "s", "w")
-    assert led.reserve(0, Spend(6, 60, 0.6), (10, 100, 1.0)) is None
-    assert led.reserve(0, Spend(4, 40, 0.4), (10, 100, 1.0)) is None  # the same row grows
+    assert led.reserve(0, Spend(6, 60, 0.6), Limits(10, 100, 1.0)) is None
+    assert led.reserve(0, Spend(4, 40, 0.4), Limits(10, 100, 1.0)) is None  # the same row grows
     assert led.spent() == Spend(10, 100, pytest.approx(1.0))
-    assert led.reserve(1, Spend(1, 0, 0.0), (10, 100, 1.0)) == "11 calls > 10"
-    assert led.reserve(1, Spend(0, 1, 0.0), (10, 100, 1.0)) == "101 tokens > 100"
-    assert led.reserve(1, Spend(0, 0, 0.01), (10, 100, 1.0)) == "$1.0100 > $1.0000"
+    assert led.reserve(1, Spend(1, 0, 0.0), Limits(10, 100, 1.0)) == "11 calls > 10"
+    assert led.reserve(1, Spend(0, 1, 0.0), Limits(10, 100, 1.0)) == "101 tokens > 100"
+    assert led.reserve(1, Spend(0, 0, 0.01), Limits(10, 100, 1.0)) == "$1.0100 > $1.0000"
     assert [r["trial"] for r in led.rows()] == [0]  # refused: nothing written
     assert led.rows()[0]["state"] == "open" and led.rows()[0]["calls"] == 10
 
@@ -59,8 +60,8 @@ def test_settle_replaces_the_reservation_and_closes_it(store: Store) -> None:
 
 def test_studies_do_not_share_spend(store: Store) -> None:
     a, b = Ledger(store, "a", "w"), Ledger(store, "b", "w")
-    a.reserve(0, Spend(5), (5, None, None))
-    assert b.reserve(0, Spend(5), (5, None, None)) is None
+    a.reserve(0, Spend(5), Limits(5, None, None))
+    assert b.reserve(0, Spend(5), Limits(5, None, None)) is None
     assert a.spent().calls == 5 and b.spent().calls == 5
 
 
@@ -160,7 +161,7 @@ def test_two_processes_reserving_at_once_never_pass_the_cap(tmp_path: Path) -> N
         ledgers = [Ledger(s, "s", f"w{i}") for i, s in enumerate(stores)]
 
         def worker(i: int) -> int:
-            return sum(ledgers[i].reserve(i * 1000 + t, Spend(1), (40, None, None)) is None for t in range(30))
+            return sum(ledgers[i].reserve(i * 1000 + t, Spend(1), Limits(40, None, None)) is None for t in range(30))
 
         with ThreadPoolExecutor(2) as pool:
             granted = list(pool.map(worker, [0, 1]))

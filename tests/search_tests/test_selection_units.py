@@ -212,6 +212,7 @@ def _trial(
     import asyncio
 
     import archon
+    from archon.backends import Limits
     from archon.backends._synthetic import make_dataset
     from archon.evaluate import get_metric
     from archon.evaluate._datasets import Example
@@ -239,7 +240,7 @@ def _trial(
                 history,
                 get_metric("exact"),
                 ledger,
-                caps,
+                Limits(*caps),
                 pq,
                 {"p": 1},
                 7,

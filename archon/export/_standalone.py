@@ -329,7 +329,10 @@ def export_standalone(spec: PipelineSpec, *, source_text: str = "", provenance: 
         out += ["# Prompts (Jinja2 over the input item's fields)", *prompt_lines, ""]
     out += ["# Models", *model_lines, "", "# Nodes, in topological order", *node_lines, ""]
     out += ["NODES = {" + ", ".join(f"{_py(n)}: {node_const[n]}" for n in plan.nodes) + "}"]
-    out += [f"OUTPUT = {_py(plan.graph.output)}", f"BUDGET = {budget}  # per query: calls, tokens, dollars (None: no cap)"]
+    out += [
+        f"OUTPUT = {_py(plan.graph.output)}",
+        f"BUDGET = {budget}  # per query: calls, tokens, dollars (None: no cap)",
+    ]
     out += ["OPERATORS: dict[str, BaseOperator] = {" + ", ".join(f"{_py(k)}: {v}()" for k, v in op_names.items()) + "}"]
     out += ["", "", *flow, "", ""]
     out += [

@@ -20,15 +20,15 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from archon.testing._mutations import _dump
+from archon.testing._mutations import _load
+from archon.testing._mutations import _paths
+from archon.testing._mutations import _set
+from archon.testing._mutations import mutate_bytes
+from archon.testing._mutations import mutate_document
 from archon.testing.malformed import SYNTHETIC_PIPELINE
 from archon.testing.malformed import Case
-from archon.testing.malformed import _dump
-from archon.testing.malformed import _load
-from archon.testing.malformed import _paths
-from archon.testing.malformed import _set
 from archon.testing.malformed import corpus
-from archon.testing.malformed import mutate_bytes
-from archon.testing.malformed import mutate_document
 from archon.testing.malformed import run_case
 from tests.conftest import ROOT
 

@@ -74,3 +74,19 @@ def test_operator_key_must_match_its_spec() -> None:
 
             async def run(self, inputs, ctx):  # type: ignore[no-untyped-def]
                 return ()
+
+
+def test_the_side_tables_come_from_the_operators() -> None:
+    """The spec layer's table of built-in parameters is the registry's, and every prompt a
+    runtime sends by default is the operator's own (no table of prompts elsewhere)."""
+    from archon.operators import BUILTIN
+    from archon.operators import node_types as types_of
+    from archon.spec import BUILTIN_NODE_TYPES
+
+    assert BUILTIN_NODE_TYPES == types_of({op.key: op for op in BUILTIN})
+    for op in BUILTIN:
+        spec = op.spec_type.model_validate({"op": op.key, "model": "m"} if op.spec_type.needs_model else {"op": op.key})
+        name = op.prompt_name(spec)
+        assert (name is None) == (not op.PROMPTS), op.key
+        if name is not None:
+            assert op.default_prompt(spec) == op.PROMPTS[name] and "{{ query }}" in op.PROMPTS[name]

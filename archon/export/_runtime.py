@@ -23,9 +23,10 @@ from archon.backends import QueryBudget
 from archon.errors import ArchonError
 from archon.errors import ConfigurationError
 from archon.execute import static_check
-from archon.export._standalone_runtime import Runner
-from archon.export._standalone_runtime import answer_of
-from archon.export._standalone_runtime import print_results
+from archon.export._runner import Item
+from archon.export._runner import Runner
+from archon.export._runner import answer_of
+from archon.export._runner import print_results
 from archon.operators import BaseOperator
 from archon.operators import OpContext
 from archon.operators import Prompter
@@ -37,7 +38,6 @@ from archon.spec import NodeSpec
 from archon.spec import PipelineSpec
 
 Value = NodeValue
-Item = str | Mapping[str, Any]
 
 
 class QueryRun:

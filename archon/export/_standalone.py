@@ -47,6 +47,7 @@ _INLINED = (
     "archon.sandbox._subprocess",
     "archon.sandbox._bwrap",
     "archon.sandbox._judge",
+    "archon.export._runner",
 )
 _COMMON = set(LLMNodeSpec.model_fields)
 

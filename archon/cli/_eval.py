@@ -94,6 +94,17 @@ def _table(result: EvalResult) -> None:
     console.print(table)
     for k, v in s.get("pass_at", {}).items():
         console.print(f"pass@{k} (coverage@{k}) from the candidate pool: {v:.3f}")
+    for node, v in result.verifiers.items():
+
+        def f(x: float | None) -> str:
+            return "–" if x is None else f"{x:.2f}"
+
+        console.print(
+            f"verifier {node}: precision {f(v.precision)} · recall {f(v.recall)} · false-positive rate "
+            f"{f(v.false_positive_rate)} over {v.judged} candidates (base rate {v.base_rate:.2f})"
+        )
+        if (why := v.warning()) is not None:
+            print(f"warning: {why}", file=sys.stderr)
 
 
 def load_dataset(args: argparse.Namespace, spec: PipelineSpec) -> tuple[Dataset, str]:

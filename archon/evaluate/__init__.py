@@ -21,8 +21,12 @@ from archon.evaluate._metrics import last_number
 from archon.evaluate._stats import bootstrap_ci
 from archon.evaluate._stats import paired_bootstrap_ci
 from archon.evaluate._stats import pass_at_k
+from archon.evaluate._verifiers import VerifierStats
+from archon.evaluate._verifiers import verifier_stats
 
 __all__ = [
+    "VerifierStats",
+    "verifier_stats",
     "BENCHMARKS",
     "Dataset",
     "EvalResult",

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import field
 from typing import Any
 
 from archon._pipeline import Pipeline
@@ -20,6 +22,8 @@ from archon.evaluate._metrics import Metric
 from archon.evaluate._stats import bootstrap_ci
 from archon.evaluate._stats import mean
 from archon.evaluate._stats import pass_at_k
+from archon.evaluate._verifiers import VerifierStats
+from archon.evaluate._verifiers import verifier_stats
 from archon.execute import ItemResult
 from archon.plan import BoundModel
 from archon.sandbox import BaseSandbox
@@ -38,6 +42,7 @@ class ItemScore:
     usage: Usage
     candidates_correct: int | None = None
     candidates_total: int | None = None
+    verdicts: tuple[tuple[str, str | None, bool], ...] = ()  # (verify node, verdict, candidate right)
 
     def as_dict(self) -> dict[str, Any]:
         out = {
@@ -67,6 +72,7 @@ class EvalResult:
     pass_at: dict[int, float]
     judge_usage: Usage | None = None
     unscored: int = 0
+    verifiers: Mapping[str, VerifierStats] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         """The ``--json`` form."""
@@ -87,6 +93,8 @@ class EvalResult:
         if self.judge_usage is not None:
             out["judge_usage"] = self.judge_usage.as_dict()
             out["unscored"] = self.unscored
+        if self.verifiers:
+            out["verifiers"] = {node: v.as_dict() for node, v in self.verifiers.items()}
         return out
 
 
@@ -158,6 +166,7 @@ async def aevaluate(
         pk,
         judge.usage if judge else None,
         sum(1 for i in items if i.score is None),
+        verifier_stats(v for i in items for v in i.verdicts),
     )
 
 
@@ -169,7 +178,15 @@ async def _score(
     if pass_at and r.candidates:
         scores = await asyncio.gather(*(metric.score(c.text, ex, sandbox, judge) for c in r.candidates))
         correct, total = sum(1 for x in scores if x is not None and x >= 1.0), len(scores)
-    return ItemScore(ex.index, dict(r.query.fields), r.output, ex.gold, s, r.error, r.usage, correct, total)
+    verdicts: list[tuple[str, str | None, bool]] = []
+    if not metric.needs_judge:  # a judge metric would pay a call per candidate: left out
+        for node, rec in r.records.items():
+            judged = rec.get("verdicts") or ()
+            scores = await asyncio.gather(*(metric.score(c.text, ex, sandbox, None) for c in judged))
+            verdicts += [(node, c.verdict, x is not None and x >= 1.0) for c, x in zip(judged, scores, strict=True)]
+    return ItemScore(
+        ex.index, dict(r.query.fields), r.output, ex.gold, s, r.error, r.usage, correct, total, tuple(verdicts)
+    )
 
 
 async def _multi_turn(

@@ -13,6 +13,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable
+from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
@@ -54,6 +55,7 @@ class ItemResult:
     candidates: tuple[Candidate, ...]
     error: str | None
     usage: Usage
+    records: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # node → what its operator recorded
 
     def as_dict(self) -> dict[str, Any]:
         """The ``--out`` row: index, input, output, error, candidates, usage."""
@@ -101,6 +103,7 @@ class _ItemState:
     usage: Usage = field(default_factory=Usage)
     values: dict[str, NodeValue] = field(default_factory=dict)
     error: str | None = None
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def static_check(plan: Plan, limits: Limits, client: ModelClient) -> None:
@@ -231,7 +234,7 @@ async def _finish(
         assert not isinstance(cands, Tests)
         out = cands[0].text if cands else None
         err = s.error if s.error is not None else (None if cands else f"{plan.output}: no candidates")
-        r = ItemResult(s.index, s.query, out, cands, err, s.usage)
+        r = ItemResult(s.index, s.query, out, cands, err, s.usage, s.records)
         results[s.index] = r
         rows.append(
             {"idx": s.index, "input": dict(s.query.fields), "output": out, "error": err, "usage": s.usage.as_dict()}
@@ -272,6 +275,8 @@ async def _run_node(
     )
     try:
         state.values[nid] = await op.run(NodeInputs(tuple(cands), tuple(tests)), ctx)
+        if ctx.recorded:
+            state.records[nid] = dict(ctx.recorded)
     except ConfigurationError:
         raise  # the set-up is wrong (a rejected key): every item would fail the same way
     except (BudgetExceededError, BackendError, TemplateError) as exc:

@@ -26,6 +26,7 @@ from typing import Literal
 
 from archon._typing import Candidate
 from archon._typing import Tests
+from archon._typing import Verdict
 from archon.operators._parsing import normalize_answer
 from archon.operators._parsing import parse_blocks
 from archon.operators._parsing import parse_choice
@@ -225,9 +226,54 @@ def critiqued(cands: Sequence[Candidate], reply: str) -> tuple[Candidate, ...]:
     return tuple(dataclasses.replace(c, critique=b) for c, b in zip(cands, blocks, strict=True))
 
 
-def verified(cands: Sequence[Candidate], replies: Sequence[str], on_none: str) -> tuple[Candidate, ...]:
-    """Each candidate with its verdict; those judged correct pass, in order. When none
-    is: ``keep_all`` passes all, ``keep_best`` the first.
+def judged_k_of_m(replies: Sequence[str], k: int) -> Verdict:
+    """One candidate's verdict from its ``m`` judgments: ``correct`` when at least ``k``
+    say correct, ``incorrect`` when so many say incorrect that ``k`` can no longer be
+    reached, else ``unknown`` (too many replies without a verdict).
+
+    Example:
+        >>> judged_k_of_m(["Verdict: correct", "Verdict: incorrect", "Verdict: correct"], 2)
+        'correct'
+        >>> judged_k_of_m(["Verdict: correct", "Verdict: incorrect", "?"], 2)
+        'unknown'
+    """
+    verdicts = [parse_verdict(r) for r in replies]
+    if sum(v == "correct" for v in verdicts) >= k:
+        return "correct"
+    if sum(v == "incorrect" for v in verdicts) > len(verdicts) - k:
+        return "incorrect"
+    return "unknown"
+
+
+def k_of(judgments: int, min_correct: int | None) -> int:
+    """The k of verify's k-of-m rule: ``min_correct``, else a majority of the judgments.
+
+    Example:
+        >>> k_of(1, None), k_of(3, None), k_of(4, None), k_of(5, 5)
+        (1, 2, 3, 5)
+    """
+    return min_correct if min_correct is not None else judgments // 2 + 1
+
+
+def with_verdicts(
+    cands: Sequence[Candidate], replies: Sequence[str], judgments: int = 1, k: int = 1
+) -> tuple[Candidate, ...]:
+    """Each candidate with its verdict: ``replies`` are ``judgments`` per candidate, in
+    candidate order (candidate i's are ``replies[i*judgments:(i+1)*judgments]``), combined
+    by :func:`judged_k_of_m`."""
+    if len(replies) != len(cands) * judgments:
+        raise ValueError(f"{len(replies)} replies for {len(cands)} candidates x {judgments} judgments")
+    return tuple(
+        dataclasses.replace(c, verdict=judged_k_of_m(replies[i * judgments : (i + 1) * judgments], k))
+        for i, c in enumerate(cands)
+    )
+
+
+def verified(
+    cands: Sequence[Candidate], replies: Sequence[str], on_none: str, judgments: int = 1, k: int = 1
+) -> tuple[Candidate, ...]:
+    """Each candidate with its verdict (:func:`with_verdicts`); those judged correct pass, in
+    order. When none is: ``keep_all`` passes all, ``keep_best`` the first.
 
     Example:
         >>> from archon._typing import Candidate
@@ -235,11 +281,17 @@ def verified(cands: Sequence[Candidate], replies: Sequence[str], on_none: str) -
         >>> [c.text for c in verified(cs, ["Verdict: incorrect", "no idea"], "keep_best")]
         ['4']
     """
-    judged = tuple(dataclasses.replace(c, verdict=parse_verdict(r)) for c, r in zip(cands, replies, strict=True))
-    kept = tuple(c for c in judged if c.verdict == "correct")
+    return kept_by_verdict(with_verdicts(cands, replies, judgments, k), on_none)
+
+
+def kept_by_verdict(judged: Sequence[Candidate], on_none: str) -> tuple[Candidate, ...]:
+    """The candidates judged correct, in order; when none is, ``keep_all`` keeps all and
+    ``keep_best`` the first."""
+    every = tuple(judged)
+    kept = tuple(c for c in every if c.verdict == "correct")
     if kept:
         return kept
-    return judged if on_none == "keep_all" else judged[:1]
+    return every if on_none == "keep_all" else every[:1]
 
 
 def voted(cands: Sequence[Candidate], normalize: str) -> tuple[Candidate, ...]:

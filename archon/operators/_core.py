@@ -20,6 +20,7 @@ from collections.abc import Awaitable
 from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 from typing import ClassVar
 from typing import TypeVar
@@ -79,6 +80,7 @@ class Context(ABC):
     node_id: str
     query: Query
     model_names: tuple[str, ...]
+    recorded: Mapping[str, Any] = MappingProxyType({})  # what the operator recorded; replaced, never mutated
 
     @property
     @abstractmethod
@@ -105,6 +107,11 @@ class Context(ABC):
     @abstractmethod
     async def run_tests(self, code: str, tests: tuple[str, ...], *, timeout_s: float, memory_mb: int) -> int:
         """How many of the ``assert`` lines ``tests`` pass after ``code``, in the sandbox."""
+
+    def record(self, key: str, value: Any) -> None:
+        """Keeps ``value`` about this (node, item) in ``recorded`` for whoever runs the
+        pipeline to read (``archon eval`` reads verify's ``verdicts``)."""
+        self.recorded = {**self.recorded, key: value}
 
     def query_text(self) -> str:
         """The node's template rendered over the item (default: the input text)."""

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic import PositiveFloat
 from pydantic import PositiveInt
+from pydantic import model_validator
 
 from archon.spec._models import MAX_SAMPLES
 from archon.spec._models import LLMNodeSpec
@@ -95,9 +96,21 @@ class VerifySpec(LLMNodeSpec):
     on_none: Literal["keep_all", "keep_best"] = Field(
         default="keep_all", description="when no candidate is judged correct: keep all, or the first"
     )
+    judgments: PositiveInt = Field(
+        default=1, le=MAX_SAMPLES, description="judgments per candidate (samples 0..m-1 of the verify call)"
+    )
+    min_correct: PositiveInt | None = Field(
+        default=None, description="k of the k-of-m rule: judgments that must say correct (default: a majority)"
+    )
+
+    @model_validator(mode="after")
+    def _k_of_m(self) -> VerifySpec:
+        if self.min_correct is not None and self.min_correct > self.judgments:
+            raise ValueError(f"min_correct ({self.min_correct}) must be at most judgments ({self.judgments})")
+        return self
 
     def max_calls(self, n_in: int, n_models: int = 1) -> int:
-        return n_in
+        return n_in * self.judgments
 
 
 class VoteSpec(NodeSpec):

@@ -2,7 +2,8 @@
 
 It speaks ``/v1/completions`` and ``/v1/chat/completions`` on 127.0.0.1 and answers
 with scripted text: the reply of the first ``--script`` rule whose regex matches the
-prompt, else ``reply-<n>``. It can add a fixed latency (with ``--capacity N``, at most N
+prompt (a list of replies: the k-th request with that prompt gets the k-th, cycling), else
+``reply-<n>``. It can add a fixed latency (with ``--capacity N``, at most N
 requests are in service at once and the rest queue: latency grows with load, as a real
 server's does) and inject faults (HTTP 429 with
 or without Retry-After, 500, a hang past the client's timeout, a 200 whose content is
@@ -40,7 +41,7 @@ class ServerProcess:
         faults: str = "",
         fault_every: int = 0,
         hang_s: float = 30.0,
-        script: list[tuple[str, str]] | None = None,
+        script: list[tuple[str, str | list[str]]] | None = None,
         fault_first: int = 0,
         retry_after: float = 0.0,
         capacity: int = 0,
@@ -110,9 +111,14 @@ def _serve(args: argparse.Namespace) -> None:
     inflight = 0
     gate = asyncio.Semaphore(args.capacity) if args.capacity > 0 else None
 
+    seen: dict[tuple[int, str], int] = {}
+
     def reply_for(prompt: str, n: int) -> str:
-        for rx, reply in script:
+        for i, (rx, reply) in enumerate(script):
             if rx.search(prompt):
+                if isinstance(reply, list):  # the k-th request with this prompt gets reply k (cycling)
+                    k = seen[(i, prompt)] = seen.get((i, prompt), -1) + 1
+                    return str(reply[k % len(reply)])
                 return str(reply)
         return f"reply-{n}"
 

@@ -175,3 +175,66 @@ output: r
     assert plan_calls == 5 + 2 * 4  # the static worst case counts the capped pairs
     assert result.items[0].error is None and len(result.items[0].candidates) == 2
     assert result.usage.paid_calls + result.usage.cached_calls <= 5 + 2 * 4
+
+
+def test_verify_k_of_m_asks_m_times_and_keeps_by_the_rule(db_url: str) -> None:
+    """Three judgments per candidate (samples 0-2 of the same call): a0 gets 2 of 3
+    'correct', a1 gets 1 of 3, a2 gets 0 of 3 with one reply lacking a verdict."""
+    script = [
+        ("^cand a0$", "a0"),
+        ("^cand a1$", "a1"),
+        ("^cand a2$", "a2"),
+        (r"Answer: a0\n", ["Verdict: correct", "Verdict: incorrect", "Verdict: correct"]),
+        (r"Answer: a1\n", ["Verdict: correct", "Verdict: incorrect", "Verdict: incorrect"]),
+        (r"Answer: a2\n", ["Verdict: incorrect", "no idea", "Verdict: incorrect"]),
+    ]
+    body = """
+nodes:
+  g0: {op: generate, model: m, template: "cand a0"}
+  g1: {op: generate, model: m, template: "cand a1"}
+  g2: {op: generate, model: m, template: "cand a2"}
+  v: {op: verify, model: m, inputs: [g0, g1, g2], judgments: 3, min_correct: 2}
+output: v
+"""
+    with ServerProcess(script=script) as srv:
+        with pipe(srv, body, db_url) as p:
+            assert p.plan.cost.calls == 3 + 3 * 3  # the worst case counts every judgment
+            item = p.execute(["x"]).items[0]
+            judged = item.records["v"]["verdicts"]
+        assert srv.stats()["requests"] == 3 + 9
+    assert [c.text for c in item.candidates] == ["a0"]
+    assert [c.verdict for c in judged] == ["correct", "incorrect", "incorrect"]
+    # all three must say correct: none can (each has an 'incorrect'), so keep_all passes all three
+    with ServerProcess(script=script) as srv:
+        with pipe(srv, body.replace("min_correct: 2", "min_correct: 3"), db_url + "x") as p:
+            item = p.execute(["x"]).items[0]
+    assert [c.text for c in item.candidates] == ["a0", "a1", "a2"]
+    assert [c.verdict for c in item.candidates] == ["incorrect", "incorrect", "incorrect"]
+
+
+def test_eval_reports_the_verifiers_precision_and_recall_against_gold(tmp_path, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    """A verifier that passes every candidate: recall 1, and its false-positive rate is
+    every wrong candidate — archon eval says so and warns."""
+    import json
+
+    from archon.evaluate import aevaluate
+    from archon.evaluate import get_metric
+    from archon.evaluate import load_file
+
+    script = [(r"^Q\d+$", ["right", "wrong", "wrong"]), (r"Answer: ", "Verdict: correct")]
+    body = """
+nodes:
+  g: {op: generate, model: m, samples: 3, temperature: 0.8}
+  v: {op: verify, model: m, inputs: [g]}
+output: v
+"""
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps({"input": f"Q{i}", "answer": "right"}) + "\n" for i in range(6)))
+    with ServerProcess(script=script) as srv:
+        with pipe(srv, body, db_url) as p:
+            result = p._sync(aevaluate(p, load_file(str(data), "input", "answer"), get_metric("exact")))
+    v = result.verifiers["v"]
+    assert (v.true_pos, v.false_pos, v.false_neg, v.true_neg) == (6, 12, 0, 0)
+    assert v.recall == 1.0 and v.false_positive_rate == 1.0 and abs(v.precision - 1 / 3) < 1e-9
+    assert v.warning() is not None and "passes 100% of wrong candidates" in v.warning()
+    assert result.summary()["verifiers"]["v"]["false_positive_rate"] == 1.0

@@ -38,6 +38,7 @@ from archon.operators import BaseOperator
 from archon.operators import NodeInputs
 from archon.operators import OpContext
 from archon.operators import Prompter
+from archon.operators import run_node
 from archon.plan import Plan
 from archon.sandbox import BaseSandbox
 from archon.sandbox import default_sandbox
@@ -274,7 +275,9 @@ async def _run_node(
         prompter=prompter,
     )
     try:
-        state.values[nid] = await op.run(NodeInputs(tuple(cands), tuple(tests)), ctx)
+        when = node.spec.when
+        gate = state.values.get(when.node) if when is not None else None
+        state.values[nid] = await run_node(op, NodeInputs(tuple(cands), tuple(tests)), ctx, gate)
         if ctx.recorded:
             state.records[nid] = dict(ctx.recorded)
     except ConfigurationError:

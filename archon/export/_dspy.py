@@ -120,7 +120,9 @@ def export_dspy(spec: PipelineSpec, *, source_text: str = "", provenance: Mappin
         node = planned.spec
         v = var[nid] = _ident(nid.lower(), var_taken)
         args = [_py(node.op), _py(nid)]
-        params = {k: val for k, val in node.model_dump().items() if k not in _COMMON or k == "template"}
+        params = {k: val for k, val in node.model_dump().items() if k not in _COMMON or k in ("template", "when")}
+        if params.get("when") is None:
+            params.pop("when", None)
         args.append(const(nid.upper() + "_PARAMS", params) if len(_py(params)) > 60 else _py(params))
         if planned.models:  # a predictor, its model set on it
             llm.add(nid)
@@ -142,6 +144,8 @@ def export_dspy(spec: PipelineSpec, *, source_text: str = "", provenance: Mappin
         args += ["item", *(var[s] for s in planned.inputs)]
         if models:
             args.append(f"models=[{models}]")
+        if node.when is not None:
+            args.append(f"gate={var[node.when.node]}")
         body.append(f"{v} = ops.step({', '.join(args)})")
     out_var = var[plan.graph.output]
     cls = _class_name(spec.name or "pipeline")

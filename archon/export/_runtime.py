@@ -30,6 +30,7 @@ from archon.export._runner import print_results
 from archon.operators import BaseOperator
 from archon.operators import OpContext
 from archon.operators import Prompter
+from archon.operators import run_node
 from archon.operators import split_inputs
 from archon.sandbox import default_sandbox
 from archon.spec import BudgetSpec
@@ -49,6 +50,7 @@ class QueryRun:
         self.session = session
         self.budget = QueryBudget(program.pipeline.limits)
         self.usage = Usage()
+        self.values: dict[str, Value] = {}  # what each node has yielded (a gated node reads its gate's)
 
     async def step(self, node: str, *inputs: Value) -> Value:
         """Runs ``node`` over the values of its inputs (in the order the graph lists them)."""
@@ -62,7 +64,10 @@ class QueryRun:
             sandbox=p.sandbox,
             prompter=p.prompter,
         )
-        return await p.operators[node].run(split_inputs(inputs), ctx)
+        when = ctx.node.spec.when
+        gate = self.values.get(when.node) if when is not None else None
+        value = self.values[node] = await run_node(p.operators[node], split_inputs(inputs), ctx, gate)
+        return value
 
 
 Flow = Callable[[QueryRun], Awaitable[Value]]

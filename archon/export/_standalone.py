@@ -303,7 +303,9 @@ def export_standalone(spec: PipelineSpec, *, source_text: str = "", provenance: 
             value = getattr(node, fieldname, None)
             if value:
                 parts.append(f"{fieldname}={text_const(f'{const}_{fieldname.upper()}', value)}")
-        params = {k: v for k, v in node.model_dump().items() if k not in _COMMON and k != "models"}
+        params = {k: v for k, v in node.model_dump().items() if k not in _COMMON - {"when"} and k != "models"}
+        if params.get("when") is None:
+            params.pop("when", None)
         if params:
             parts.append(f"params={_py(params)}")
         node_lines.append(_call(const, "Node", parts))

@@ -54,6 +54,7 @@ from archon.export._runner import answer_of
 from archon.export._runner import print_results
 from archon.operators import BaseOperator
 from archon.operators import Context
+from archon.operators import run_node
 from archon.operators import split_inputs
 from archon.sandbox import count_passed
 from archon.sandbox import default_sandbox
@@ -442,11 +443,16 @@ class QueryRun:
         self.query = Query.of(item)
         self.budget = QueryBudget(program.budget)
         self.usage = Usage()
+        self.values: dict[str, NodeValue] = {}  # what each node has yielded (a gated node reads its gate's)
 
     async def step(self, node_id: str, *inputs: NodeValue) -> NodeValue:
         """Runs one node over its inputs' values (in the order the graph lists them)."""
         node = self.program.nodes[node_id]
-        return await self.program.operators[node.op].run(split_inputs(inputs), NodeContext(self, node))
+        when = node.params.get("when")
+        gate = self.values.get(when["node"]) if when else None
+        operator = self.program.operators[node.op]
+        value = self.values[node_id] = await run_node(operator, split_inputs(inputs), NodeContext(self, node), gate)
+        return value
 
 
 Flow = Callable[[QueryRun], Awaitable[NodeValue]]

@@ -36,6 +36,7 @@ from archon.errors import ArchonError
 from archon.operators import Context
 from archon.operators import Prompter
 from archon.operators import operator_types
+from archon.operators import run_node
 from archon.operators import split_inputs
 from archon.sandbox import count_passed
 from archon.sandbox import default_sandbox
@@ -400,9 +401,11 @@ def step(
     item: Mapping[str, Any],
     *inputs: NodeValue,
     models: Sequence[tuple[str, dspy.LM | None]] = (),
+    gate: NodeValue | None = None,
 ) -> NodeValue:
     """Runs node ``node`` (operator ``op`` with ``params``) over its inputs' values for one
     item: archon's own operator, its calls through ``pred``. ``models`` are the node's
-    (alias, LM) pairs in order (None: the predictor's own LM)."""
+    (alias, LM) pairs in order (None: the predictor's own LM); ``gate`` the value of the
+    node its ``when:`` names."""
     operator = operator_types()[op]()
-    return _run(operator.run(split_inputs(inputs), DSPyContext(pred, item, node, params, models)))
+    return _run(run_node(operator, split_inputs(inputs), DSPyContext(pred, item, node, params, models), gate))

@@ -72,9 +72,12 @@ def build_graph(spec: PipelineSpec) -> Graph:
                 )
         if len(set(node.inputs)) != len(node.inputs):
             problems.append(spec.problem(("nodes", nid, "inputs"), "an input is listed twice", "list each input once"))
+        if node.when is not None:
+            problems += _check_when(spec, nid, node.when.node)
     raw = nx.DiGraph()
     raw.add_nodes_from(nodes)
     raw.add_edges_from((src, nid) for nid, node in nodes.items() for src in node.inputs if src in nodes and src != nid)
+    raw.add_edges_from(_gates(nodes))
     try:
         cycle = nx.find_cycle(raw)
     except nx.NetworkXNoCycle:
@@ -118,6 +121,8 @@ def build_graph(spec: PipelineSpec) -> Graph:
         dag.add_node(nid, spec=node)
         for edge_src in inputs[nid]:
             dag.add_edge(edge_src, nid)
+        if node.when is not None and node.when.node in dag:  # the gate is read before the node runs
+            dag.add_edge(node.when.node, nid)
         if all(src in nodes for src in node.inputs):  # dangling inputs are reported already
             problems += _check_kinds(spec, nid, node, inputs[nid])
         alias_names, specs, mproblems = _resolve_models(spec, nid, node)
@@ -136,6 +141,31 @@ def build_graph(spec: PipelineSpec) -> Graph:
     if problems:
         raise SpecError(problems)
     return Graph(spec=spec, dag=dag, inputs=inputs, models=models, model_names=model_names)
+
+
+def _gates(nodes: Mapping[str, NodeSpec]) -> list[tuple[str, str]]:
+    """(gate, node) for every ``when:`` that names another node."""
+    return [
+        (n.when.node, nid)
+        for nid, n in nodes.items()
+        if n.when is not None and n.when.node in nodes and n.when.node != nid
+    ]
+
+
+def _check_when(spec: PipelineSpec, nid: str, gate: str) -> list[Problem]:
+    where = ("nodes", nid, "when", "node")
+    nodes = spec.nodes
+    if gate == nid:
+        return [spec.problem(where, f"node '{nid}' is gated on itself", "name an earlier node")]
+    if gate not in nodes:
+        close = difflib.get_close_matches(gate, list(nodes), n=1)
+        hint = (f"did you mean '{close[0]}'? " if close else "") + f"nodes: {', '.join(nodes)}"
+        return [spec.problem(where, f"when: node '{gate}' is not a node", hint)]
+    if not nodes[gate].enabled:
+        return [spec.problem(where, f"when: node '{gate}' is disabled", "enable it or gate on another node")]
+    if nodes[gate].produces != "candidates":
+        return [spec.problem(where, f"when: node '{gate}' yields tests, not candidates", "gate on a node with answers")]
+    return []
 
 
 def _check_kinds(spec: PipelineSpec, nid: str, node: NodeSpec, srcs: tuple[str, ...]) -> list[Problem]:

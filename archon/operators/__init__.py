@@ -7,6 +7,7 @@ from archon.operators._core import BaseOperator
 from archon.operators._core import Context
 from archon.operators._core import NodeInputs
 from archon.operators._core import all_of
+from archon.operators._core import run_node
 from archon.operators._core import split_inputs
 from archon.operators._parsing import extract_code
 from archon.operators._parsing import normalize_answer
@@ -43,5 +44,6 @@ __all__ = [
     "all_of",
     "node_types",
     "operator_types",
+    "run_node",
     "split_inputs",
 ]

@@ -85,6 +85,47 @@ def majority_settled(texts: Sequence[str], normalize: str, confidence: float) ->
     return 1.0 - tail >= confidence
 
 
+def leader_share(texts: Sequence[str], normalize: str) -> float:
+    """The leading answer's share of all answers (empty answers count against it).
+
+    Example:
+        >>> leader_share(["Paris", "paris.", "Lyon", ""], "text")
+        0.5
+    """
+    counts: dict[str, int] = {}
+    for t in texts:
+        key = normalize_answer(t, normalize)
+        if key:
+            counts[key] = counts.get(key, 0) + 1
+    return max(counts.values()) / len(texts) if counts else 0.0
+
+
+def escalates(when: Any, gate: Sequence[Candidate]) -> bool:
+    """Whether a node gated by ``when`` (its ``when:``: a ``Condition`` or its dict) runs,
+    given the candidates of the gate node: when they agree less than ``agreement_below``
+    (the leading answer's share, :func:`leader_share`), or, with ``unverified``, when none
+    is verified correct. No candidates at all is the hardest case: it runs.
+
+    Example:
+        >>> from archon._typing import Candidate
+        >>> two = (Candidate("4", "g"), Candidate("5", "g"))
+        >>> escalates({"agreement_below": 0.75}, two), escalates({"agreement_below": 0.5}, two)
+        (True, False)
+        >>> escalates({"unverified": True}, (Candidate("4", "g", verdict="correct"),))
+        False
+    """
+
+    def get(name: str, default: Any) -> Any:
+        return when.get(name, default) if isinstance(when, Mapping) else getattr(when, name, default)
+
+    if not gate:
+        return True
+    if get("unverified", False):
+        return not any(c.verdict == "correct" for c in gate)
+    below = get("agreement_below", None)
+    return below is not None and leader_share([c.text for c in gate], get("normalize", "text")) < below
+
+
 def generated(
     texts: Sequence[str], jobs: Sequence[tuple[int, int]], node: str, names: Sequence[str | None]
 ) -> tuple[Candidate, ...]:

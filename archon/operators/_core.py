@@ -30,6 +30,7 @@ from archon._typing import NodeValue
 from archon._typing import Query
 from archon._typing import Tests
 from archon.errors import TemplateError
+from archon.operators._combine import escalates
 
 T = TypeVar("T")
 
@@ -136,6 +137,18 @@ class Context(ABC):
             raise TemplateError(
                 f"node '{self.node_id}': the item's messages must be a list of {{role, content}} objects"
             ) from None
+
+
+async def run_node(
+    operator: BaseOperator, inputs: NodeInputs, ctx: Context, gate: NodeValue | None = None
+) -> NodeValue:
+    """What every runtime calls to run one node for one item: the operator, unless the
+    node's ``when:`` says the item is easy (:func:`escalates` on ``gate``, the gate
+    node's value) — then nothing: no candidates, no call."""
+    when = getattr(ctx.spec, "when", None)
+    if when is not None and not isinstance(gate, Tests) and not escalates(when, gate or ()):
+        return ()
+    return await operator.run(inputs, ctx)
 
 
 class BaseOperator(ABC):

@@ -2,6 +2,7 @@
 
 from archon.spec._models import BudgetLimits
 from archon.spec._models import BudgetSpec
+from archon.spec._models import Condition
 from archon.spec._models import DatasetSpec
 from archon.spec._models import LLMNodeSpec
 from archon.spec._models import ModelSpec
@@ -29,6 +30,7 @@ from archon.spec._yaml import load_yaml
 from archon.spec._yaml import locate
 
 __all__ = [
+    "Condition",
     "find_params",
     "Collector",
     "PARAM_RE",

@@ -13,6 +13,7 @@ from pydantic import NonNegativeInt
 from pydantic import PositiveFloat
 from pydantic import PositiveInt
 from pydantic import field_validator
+from pydantic import model_validator
 
 #: Upper bounds that keep a typo (``samples: 10^30``) from exhausting memory at run time.
 MAX_TOKENS = 1_000_000
@@ -116,6 +117,30 @@ class BudgetSpec(_Strict):
     per_query: BudgetLimits | None = None
 
 
+class Condition(_Strict):
+    """``when:`` — run this node for an item only if a signal from an earlier node says
+    the item is hard (difficulty-adaptive escalation); otherwise it yields nothing and
+    makes no call. The budget still reserves its worst case."""
+
+    node: str = Field(description="the earlier node whose candidates give the signal")
+    agreement_below: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="run when the leading answer's share of that node's candidates is below this",
+    )
+    unverified: bool = Field(default=False, description="run when none of that node's candidates is verified correct")
+    normalize: Literal["exact", "text", "number"] = Field(
+        default="text", description="how answers are compared for agreement_below (as vote compares them)"
+    )
+
+    @model_validator(mode="after")
+    def _one_signal(self) -> Condition:
+        if (self.agreement_below is None) == (not self.unverified):
+            raise ValueError("give one signal: agreement_below: <share> or unverified: true")
+        return self
+
+
 class NodeSpec(_Strict):
     """Fields every node has. Operators subclass it with their own parameters.
 
@@ -131,6 +156,9 @@ class NodeSpec(_Strict):
     op: str
     inputs: list[str] = Field(default_factory=list, description="ids of the nodes feeding this one")
     enabled: bool = Field(default=True, description="a disabled node passes its input through")
+    when: Condition | None = Field(
+        default=None, description="escalation: run only when an earlier node's candidates disagree or are unverified"
+    )
     description: str | None = None
 
     def max_calls(self, n_in: int, n_models: int = 1) -> int:

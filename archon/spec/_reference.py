@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from archon.spec._models import BudgetLimits
+from archon.spec._models import Condition
 from archon.spec._models import DatasetSpec
 from archon.spec._models import ModelSpec
 from archon.spec._models import NodeSpec
@@ -111,6 +112,16 @@ def markdown_reference(node_types: Mapping[str, type[NodeSpec]]) -> str:
         "",
         "## Fields of every node\n",
         _table(NodeSpec),
+        "",
+        "## when: escalation\n",
+        "A node with `when:` runs for an item only when an earlier node's candidates say the item is hard; "
+        "otherwise it yields no candidates and makes no call (the budget still reserves its worst case). "
+        "Put it on the first node of a costly path: nodes that read only its output get no candidates and make "
+        "no calls either (a node that reads the item itself, such as generate, needs a `when:` of its own). "
+        "The signal: `agreement_below` (the leading answer's share of the gate's candidates) or `unverified` "
+        "(none verified correct); no candidates at all counts as hard. "
+        "`pipelines/local-escalate.yaml`, `optimizers/local-escalate.yaml`.\n",
+        _table(Condition),
         "",
     ]
     common = frozenset(NodeSpec.model_fields)

@@ -86,6 +86,8 @@ def test_dspy_program_is_clean_saves_state_and_matches_archon(served: str, tmp_p
         "local-best-of-5-vote.yaml",
         "local-unit-test-generate-evaluate.yaml",
         "local-moa-3-layer.yaml",
+        "local-escalate.yaml",
+        "local-verify-k-of-m.yaml",
     ],
 )
 def test_dspy_program_of_a_graph_runs(name: str, served: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -278,7 +278,7 @@ def test_every_runtime_runs_the_operators_instead_of_writing_them(module: str) -
     assert not called & (PARSERS | RULES), (
         f"{module} writes operator logic itself: {sorted(called & (PARSERS | RULES))}"
     )
-    runs = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)]
-    assert any(n.func.attr == "run" and n.args and "split_inputs" in ast.unparse(n.args[0]) for n in runs), (
-        f"{module} does not run an operator's run() over the node's inputs"
+    runs = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)]
+    assert any(n.func.id == "run_node" and len(n.args) > 1 and "split_inputs" in ast.unparse(n.args[1]) for n in runs), (
+        f"{module} does not run the node's operator (run_node) over the node's inputs"
     )

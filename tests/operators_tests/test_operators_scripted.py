@@ -238,3 +238,43 @@ output: v
     assert v.recall == 1.0 and v.false_positive_rate == 1.0 and abs(v.precision - 1 / 3) < 1e-9
     assert v.warning() is not None and "passes 100% of wrong candidates" in v.warning()
     assert result.summary()["verifiers"]["v"]["false_positive_rate"] == 1.0
+
+
+def test_escalation_runs_the_costly_path_only_when_the_cheap_one_disagrees(db_url: str) -> None:
+    """'easy' always gets the same answer; 'hard' gets 'a', 'b', 'a', ...: only hard pays
+    for the gated node's four samples, and the budget reserves them for both."""
+    script = [(r"^easy$", "x"), (r"^hard$", ["a", "b"])]
+    body = """
+nodes:
+  cheap: {op: generate, model: m, samples: 2, temperature: 0.8}
+  costly: {op: generate, model: m, samples: 4, temperature: 0.9, when: {node: cheap, agreement_below: 1.0}}
+  answer: {op: vote, inputs: [cheap, costly]}
+output: answer
+"""
+    with ServerProcess(script=script) as srv:
+        with pipe(srv, body, db_url) as p:
+            assert p.plan.cost.calls == 6 and p.plan.waves == (("cheap",), ("costly",), ("answer",))
+            easy, hard = p.execute(["easy", "hard"]).items
+        assert srv.stats()["requests"] == 2 + 6
+    assert easy.usage.paid_calls == 2 and [c.text for c in easy.candidates] == ["x", "x"]
+    assert hard.usage.paid_calls == 6 and len(hard.candidates) == 6 and hard.output == "a"
+
+
+def test_escalation_on_an_unverified_answer_and_a_bad_gate(db_url: str) -> None:
+    script = [(r"^q$", "ans"), (r"Answer: ans", "Verdict: incorrect")]
+    body = """
+nodes:
+  first: {op: generate, model: m}
+  check: {op: verify, model: m, inputs: [first], on_none: keep_all}
+  retry: {op: generate, model: m, temperature: 0.5, template: "{{ input }} (again)", when: {node: check, unverified: true}}
+  answer: {op: vote, inputs: [check, retry]}
+output: answer
+"""
+    with ServerProcess(script=script) as srv:
+        with pipe(srv, body, db_url) as p:
+            item = p.execute(["q"]).items[0]
+    assert item.usage.paid_calls == 3  # first, its check (incorrect), then the retry
+    with pytest.raises(archon.SpecError, match=r"when: node 'chek' is not a node.*did you mean 'check'"):
+        archon.load(body.replace("node: check,", "node: chek,").replace("model: m", "model: local/x"))
+    with pytest.raises(archon.SpecError, match="give one signal"):
+        archon.load(body.replace("unverified: true", "unverified: false").replace("model: m", "model: local/x"))

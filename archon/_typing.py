@@ -88,6 +88,7 @@ class Usage:
     paid_calls: int = 0
     cached_calls: int = 0
     failed_calls: int = 0
+    cancelled_calls: int = 0  # sent, then abandoned (first-finish): never cached; a hosted API may bill them
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
@@ -97,6 +98,7 @@ class Usage:
         self.paid_calls += other.paid_calls
         self.cached_calls += other.cached_calls
         self.failed_calls += other.failed_calls
+        self.cancelled_calls += other.cancelled_calls
         self.prompt_tokens += other.prompt_tokens
         self.completion_tokens += other.completion_tokens
         self.cost_usd += other.cost_usd
@@ -108,6 +110,7 @@ class Usage:
                 "paid": self.paid_calls,
                 "cached": self.cached_calls,
                 "failed": self.failed_calls,
+                "cancelled": self.cancelled_calls,
             },
             "tokens": {"prompt": self.prompt_tokens, "completion": self.completion_tokens},
             "cost_usd": round(self.cost_usd, 8),

@@ -226,6 +226,7 @@ class ClientSession:
             prompt_bound = backend.max_prompt_tokens(request) if budget.limits.tokens or budget.limits.usd else 0
             worst_usd = (prompt_bound * price[0] + request.sampling.max_tokens * price[1]) / 1000
             reservation = budget.reserve(prompt_bound + request.sampling.max_tokens, worst_usd)
+            sent = False
             try:
                 async with self._sem(backend):
                     if tag is not None:  # a search trial's call: on record before it can be billed
@@ -233,7 +234,12 @@ class ClientSession:
                         worst = (bound * price[0] + request.sampling.max_tokens * price[1]) / 1000
                         await self.client.store.put_sent(tag, key, bound + request.sampling.max_tokens, worst)
                     t0 = time.perf_counter()
+                    sent = True
                     out = await backend.complete(request, seed)
+            except asyncio.CancelledError:
+                budget.release(reservation)
+                usage.cancelled_calls += sent  # one that never got a slot was never sent
+                raise
             except BaseException:
                 budget.release(reservation)
                 usage.failed_calls += 1

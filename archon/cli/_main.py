@@ -236,7 +236,9 @@ def _run(args: argparse.Namespace) -> int:
         u = result.usage
         print(
             f"{len(result.items)} items, {len(result.failed)} failed · calls: {u.paid_calls} paid, "
-            f"{u.cached_calls} cached, {u.failed_calls} failed attempts · tokens: {u.prompt_tokens} prompt + "
+            f"{u.cached_calls} cached, {u.failed_calls} failed attempts"
+            + (f", {u.cancelled_calls} cancelled (first-finish)" if u.cancelled_calls else "")
+            + f" · tokens: {u.prompt_tokens} prompt + "
             f"{u.completion_tokens} completion · ${u.cost_usd:.6f} · {result.wall_s:.2f} s",
             file=sys.stderr,
         )

@@ -339,12 +339,18 @@ class Client:
                 )
             reserved = budget.reserve(bound + s.max_tokens, (bound * p_in + s.max_tokens * p_out) / 1000)
             t0 = time.perf_counter()
+            sent = False
             try:
                 async with sem:
+                    sent = True
                     if local:
                         out = await self.engine(model).complete(model, messages, params)
                     else:
                         out = await litellm_complete(model, messages, params)
+            except asyncio.CancelledError:  # first-finish abandoned it
+                budget.release(reserved)
+                usage.cancelled_calls += sent
+                raise
             except ArchonError:
                 budget.release(reserved)
                 usage.failed_calls += 1

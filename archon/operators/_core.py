@@ -45,6 +45,35 @@ async def all_of(aws: Iterable[Awaitable[T]]) -> list[T]:
     return results  # type: ignore[return-value]
 
 
+async def first_of(aws: Iterable[Awaitable[T]], k: int) -> list[tuple[int, T]]:
+    """The first ``k`` to finish, as (position, result) in finish order; the rest are
+    cancelled (a call still waiting for a slot is never sent). A failure is skipped while
+    ``k`` can still succeed, else the first failure is raised."""
+    tasks = [asyncio.ensure_future(a) for a in aws]
+    position = {t: i for i, t in enumerate(tasks)}
+    out: list[tuple[int, T]] = []
+    failure: BaseException | None = None
+    pending = set(tasks)
+    try:
+        while pending and len(out) < k:
+            finished, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            for t in sorted(finished, key=position.__getitem__):
+                exc = t.exception()
+                if exc is not None:
+                    failure = failure or exc
+                elif len(out) < k:
+                    out.append((position[t], t.result()))
+    finally:
+        for t in pending:
+            t.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+    if len(out) < min(k, len(tasks)):
+        assert failure is not None
+        raise failure
+    return out
+
+
 def snake(name: str) -> str:
     """``UnitTestGenerate`` → ``unit_test_generate``."""
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()

@@ -10,6 +10,7 @@ from archon.operators._core import BaseOperator
 from archon.operators._core import Context
 from archon.operators._core import NodeInputs
 from archon.operators._core import all_of
+from archon.operators._core import first_of
 from archon.spec import GenerateSpec
 
 
@@ -24,6 +25,11 @@ class Generate(BaseOperator):
     With ``early_stop`` the samples are drawn in waves of ``wave`` per model and
     drawing stops once the leading answer is settled (:func:`majority_settled`);
     ``samples`` is the maximum, which is what the budget reserves.
+
+    With ``first: k`` every sample is launched at once and the first k to finish are
+    kept, in finish order (first-finish search); the rest are cancelled — one still
+    waiting for a slot is never sent, one in flight is abandoned (a hosted API may bill
+    the tokens it generated; they are counted as ``cancelled``, never cached).
     """
 
     spec_type = GenerateSpec
@@ -33,6 +39,11 @@ class Generate(BaseOperator):
         conversation = ctx.conversation()
         prompt = ctx.query_text()
         models = ctx.model_names
+        if spec.first:  # first-finish: every sample launched, the first `first` kept
+            every = sample_waves(len(models), spec.samples, None)[0]
+            calls = (ctx.complete(prompt, sample=i, model=m, conversation=conversation) for m, i in every)
+            done = await first_of(calls, spec.first)
+            return generated([t for _, t in done], [every[j] for j, _ in done], ctx.node_id, list(models))
         jobs: list[tuple[int, int]] = []
         texts: list[str] = []
         for wave in sample_waves(len(models), spec.samples, spec.wave if spec.early_stop else None):

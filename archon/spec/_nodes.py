@@ -34,11 +34,23 @@ class GenerateSpec(LLMNodeSpec):
         default="text", description="with early_stop: how answers are compared (as vote compares them)"
     )
 
+    first: PositiveInt | None = Field(
+        default=None,
+        le=MAX_SAMPLES,
+        description="first-finish: launch every sample, keep the first this many to finish, cancel the rest",
+    )
+
+    @model_validator(mode="after")
+    def _first_or_early_stop(self) -> GenerateSpec:
+        if self.first is not None and self.early_stop is not None:
+            raise ValueError("first and early_stop do not combine: use one")
+        return self
+
     def max_calls(self, n_in: int, n_models: int = 1) -> int:
         return self.samples * n_models
 
     def max_out(self, n_in: int, n_models: int = 1) -> int:
-        return self.samples * n_models
+        return min(self.first, self.samples * n_models) if self.first else self.samples * n_models
 
 
 class CritiqueSpec(LLMNodeSpec):

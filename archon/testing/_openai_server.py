@@ -3,7 +3,7 @@
 It speaks ``/v1/completions`` and ``/v1/chat/completions`` on 127.0.0.1 and answers
 with scripted text: the reply of the first ``--script`` rule whose regex matches the
 prompt (a list of replies: the k-th request with that prompt gets the k-th, cycling), else
-``reply-<n>``. It can add a fixed latency (with ``--capacity N``, at most N
+``reply-<n>``. It can add a latency (fixed, or log-normally spread per request with ``--latency-spread``; with ``--capacity N``, at most N
 requests are in service at once and the rest queue: latency grows with load, as a real
 server's does) and inject faults (HTTP 429 with
 or without Retry-After, 500, a hang past the client's timeout, a 200 whose content is
@@ -16,6 +16,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
+import random
 import re
 import socket
 import subprocess
@@ -45,6 +47,7 @@ class ServerProcess:
         fault_first: int = 0,
         retry_after: float = 0.0,
         capacity: int = 0,
+        latency_spread: float = 0.0,
     ) -> None:
         self.port = free_port()
         self.args = [
@@ -69,6 +72,8 @@ class ServerProcess:
             json.dumps(script or []),
             "--capacity",
             str(capacity),
+            "--latency-spread",
+            str(latency_spread),
         ]
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -163,12 +168,15 @@ def _serve(args: argparse.Namespace) -> None:
                 await asyncio.sleep(args.hang_s)
         inflight += 1
         stats["max_inflight"] = max(stats["max_inflight"], inflight)
+        latency = args.latency
+        if args.latency_spread:
+            latency *= math.exp(args.latency_spread * random.Random(n).gauss(0.0, 1.0))
         try:
             if gate is not None:
                 async with gate:
-                    await asyncio.sleep(args.latency)
-            elif args.latency:
-                await asyncio.sleep(args.latency)
+                    await asyncio.sleep(latency)
+            elif latency:
+                await asyncio.sleep(latency)
         finally:
             inflight -= 1
         text = reply_for(prompt, n)
@@ -212,6 +220,12 @@ def main() -> None:
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--latency", type=float, default=0.0)
     p.add_argument("--capacity", type=int, default=0, help="requests in service at once (0: no limit)")
+    p.add_argument(
+        "--latency-spread",
+        type=float,
+        default=0.0,
+        help="each request's latency is --latency x exp(S x z), z standard normal, seeded by its arrival number",
+    )
     p.add_argument("--faults", default="", help="comma list of 429,500,timeout,null,echo")
     p.add_argument("--fault-every", type=int, default=0, help="every k-th request fails")
     p.add_argument("--fault-first", type=int, default=0, help="the first k requests fail")

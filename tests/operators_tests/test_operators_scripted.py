@@ -278,3 +278,42 @@ output: answer
         archon.load(body.replace("node: check,", "node: chek,").replace("model: m", "model: local/x"))
     with pytest.raises(archon.SpecError, match="give one signal"):
         archon.load(body.replace("unverified: true", "unverified: false").replace("model: m", "model: local/x"))
+
+
+def test_first_finish_keeps_the_first_k_and_cancels_the_rest(db_url: str) -> None:
+    """Six samples launched against a server whose latencies spread 0.05-1.5 s: the first
+    two to finish are kept, the rest cancelled; the node returns long before the slowest."""
+    import math
+    import random
+
+    body = """
+nodes:
+  g: {op: generate, model: m, samples: 6, first: 2, temperature: 0.8}
+  v: {op: vote, inputs: [g]}
+output: v
+"""
+    with ServerProcess(latency=0.3, latency_spread=1.0) as srv:
+        with pipe(srv, body, db_url) as p:
+            assert p.plan.cost.calls == 6  # the budget reserves every launched sample
+            result = p.execute(["q"])
+    item = result.items[0]
+    latencies = sorted(0.3 * math.exp(random.Random(n).gauss(0, 1)) for n in range(1, 7))  # the server's
+    assert item.error is None and len(item.candidates) == 2
+    assert item.usage.paid_calls == 2 and item.usage.cancelled_calls == 4
+    assert result.wall_s < latencies[-1], (result.wall_s, latencies)  # it did not wait for the slowest
+    with pytest.raises(archon.SpecError, match="first and early_stop do not combine"):
+        archon.load(body.replace("first: 2", "first: 2, early_stop: 0.9").replace("model: m", "model: local/x"))
+
+
+def test_first_finish_survives_a_failed_sample(db_url: str) -> None:
+    body = """
+nodes:
+  g: {op: generate, model: m, samples: 4, first: 2, temperature: 0.8}
+output: g
+"""
+    with ServerProcess(faults="500", fault_first=1) as srv:  # the first request fails, not retried below
+        head = f'models:\n  m: {{model: openai/scripted, api_base: "{srv.api_base}", max_tokens: 8, max_retries: 0}}\n'
+        with archon.load(head + body, db=db_url) as p:
+            item = p.execute(["q"]).items[0]
+    assert item.error is None and len(item.candidates) == 2
+    assert item.usage.failed_calls == 1

@@ -130,6 +130,12 @@ def dev_warning(winner: Sequence[float], baseline: Sequence[float]) -> str | Non
             "the winner answers as the single call does (lift 0)"
         )
     d, lo, hi = paired_bootstrap_ci(winner, baseline)
+    if hi < 0:
+        return (
+            f"every architecture tried is worse than the single call on dev ({len(winner)} items; the winner's "
+            f"dev lift {d:+.2f} [{lo:+.2f}, {hi:+.2f}]): run the single call instead (baseline.yaml in the "
+            "results), or widen the space (a temperature 0, one-sample option)"
+        )
     if lo <= 0:
         return (
             f"dev ({len(winner)} items) cannot separate the winner from the single call "

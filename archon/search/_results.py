@@ -77,6 +77,10 @@ def _write_results(
 
     if best is not None:
         (out / "best.yaml").write_text(yaml_for(best, "best"), encoding="utf-8")
+    base = extra.get("baseline") or {}
+    if base.get("pipeline"):  # the single call every result is measured against, ready to run
+        head = f"# baseline of study {name}: one greedy call with the user's prompt; dev score {base.get('dev')}\n"
+        (out / "baseline.yaml").write_text(head + base["pipeline"], encoding="utf-8")
     for old in (out / "pareto").glob("*.yaml"):
         old.unlink()
     for rec in front:

@@ -279,6 +279,6 @@ def test_every_runtime_runs_the_operators_instead_of_writing_them(module: str) -
         f"{module} writes operator logic itself: {sorted(called & (PARSERS | RULES))}"
     )
     runs = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)]
-    assert any(n.func.id == "run_node" and len(n.args) > 1 and "split_inputs" in ast.unparse(n.args[1]) for n in runs), (
-        f"{module} does not run the node's operator (run_node) over the node's inputs"
-    )
+    assert any(
+        n.func.id == "run_node" and len(n.args) > 1 and "split_inputs" in ast.unparse(n.args[1]) for n in runs
+    ), f"{module} does not run the node's operator (run_node) over the node's inputs"

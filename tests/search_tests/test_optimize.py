@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import archon
 from archon.errors import SpecError
 from archon.search import aoptimize
 from archon.search import parse_space
@@ -56,6 +57,9 @@ async def test_budgets_rejection_results_and_resume(db_url: str, tmp_path: Path)
     store.close()
     out = tmp_path / "synthetic-demo"
     assert (out / "best.yaml").exists() and list((out / "pareto").glob("*.yaml"))
+    baseline = archon.load(out / "baseline.yaml", db=db_url)  # the single call, ready to run
+    assert baseline.plan.cost.calls == 1
+    baseline.close()
     report = (out / "report.html").read_text()
     assert report.count("<svg") == 2 and "Pareto front" in report and "SIMULATION" in report
     assert f"<td>{first.best.number}</td>" in report and "best.yaml" in report

@@ -135,6 +135,12 @@ def test_dev_warning_only_when_dev_cannot_separate() -> None:
     assert dev_warning(list(_items(10)), list(_items(10))) is not None  # lower bound exactly 0
 
 
+def test_dev_warning_says_so_when_every_architecture_is_worse_than_the_single_call() -> None:
+    w = dev_warning(list(_items(2)), list(_items(19)))
+    assert w is not None and w.startswith("every architecture tried is worse than the single call on dev (20 items")
+    assert "baseline.yaml" in w
+
+
 # -- the Pareto front --------------------------------------------------------------------------
 def _numbers(ts: list[TrialRecord]) -> list[int]:
     return [t.number for t in ts]

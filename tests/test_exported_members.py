@@ -16,6 +16,7 @@ PACKAGES = [
     "archon.evaluate",
     "archon.search",
     "archon.export",
+    "archon.tune",
     "archon.sandbox",
     "archon.cli",
     "archon.testing",

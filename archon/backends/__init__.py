@@ -15,9 +15,6 @@ from archon.backends._local import quiet_llama_logs
 from archon.backends._local_model import resolve_local_model
 
 __all__ = [
-    "Reservation",
-    "resolve_local_model",
-    "quiet_llama_logs",
     "BaseBackend",
     "ClientSession",
     "Completion",
@@ -25,7 +22,10 @@ __all__ = [
     "ModelClient",
     "QueryBudget",
     "Request",
+    "Reservation",
     "backend_class",
     "cache_key",
     "model_problem",
+    "quiet_llama_logs",
+    "resolve_local_model",
 ]

@@ -25,8 +25,6 @@ from archon.evaluate._verifiers import VerifierStats
 from archon.evaluate._verifiers import verifier_stats
 
 __all__ = [
-    "VerifierStats",
-    "verifier_stats",
     "BENCHMARKS",
     "Dataset",
     "EvalResult",
@@ -35,6 +33,7 @@ __all__ = [
     "Judge",
     "METRICS",
     "Metric",
+    "VerifierStats",
     "aevaluate",
     "bootstrap_ci",
     "get_metric",
@@ -48,4 +47,5 @@ __all__ = [
     "paired_bootstrap_ci",
     "parse_rating",
     "pass_at_k",
+    "verifier_stats",
 ]

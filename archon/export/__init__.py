@@ -13,7 +13,6 @@ from archon.export._source import read_export_source
 from archon.export._standalone import export_standalone
 
 __all__ = [
-    "load_program_module",
     "ExportSource",
     "Program",
     "QueryRun",
@@ -21,6 +20,7 @@ __all__ = [
     "export_dspy",
     "export_python",
     "export_standalone",
+    "load_program_module",
     "main",
     "read_export_source",
     "write_dspy",

@@ -24,8 +24,6 @@ from archon.operators.verify import Verify
 from archon.operators.vote import Vote
 
 __all__ = [
-    "normalize_answer",
-    "extract_code",
     "BUILTIN",
     "BaseOperator",
     "Context",
@@ -42,7 +40,9 @@ __all__ = [
     "Verify",
     "Vote",
     "all_of",
+    "extract_code",
     "node_types",
+    "normalize_answer",
     "operator_types",
     "run_node",
     "split_inputs",

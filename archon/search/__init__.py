@@ -19,9 +19,6 @@ from archon.search._task import task_space
 from archon.search._workers import MAX_WORKERS
 
 __all__ = [
-    "task_space",
-    "dump_space",
-    "effective_params",
     "MAX_WORKERS",
     "Param",
     "STRATEGIES",
@@ -31,9 +28,12 @@ __all__ = [
     "StudyTrial",
     "TrialRecord",
     "aoptimize",
+    "dump_space",
+    "effective_params",
     "load_study_result",
     "parse_space",
     "parse_space_file",
     "rank_models",
     "study_trial",
+    "task_space",
 ]

@@ -30,15 +30,11 @@ from archon.spec._yaml import load_yaml
 from archon.spec._yaml import locate
 
 __all__ = [
-    "Condition",
-    "find_params",
-    "Collector",
-    "PARAM_RE",
-    "locate",
-    "read_source",
     "BUILTIN_NODE_TYPES",
     "BudgetLimits",
     "BudgetSpec",
+    "Collector",
+    "Condition",
     "CritiqueSpec",
     "DatasetSpec",
     "FuseSpec",
@@ -46,6 +42,7 @@ __all__ = [
     "LLMNodeSpec",
     "ModelSpec",
     "NodeSpec",
+    "PARAM_RE",
     "PipelineSpec",
     "PriceSpec",
     "RankSpec",
@@ -53,9 +50,12 @@ __all__ = [
     "UnitTestGenerateSpec",
     "VerifySpec",
     "VoteSpec",
+    "find_params",
     "load_yaml",
+    "locate",
     "markdown_reference",
     "parse_pipeline",
     "parse_pipeline_file",
     "pipeline_json_schema",
+    "read_source",
 ]

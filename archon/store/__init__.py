@@ -17,7 +17,6 @@ from archon.store._store import utc_now
 
 __all__ = [
     "CALLS_SQLITE_DDL",
-    "utc_now",
     "CallRecord",
     "ItemRecord",
     "ModelRankRecord",
@@ -30,4 +29,5 @@ __all__ = [
     "call_tag",
     "default_db_url",
     "resolve_db_url",
+    "utc_now",
 ]

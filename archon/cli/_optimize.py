@@ -342,6 +342,9 @@ def _table(r: SearchResult) -> None:
         console.print(f"{tried} trials, {r.paid_calls} paid calls; stopped: {r.stopped_because}")
         if r.extra.get("warning"):
             console.print(f"[yellow]warning: {r.extra['warning']}[/]")
+        for v in (r.best.verifiers if r.best else {}).values():
+            if v.get("warning"):
+                console.print(f"[yellow]warning: {v['warning']}[/]")
         line = f"best: trial {r.best.number} dev {r.best.score:.3f}"
         if r.test_score is not None:
             ci = cis.get(r.best.number)

@@ -136,6 +136,7 @@ async def run_trial(
             "",
             tuple(scores),
             item_scores(result),
+            {node: v.as_dict() for node, v in result.verifiers.items()},
         ),
         False,
     )

@@ -277,6 +277,7 @@ async def aoptimize(
                     ("state", rec.state),
                     ("rung_scores", list(rec.rung_scores)),
                     ("item_scores", list(rec.item_scores)),
+                    ("verifiers", dict(rec.verifiers)),
                     ("reason", rec.reason),
                 ):
                     trial.set_user_attr(k, v)

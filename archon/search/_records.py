@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import field
 from typing import Any
 
 
@@ -20,6 +22,7 @@ class TrialRecord:
     reason: str = ""
     rung_scores: tuple[float, ...] = ()
     item_scores: tuple[float, ...] = ()  # per dev item, in item order (complete trials)
+    verifiers: Mapping[str, Any] = field(default_factory=dict)  # verify node → precision/recall on dev (complete)
 
 
 def pareto_front(trials: list[TrialRecord]) -> list[TrialRecord]:

@@ -38,6 +38,10 @@ tr.pareto td { background: #fff3e0; } tr.best td { background: #ffe0b2; font-wei
 </ul>
 <div class="figs"><div><h2>Score against cost</h2>{{ pareto_svg }}</div>
 {% if graph_svg %}<div><h2>Best architecture</h2>{{ graph_svg }}</div>{% endif %}</div>
+{% if best and best.verifiers %}<h2>Verifiers of the best architecture (dev, against gold)</h2>
+<table><tr><th>node</th><th>judged</th><th>base rate</th><th>precision</th><th>recall</th><th>false-positive rate</th></tr>
+{% for node, v in best.verifiers|dictsort %}<tr><td>{{ node }}</td><td>{{ v.judged }}</td><td>{{ v.base_rate }}</td><td>{{ v.precision }}</td><td>{{ v.recall }}</td><td>{{ v.false_positive_rate }}</td></tr>
+{% if v.warning %}<tr><td colspan="6" class="sim">warning: {{ v.warning }}</td></tr>{% endif %}{% endfor %}</table>{% endif %}
 {% if best_yaml %}<h2>best.yaml</h2><pre>{{ best_yaml }}</pre>{% endif %}
 <h2>Trials</h2>
 <table><tr><th>trial</th><th>state</th><th>score</th><th>95% CI</th><th>test</th><th>cost/q</th><th>calls/q</th><th>paid</th><th>cached</th><th>params / reason</th></tr>

@@ -62,4 +62,5 @@ def _record(t: Any) -> TrialRecord:
         a.get("reason", ""),
         tuple(a.get("rung_scores", ())),
         tuple(a.get("item_scores", ())),
+        dict(a.get("verifiers") or {}),
     )

@@ -326,3 +326,41 @@ def test_live_table_shows_trials_and_budget() -> None:
     text = console.export_text()
     assert "0.610" in text and "0.50–0.70" in text and "makes up to 21 calls" in text
     assert "700 calls of 30000" in text and "2 trials of 12" in text
+
+
+async def test_the_best_architectures_verifiers_are_measured_on_dev(db_url: str, tmp_path: Path) -> None:
+    """A verifier that passes everything: the search records its precision/recall against
+    gold for the winner (summary, report) and warns."""
+    import json
+
+    from archon.testing import ServerProcess
+
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps({"input": f"Q{i}", "answer": "right"}) + "\n" for i in range(12)))
+    script = [(r"^Q\d+$", ["right", "wrong", "wrong"]), (r"Answer: ", "Verdict: correct")]
+    with ServerProcess(script=script) as srv:
+        text = f"""
+name: verified
+pipeline:
+  models:
+    m: {{model: openai/scripted, api_base: "{srv.api_base}", max_tokens: 8}}
+  nodes:
+    g: {{op: generate, model: m, samples: 3, temperature: 0.8}}
+    v: {{op: verify, model: m, inputs: [g], on_none: "${{on_none}}"}}
+    answer: {{op: vote, inputs: [v]}}
+  output: answer
+space:
+  on_none: {{choice: [keep_all, keep_best]}}
+dataset: {{path: {data}, dev: 0.5, seed: 0}}
+metric: exact
+strategy: grid
+objectives: [score, cost]
+"""
+        result = await aoptimize(parse_space(text, str(tmp_path / "s.yaml")), db=db_url, results_dir=tmp_path)
+    assert result.best is not None
+    v = result.best.verifiers["v"]
+    assert v["recall"] == 1.0 and v["false_positive_rate"] == 1.0 and "passes 100% of wrong" in v["warning"]
+    report = (tmp_path / "verified" / "report.html").read_text()
+    assert "Verifiers of the best architecture" in report and "passes 100% of wrong" in report
+    summary = json.loads((tmp_path / "verified" / "summary.json").read_text())
+    assert summary["best"]["verifiers"]["v"]["precision"] == v["precision"]

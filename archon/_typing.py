@@ -89,6 +89,8 @@ class Usage:
     cached_calls: int = 0
     failed_calls: int = 0
     cancelled_calls: int = 0  # sent, then abandoned (first-finish): never cached; a hosted API may bill them
+    cancelled_tokens: int = 0  # the worst case of what the cancelled calls may be billed for
+    cancelled_usd: float = 0.0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
@@ -99,6 +101,8 @@ class Usage:
         self.cached_calls += other.cached_calls
         self.failed_calls += other.failed_calls
         self.cancelled_calls += other.cancelled_calls
+        self.cancelled_tokens += other.cancelled_tokens
+        self.cancelled_usd += other.cancelled_usd
         self.prompt_tokens += other.prompt_tokens
         self.completion_tokens += other.completion_tokens
         self.cost_usd += other.cost_usd

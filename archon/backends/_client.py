@@ -237,8 +237,18 @@ class ClientSession:
                     sent = True
                     out = await backend.complete(request, seed)
             except asyncio.CancelledError:
-                budget.release(reservation)
-                usage.cancelled_calls += sent  # one that never got a slot was never sent
+                if not sent:  # it never got a slot: never sent, nothing to pay
+                    budget.release(reservation)
+                    raise
+                # abandoned in flight (first-finish): a hosted API may bill it, so its worst
+                # case stays spent — per-query and search budgets hold even then
+                bound = prompt_bound or backend.max_prompt_tokens(request)
+                worst_tokens = bound + request.sampling.max_tokens
+                worst = (bound * price[0] + request.sampling.max_tokens * price[1]) / 1000
+                budget.settle(reservation, worst_tokens, worst)
+                usage.cancelled_calls += 1
+                usage.cancelled_tokens += worst_tokens
+                usage.cancelled_usd += worst
                 raise
             except BaseException:
                 budget.release(reservation)

@@ -348,8 +348,15 @@ class Client:
                     else:
                         out = await litellm_complete(model, messages, params)
             except asyncio.CancelledError:  # first-finish abandoned it
-                budget.release(reserved)
-                usage.cancelled_calls += sent
+                if not sent:
+                    budget.release(reserved)
+                    raise
+                worst_tokens = bound + s.max_tokens  # a hosted API may bill it: its worst case stays spent
+                worst = (bound * p_in + s.max_tokens * p_out) / 1000
+                budget.settle(reserved, worst_tokens, worst)
+                usage.cancelled_calls += 1
+                usage.cancelled_tokens += worst_tokens
+                usage.cancelled_usd += worst
                 raise
             except ArchonError:
                 budget.release(reserved)

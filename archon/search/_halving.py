@@ -37,7 +37,13 @@ def worst_case(pipe: Pipeline, pq: Any, items: int) -> Spend:
 
 
 def paid_spend(u: Any) -> Spend:
-    return Spend(u.paid_calls, u.prompt_tokens + u.completion_tokens, u.cost_usd)
+    """What an evaluation spent: its paid calls, and its cancelled ones at their worst case
+    (a hosted API may bill a call abandoned in flight)."""
+    return Spend(
+        u.paid_calls + u.cancelled_calls,
+        u.prompt_tokens + u.completion_tokens + u.cancelled_tokens,
+        u.cost_usd + u.cancelled_usd,
+    )
 
 
 async def run_trial(

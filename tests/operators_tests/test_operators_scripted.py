@@ -317,3 +317,24 @@ output: g
             item = p.execute(["q"]).items[0]
     assert item.error is None and len(item.candidates) == 2
     assert item.usage.failed_calls == 1
+
+
+def test_cancelled_calls_are_counted_at_their_worst_case(db_url: str) -> None:
+    """A hosted API may bill a call abandoned in flight: its worst case (prompt bound +
+    max_tokens) is counted, and a search's ledger spends it (paid_spend)."""
+    from archon.search._halving import paid_spend
+
+    body = """
+nodes:
+  g: {op: generate, model: m, samples: 4, first: 1, temperature: 0.8, max_tokens: 50}
+output: g
+"""
+    with ServerProcess(latency=0.3, latency_spread=1.0) as srv:
+        with pipe(srv, body, db_url) as p:
+            item = p.execute(["q"]).items[0]
+    u = item.usage
+    assert u.paid_calls >= 1 and u.cancelled_calls >= 1 and u.paid_calls + u.cancelled_calls <= 4
+    assert u.cancelled_tokens >= 50 * u.cancelled_calls  # each at least its max_tokens
+    spent = paid_spend(u)
+    assert spent.calls == u.paid_calls + u.cancelled_calls
+    assert spent.tokens == u.prompt_tokens + u.completion_tokens + u.cancelled_tokens

@@ -375,7 +375,9 @@ class DSPyContext(Context):
             inputs["context"] = extra
         elif isinstance(prompt, _Prompt):
             inputs |= {k: list(v) if isinstance(v, tuple) else v for k, v in extra.items()}
-        return _call(self.pred, out, sample, lm, **inputs)
+        # on a worker thread (with DSPy's settings): the samples of a node run at once, and
+        # first-finish keeps those that finish first
+        return await asyncio.to_thread(_call, self.pred, out, sample, lm, **inputs)
 
     async def run_tests(self, code: str, tests: tuple[str, ...], *, timeout_s: float, memory_mb: int) -> int:
         return await count_passed(default_sandbox(), code, tests, timeout_s=timeout_s, memory_mb=memory_mb)

@@ -109,16 +109,17 @@ class Usage:
         self.cached_cost_usd += other.cached_cost_usd
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "calls": {
-                "paid": self.paid_calls,
-                "cached": self.cached_calls,
-                "failed": self.failed_calls,
-                "cancelled": self.cancelled_calls,
-            },
+        calls: dict[str, int] = {"paid": self.paid_calls, "cached": self.cached_calls, "failed": self.failed_calls}
+        if self.cancelled_calls:  # only where first-finish abandoned calls
+            calls["cancelled"] = self.cancelled_calls
+        out: dict[str, Any] = {
+            "calls": calls,
             "tokens": {"prompt": self.prompt_tokens, "completion": self.completion_tokens},
             "cost_usd": round(self.cost_usd, 8),
         }
+        if self.cancelled_calls:
+            out["cancelled_worst_case"] = {"tokens": self.cancelled_tokens, "usd": round(self.cancelled_usd, 8)}
+        return out
 
 
 NodeValue = tuple[Candidate, ...] | Tests

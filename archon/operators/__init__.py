@@ -7,6 +7,7 @@ from archon.operators._core import BaseOperator
 from archon.operators._core import Context
 from archon.operators._core import NodeInputs
 from archon.operators._core import all_of
+from archon.operators._core import first_of
 from archon.operators._core import run_node
 from archon.operators._core import split_inputs
 from archon.operators._parsing import extract_code
@@ -40,6 +41,7 @@ __all__ = [
     "Verify",
     "Vote",
     "all_of",
+    "first_of",
     "extract_code",
     "node_types",
     "normalize_answer",

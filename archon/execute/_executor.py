@@ -275,9 +275,7 @@ async def _run_node(
         prompter=prompter,
     )
     try:
-        when = node.spec.when
-        gate = state.values.get(when.node) if when is not None else None
-        state.values[nid] = await run_node(op, NodeInputs(tuple(cands), tuple(tests)), ctx, gate)
+        state.values[nid] = await run_node(op, NodeInputs(tuple(cands), tuple(tests)), ctx, state.values)
         if ctx.recorded:
             state.records[nid] = dict(ctx.recorded)
     except ConfigurationError:

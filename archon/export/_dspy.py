@@ -21,14 +21,13 @@ from archon.errors import ConfigurationError
 from archon.export._python import _ident
 from archon.export._python import _py
 from archon.export._python import docstring
+from archon.export._python import node_params
 from archon.graph import build_graph
 from archon.operators import operator_types
 from archon.plan import BoundModel
 from archon.plan import make_plan
-from archon.spec import LLMNodeSpec
 from archon.spec import PipelineSpec
 
-_COMMON = set(LLMNodeSpec.model_fields)
 DEFAULT_LOCAL_API_BASE = "http://127.0.0.1:8080/v1"
 _USE = (
     'Use: prog = program(); prog(input="text").answer — or python this_file.py "text".',
@@ -120,9 +119,7 @@ def export_dspy(spec: PipelineSpec, *, source_text: str = "", provenance: Mappin
         node = planned.spec
         v = var[nid] = _ident(nid.lower(), var_taken)
         args = [_py(node.op), _py(nid)]
-        params = {k: val for k, val in node.model_dump().items() if k not in _COMMON or k in ("template", "when")}
-        if params.get("when") is None:
-            params.pop("when", None)
+        params = node_params(node, keep=("template",))  # the query: the node's template, rendered
         args.append(const(nid.upper() + "_PARAMS", params) if len(_py(params)) > 60 else _py(params))
         if planned.models:  # a predictor, its model set on it
             llm.add(nid)
@@ -145,7 +142,7 @@ def export_dspy(spec: PipelineSpec, *, source_text: str = "", provenance: Mappin
         if models:
             args.append(f"models=[{models}]")
         if node.when is not None:
-            args.append(f"gate={var[node.when.node]}")
+            args.append(f"values={{{_py(node.when.node)}: {var[node.when.node]}}}")
         body.append(f"{v} = ops.step({', '.join(args)})")
     out_var = var[plan.graph.output]
     cls = _class_name(spec.name or "pipeline")

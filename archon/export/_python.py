@@ -20,6 +20,7 @@ from typing import Any
 from archon.graph import build_graph
 from archon.plan import Plan
 from archon.plan import make_plan
+from archon.spec import LLMNodeSpec
 from archon.spec import NodeSpec
 from archon.spec import PipelineSpec
 
@@ -64,6 +65,19 @@ def _py(v: Any, indent: int = 0) -> str:
     if isinstance(v, Mapping):
         return "{" + ", ".join(f"{json.dumps(str(k))}: {_py(x, indent)}" for k, x in v.items()) + "}"
     raise TypeError(f"cannot write {type(v).__name__} as a literal")
+
+
+# what an export resolves itself (models and their sampling, prompts): not a node parameter
+_RESOLVED = (set(LLMNodeSpec.model_fields) - {"when"}) | {"models"}
+
+
+def node_params(node: NodeSpec, keep: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A node's own parameters as a runtime without archon's spec classes reads them (its
+    ``when:`` if it has one), plus the fields in ``keep``."""
+    params = {k: v for k, v in node.model_dump().items() if k not in _RESOLVED or k in keep}
+    if params.get("when") is None:
+        params.pop("when", None)
+    return params
 
 
 def _spec_import(cls: type) -> tuple[str, str]:

@@ -64,9 +64,7 @@ class QueryRun:
             sandbox=p.sandbox,
             prompter=p.prompter,
         )
-        when = ctx.node.spec.when
-        gate = self.values.get(when.node) if when is not None else None
-        value = self.values[node] = await run_node(p.operators[node], split_inputs(inputs), ctx, gate)
+        value = self.values[node] = await run_node(p.operators[node], split_inputs(inputs), ctx, self.values)
         return value
 
 

@@ -25,10 +25,10 @@ from archon.export._python import _ident
 from archon.export._python import _py
 from archon.export._python import docstring
 from archon.export._python import flow_lines
+from archon.export._python import node_params
 from archon.graph import build_graph
 from archon.operators import operator_types
 from archon.plan import make_plan
-from archon.spec import LLMNodeSpec
 from archon.spec import NodeSpec
 from archon.spec import PipelineSpec
 
@@ -49,14 +49,7 @@ _INLINED = (
     "archon.sandbox._judge",
     "archon.export._runner",
 )
-_COMMON = set(LLMNodeSpec.model_fields)
 
-
-class _Alias(str):
-    """A name bound to another of the file's names (not a string constant)."""
-
-
-_CONTEXT_ALIAS = _Alias("Context")  # ``OpContext`` (archon's context) in an operator's module: the file's Context
 _USE = (
     'Use: run("text"), await arun("text"), batch([...]), await abatch([...]) — or',
     'python this_file.py "text" [--json] [--db PATH]. Needs no archon: jinja2, litellm for',
@@ -97,14 +90,21 @@ class _Imports:
         return out
 
 
-def _body(module_name: str, imports: _Imports, constants: dict[str, Any], inlined: set[str]) -> str:
+def _body(
+    module_name: str,
+    imports: _Imports,
+    constants: dict[str, Any],
+    inlined: set[str],
+    aliases: dict[str, str] | None = None,
+) -> str:
     """A module's source after its imports (docstring, ``__all__`` and imports dropped);
     its non-archon imports go to ``imports``, the string constants it imports from archon
     modules that are not inlined go to ``constants``; names defined in an inlined module
     are already in the file.
 
     An operator's module (one defining a ``BaseOperator``) loses what only archon needs:
-    its parameter classes (``NodeSpec`` subclasses) and each operator's ``spec_type``.
+    its parameter classes (``NodeSpec`` subclasses) and each operator's ``spec_type``; with
+    ``aliases``, an ``OpContext`` it imports (archon's context) becomes the file's ``Context``.
 
     Raises:
         ConfigurationError: the module needs something from archon that a module without
@@ -150,8 +150,8 @@ def _body(module_name: str, imports: _Imports, constants: dict[str, Any], inline
                         continue  # defined in the file already
                     elif isinstance(value, type) and issubclass(value, NodeSpec):
                         continue  # an operator's parameters: archon's only
-                    elif alias.name == "OpContext" and alias.asname is None:
-                        constants["OpContext"] = _CONTEXT_ALIAS
+                    elif alias.name == "OpContext" and alias.asname is None and aliases is not None:
+                        aliases["OpContext"] = "Context"
                     else:
                         raise refuse(f"{alias.name} from {mod}")
                 continue
@@ -234,8 +234,8 @@ def export_standalone(spec: PipelineSpec, *, source_text: str = "", provenance: 
     # the pipeline's operators: their own modules, as archon runs them
     used = {ops[n.spec.op] for n in plan.nodes.values()}
     op_modules = list(dict.fromkeys(cls.__module__ for cls in ops.values() if cls in used))
-    op_bodies = [_body(m, imports, runtime_constants, inlined | set(op_modules)) for m in op_modules]
-    aliases = {k: runtime_constants.pop(k) for k in [k for k, v in runtime_constants.items() if isinstance(v, _Alias)]}
+    aliases: dict[str, str] = {}
+    op_bodies = [_body(m, imports, runtime_constants, inlined | set(op_modules), aliases) for m in op_modules]
     runtime_body = _body(_standalone_runtime.__name__, imports, runtime_constants, inlined)
     seen: dict[str, str] = {}
     for module, body in zip((*_INLINED, *op_modules), (*bodies, *op_bodies), strict=True):
@@ -303,9 +303,7 @@ def export_standalone(spec: PipelineSpec, *, source_text: str = "", provenance: 
             value = getattr(node, fieldname, None)
             if value:
                 parts.append(f"{fieldname}={text_const(f'{const}_{fieldname.upper()}', value)}")
-        params = {k: v for k, v in node.model_dump().items() if k not in _COMMON - {"when"} and k != "models"}
-        if params.get("when") is None:
-            params.pop("when", None)
+        params = node_params(node)
         if params:
             parts.append(f"params={_py(params)}")
         node_lines.append(_call(const, "Node", parts))

@@ -461,10 +461,10 @@ class QueryRun:
     async def step(self, node_id: str, *inputs: NodeValue) -> NodeValue:
         """Runs one node over its inputs' values (in the order the graph lists them)."""
         node = self.program.nodes[node_id]
-        when = node.params.get("when")
-        gate = self.values.get(when["node"]) if when else None
-        operator = self.program.operators[node.op]
-        value = self.values[node_id] = await run_node(operator, split_inputs(inputs), NodeContext(self, node), gate)
+        ctx = NodeContext(self, node)
+        value = self.values[node_id] = await run_node(
+            self.program.operators[node.op], split_inputs(inputs), ctx, self.values
+        )
         return value
 
 

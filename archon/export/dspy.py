@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import dataclasses
+import functools
 import os
 from collections.abc import Coroutine
 from collections.abc import Mapping
@@ -33,6 +34,7 @@ from archon._typing import Candidate
 from archon._typing import NodeValue
 from archon._typing import Query
 from archon.errors import ArchonError
+from archon.operators import BaseOperator
 from archon.operators import Context
 from archon.operators import Prompter
 from archon.operators import operator_types
@@ -403,11 +405,18 @@ def step(
     item: Mapping[str, Any],
     *inputs: NodeValue,
     models: Sequence[tuple[str, dspy.LM | None]] = (),
-    gate: NodeValue | None = None,
+    values: Mapping[str, NodeValue] | None = None,
 ) -> NodeValue:
     """Runs node ``node`` (operator ``op`` with ``params``) over its inputs' values for one
     item: archon's own operator, its calls through ``pred``. ``models`` are the node's
-    (alias, LM) pairs in order (None: the predictor's own LM); ``gate`` the value of the
-    node its ``when:`` names."""
-    operator = operator_types()[op]()
-    return _run(run_node(operator, split_inputs(inputs), DSPyContext(pred, item, node, params, models), gate))
+    (alias, LM) pairs in order (None: the predictor's own LM); ``values`` what earlier
+    nodes yielded that its ``when:`` reads."""
+    ctx = DSPyContext(pred, item, node, params, models)
+    return _run(run_node(_operator_class(op)(), split_inputs(inputs), ctx, values))
+
+
+@functools.cache
+def _operator_class(op: str) -> type[BaseOperator]:
+    """The operator class for ``op`` (the registry, entry points included, read once per
+    process instead of once per node and item)."""
+    return operator_types()[op]

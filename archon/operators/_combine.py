@@ -115,15 +115,21 @@ def escalates(when: Any, gate: Sequence[Candidate]) -> bool:
         False
     """
 
-    def get(name: str, default: Any) -> Any:
-        return when.get(name, default) if isinstance(when, Mapping) else getattr(when, name, default)
-
     if not gate:
         return True
-    if get("unverified", False):
+    if _condition(when, "unverified", False):
         return not any(c.verdict == "correct" for c in gate)
-    below = get("agreement_below", None)
-    return below is not None and leader_share([c.text for c in gate], get("normalize", "text")) < below
+    below = _condition(when, "agreement_below", None)
+    return below is not None and leader_share([c.text for c in gate], _condition(when, "normalize", "text")) < below
+
+
+def gate_node(when: Any) -> str:
+    """The node a ``when:`` (a ``Condition`` or its dict) reads its signal from."""
+    return str(_condition(when, "node", ""))
+
+
+def _condition(when: Any, name: str, default: Any) -> Any:
+    return when.get(name, default) if isinstance(when, Mapping) else getattr(when, name, default)
 
 
 def generated(

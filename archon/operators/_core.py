@@ -31,6 +31,7 @@ from archon._typing import Query
 from archon._typing import Tests
 from archon.errors import TemplateError
 from archon.operators._combine import escalates
+from archon.operators._combine import gate_node
 
 T = TypeVar("T")
 
@@ -169,14 +170,17 @@ class Context(ABC):
 
 
 async def run_node(
-    operator: BaseOperator, inputs: NodeInputs, ctx: Context, gate: NodeValue | None = None
+    operator: BaseOperator, inputs: NodeInputs, ctx: Context, values: Mapping[str, NodeValue] | None = None
 ) -> NodeValue:
     """What every runtime calls to run one node for one item: the operator, unless the
-    node's ``when:`` says the item is easy (:func:`escalates` on ``gate``, the gate
-    node's value) — then nothing: no candidates, no call."""
+    node's ``when:`` says the item is easy (:func:`escalates` on its gate node's value,
+    looked up in ``values``, what the item's earlier nodes yielded) — then nothing: no
+    candidates, no call. A gate that is missing counts as hard: the node runs."""
     when = getattr(ctx.spec, "when", None)
-    if when is not None and not isinstance(gate, Tests) and not escalates(when, gate or ()):
-        return ()
+    if when is not None:
+        gate = (values or {}).get(gate_node(when), ())
+        if not isinstance(gate, Tests) and not escalates(when, gate):
+            return ()
     return await operator.run(inputs, ctx)
 
 

@@ -16,26 +16,17 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-from pathlib import Path
 
-import archon
+from _tasks import LABELS
+from _tasks import few_shot
+from _tasks import score as score_items
+from _tasks import scored_rows
+from _tasks import yaml_str
+
 from archon.evaluate import paired_bootstrap_ci
-from archon.operators._parsing import normalize_answer
-
-ROOT = Path(__file__).resolve().parent.parent
-TASKS = {  # task file -> the field label its prompt uses
-    "antonyms": ("Word", "Opposite"),
-    "capitals": ("Country", "Capital"),
-    "past-tense": ("Verb", "Past tense"),
-    "plurals": ("Noun", "Plural"),
-}
-SHOTS = 4
 
 
 def pipeline(task: str, samples: int, early: float | None, wave: int, temperature: float = 0.8) -> str:
-    rows = [json.loads(x) for x in (ROOT / "data" / "tasks" / f"{task}.jsonl").read_text().splitlines()]
-    q, a = TASKS[task]
-    demos = "".join(f"      {q}: {r['input']}\n      {a}: {r['answer']}\n" for r in rows[:SHOTS])
     adaptive = f"    early_stop: {early}\n    wave: {wave}\n" if early else ""
     return (
         f"name: {task}-vote\n"
@@ -47,24 +38,14 @@ def pipeline(task: str, samples: int, early: float | None, wave: int, temperatur
         "    model: gemma\n"
         f"    samples: {samples}\n"
         + adaptive
-        + "    template: |\n"
-        + demos
-        + f"      {q}: {{{{ input }}}}\n      {a}:\n"
+        + f"    template: {yaml_str(few_shot(task) + chr(10))}\n"  # with its final newline, as first measured
         "  answer: {op: vote, inputs: [samples]}\n"
         "output: answer\n"
     )
 
 
 def score(task: str, text: str, db: str) -> tuple[list[float], list[int]]:
-    rows = [json.loads(x) for x in (ROOT / "data" / "tasks" / f"{task}.jsonl").read_text().splitlines()][SHOTS:]
-    with archon.load(text, db=db) as p:
-        result = p.execute(rows)
-    right = [
-        float(normalize_answer(i.output or "", "text") == normalize_answer(str(r["answer"]), "text"))
-        for r, i in zip(rows, result.items, strict=True)
-    ]
-    calls = [i.usage.paid_calls + i.usage.cached_calls for i in result.items]
-    return right, calls
+    return score_items(text, scored_rows(task), db)
 
 
 def main() -> None:
@@ -73,7 +54,7 @@ def main() -> None:
     ap.add_argument("--wave", type=int, default=3)
     ap.add_argument("--confidence", type=float, nargs="+", default=[0.9, 0.95])
     ap.add_argument("--temperature", type=float, default=0.8)
-    ap.add_argument("--tasks", nargs="+", default=list(TASKS))
+    ap.add_argument("--tasks", nargs="+", default=list(LABELS))
     ap.add_argument("--db", help="a call cache to keep between runs (default: a temporary one)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

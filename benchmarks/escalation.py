@@ -17,27 +17,18 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-from pathlib import Path
 
-import archon
+from _tasks import LABELS
+from _tasks import few_shot
+from _tasks import score
+from _tasks import scored_rows
+from _tasks import yaml_str
+
 from archon.evaluate import paired_bootstrap_ci
-from archon.operators import normalize_answer
-
-ROOT = Path(__file__).resolve().parent.parent
-TASKS = {
-    "antonyms": ("Word", "Opposite"),
-    "capitals": ("Country", "Capital"),
-    "past-tense": ("Verb", "Past tense"),
-    "plurals": ("Noun", "Plural"),
-}
-SHOTS = 4
 
 
 def pipeline(task: str, cheap: int, costly: int, below: float | None) -> str:
-    rows = [json.loads(x) for x in (ROOT / "data" / "tasks" / f"{task}.jsonl").read_text().splitlines()]
-    q, a = TASKS[task]
-    demos = "".join(f"{q}: {r['input']}\\n{a}: {r['answer']}\\n" for r in rows[:SHOTS])
-    template = f'"{demos}{q}: {{{{ input }}}}\\n{a}:"'
+    template = yaml_str(few_shot(task))
     gate = f"    when: {{node: cheap, agreement_below: {below}}}\n" if below is not None else ""
     return (
         f"name: {task}-escalate\n"
@@ -55,31 +46,21 @@ def pipeline(task: str, cheap: int, costly: int, below: float | None) -> str:
     )
 
 
-def score(task: str, text: str, db: str) -> tuple[list[float], list[int]]:
-    rows = [json.loads(x) for x in (ROOT / "data" / "tasks" / f"{task}.jsonl").read_text().splitlines()][SHOTS:]
-    with archon.load(text, db=db) as p:
-        result = p.execute(rows)
-    right = [
-        float(normalize_answer(i.output or "", "text") == normalize_answer(str(r["answer"]), "text"))
-        for r, i in zip(rows, result.items, strict=True)
-    ]
-    return right, [i.usage.paid_calls + i.usage.cached_calls for i in result.items]
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cheap", type=int, default=2)
     ap.add_argument("--costly", type=int, default=6)
     ap.add_argument("--below", type=float, nargs="+", default=[1.0])
-    ap.add_argument("--tasks", nargs="+", default=list(TASKS))
+    ap.add_argument("--tasks", nargs="+", default=list(LABELS))
     ap.add_argument("--db", help="a call cache to keep between runs (default: a temporary one)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         db = args.db or f"sqlite:///{tmp}/escalate.db"
         for task in args.tasks:
-            always, always_calls = score(task, pipeline(task, args.cheap, args.costly, None), db)
+            items = scored_rows(task)
+            always, always_calls = score(pipeline(task, args.cheap, args.costly, None), items, db)
             for below in args.below:
-                esc, esc_calls = score(task, pipeline(task, args.cheap, args.costly, below), db)
+                esc, esc_calls = score(pipeline(task, args.cheap, args.costly, below), items, db)
                 diff, lo, hi = paired_bootstrap_ci(esc, always)
                 print(
                     json.dumps(

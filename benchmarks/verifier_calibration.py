@@ -19,21 +19,20 @@ import json
 import tempfile
 from pathlib import Path
 
+from _tasks import LABELS
+from _tasks import few_shot
+from _tasks import scored_rows
+from _tasks import yaml_str
+
 import archon
 from archon.evaluate import aevaluate
 from archon.evaluate import get_metric
 from archon.evaluate import load_file
 from archon.evaluate import paired_bootstrap_ci
 
-ROOT = Path(__file__).resolve().parent.parent
-TASKS = {"antonyms": ("Word", "Opposite"), "capitals": ("Country", "Capital"), "plurals": ("Noun", "Plural")}
-SHOTS = 4
-
 
 def pipeline(task: str, samples: int, judgments: int | None, k: int | None) -> str:
-    rows = [json.loads(x) for x in (ROOT / "data" / "tasks" / f"{task}.jsonl").read_text().splitlines()]
-    q, a = TASKS[task]
-    demos = "".join(f"      {q}: {r['input']}\n      {a}: {r['answer']}\n" for r in rows[:SHOTS])
+    q, a = LABELS[task]
     text = (
         f"name: {task}-verified-vote\n"
         "models:\n"
@@ -44,7 +43,7 @@ def pipeline(task: str, samples: int, judgments: int | None, k: int | None) -> s
         "    op: generate\n"
         "    model: gemma\n"
         f"    samples: {samples}\n"
-        "    template: |\n" + demos + f"      {q}: {{{{ input }}}}\n      {a}:\n"
+        f"    template: {yaml_str(few_shot(task) + chr(10))}\n"  # with its final newline, as first measured
     )
     if judgments is None:
         return text + "  answer: {op: vote, inputs: [samples]}\noutput: answer\n"
@@ -81,9 +80,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db = args.db or f"sqlite:///{tmp}/verify.db"
         for task in args.tasks:
-            rows = (ROOT / "data" / "tasks" / f"{task}.jsonl").read_text().splitlines()[SHOTS:]
             data = Path(tmp) / f"{task}.jsonl"
-            data.write_text("\n".join(rows[: args.limit] if args.limit else rows) + "\n")
+            data.write_text("".join(json.dumps(r) + "\n" for r in scored_rows(task, args.limit)))
             base, base_calls, _ = run(task, pipeline(task, args.samples, None, None), db, data)
             for m in sorted({1, args.judgments}):
                 k = m // 2 + 1

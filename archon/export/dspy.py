@@ -338,7 +338,8 @@ class DSPyContext(Context):
         self.query = Query.of(self.item)
         self.node_id = node
         self.model_names = tuple(alias for alias, _ in models)
-        self.prompter = Prompter()
+        # the program's adapter compiles each template once; a fresh Prompter outside one
+        self.prompter = getattr(dspy.settings.adapter, "prompter", None) or Prompter()
         self.lms = [lm for _, lm in models]
         # the prompt and system prompt live in the predictor's instructions
         self._spec = SimpleNamespace(**{"template": None, **params, "prompt": None, "system": None})

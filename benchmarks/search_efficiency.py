@@ -230,15 +230,16 @@ async def main_async(args: argparse.Namespace) -> None:
                 small = space.archon.model_copy(update={"samples": (1, 2), "fusion_layers": (0, 1), "width": (1, 2)})
                 return replace(space, archon=small, params=tuple(archon_params(small)))
 
-        await part(
-            "synthetic (SIMULATED)",
-            synthetic,
-            list(range(args.seeds)),
-            args.tolerance,
-            tmp,
-            args.truth_dir,
-            tuple(args.strategies.split(",")),
-        )
+        if not args.no_synthetic:
+            await part(
+                "synthetic (SIMULATED)",
+                synthetic,
+                list(range(args.seeds)),
+                args.tolerance,
+                tmp,
+                args.truth_dir,
+                tuple(args.strategies.split(",")),
+            )
         if args.task:
             from archon.evaluate import load_file
             from archon.search._task import dump_space
@@ -246,14 +247,23 @@ async def main_async(args: argparse.Namespace) -> None:
 
             task_file = ROOT / "data" / "tasks" / f"{args.task}.jsonl"
             data_t, _ = task_space(load_file(task_file), str(task_file), "local/gemma-3-270m", out_dir=tmp)
+            if args.prompts_only:  # the prompt parameters alone: one greedy call each (a truth table in minutes)
+                data_t["space"] = {k: v for k, v in data_t["space"].items() if k in ("shots", "pick", "demo_seed")}
+                data_t["pipeline"]["nodes"]["samples"]["samples"] = 1
+                data_t["pipeline"]["nodes"]["answer"]["op"] = "vote"
+                data_t["pipeline"]["models"]["m"]["temperature"] = 0.0
+                del data_t["instructions"]
+                node = data_t["pipeline"]["nodes"]["samples"]
+                node["template"] = node["template"].replace("${instruction}", "")
             task_text = dump_space(data_t)
 
             def task(seed: int, strategy: str = "tpe", fidelity: str | None = None, trials: int | None = None) -> Any:
                 text = task_text.replace("strategy: greedy", f"strategy: {strategy}\nseed: {seed}")
-                text = text.replace("trials: 16", f"trials: {trials or 24}")
+                text = re.sub(r"(\n\s+trials: )\d+", rf"\g<1>{trials or 24}", text)
                 text = re.sub(r"(search:\n\s+calls: )\d+", r"\g<1>10000000", text)  # P1 is counted, not capped
-                if fidelity is None:
-                    text += "fidelity: {rungs: [0.34, 1.0], keep: 0.5}\n"
+                text = re.sub(r"\n\s+patience: \d+", "", text)
+                if fidelity is not None:  # the truth table: no halving
+                    text = re.sub(r"\nfidelity:.*(\n  .*)*", "\n" + fidelity, text)
                 return parse_space(text, str(tmp / "task.yaml"))
 
             await part(
@@ -289,6 +299,12 @@ def main() -> None:
     ap.add_argument("--local", action="store_true", help="also run part 2 on the embedded model (minutes)")
     ap.add_argument("--local-seeds", type=int, default=3)
     ap.add_argument("--task", help="also run part 3: the task-first space of data/tasks/TASK.jsonl (embedded model)")
+    ap.add_argument(
+        "--prompts-only",
+        action="store_true",
+        help="part 3 over the prompt parameters alone (demonstrations: count, pick, seed; one greedy call)",
+    )
+    ap.add_argument("--no-synthetic", action="store_true", help="skip part 1")
     ap.add_argument(
         "--truth-dir",
         help="keep the exhaustive evaluations here and reuse them next time (a resumed grid: no calls)",

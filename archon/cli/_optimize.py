@@ -150,7 +150,7 @@ def _write_task_space(args: argparse.Namespace) -> str:
 
 
 def _override(space: SearchSpace, args: argparse.Namespace) -> SearchSpace:
-    """--budget-calls, --trials and --strategy on top of the file's."""
+    """--budget-calls, --trials, --patience and --strategy on top of the file's."""
     from dataclasses import replace
 
     from archon.errors import ConfigurationError
@@ -163,6 +163,9 @@ def _override(space: SearchSpace, args: argparse.Namespace) -> SearchSpace:
     if args.trials is not None:
         update["trials"] = args.trials
         flags += ["--trials", str(args.trials)]
+    if args.patience is not None:
+        update["patience"] = args.patience
+        flags += ["--patience", str(args.patience)]
     if update:
         search = space.budget.search.model_copy(update=update)
         space = replace(space, budget=space.budget.model_copy(update={"search": search}))

@@ -155,6 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     over.add_argument("--budget-calls", type=_positive_int, metavar="N", help="the search's paid-call budget")
     over.add_argument("--trials", type=_positive_int, metavar="N", help="architectures to try")
     over.add_argument(
+        "--patience", type=_positive_int, metavar="N", help="stop after N architectures without a better dev score"
+    )
+    over.add_argument(
         "--strategy",
         choices=list(STRATEGIES),
         help="the search strategy: " + "; ".join(f"{k}: {v}" for k, v in STRATEGIES.items()),

@@ -16,7 +16,8 @@ demonstrations, which ones and in what order are searched jointly with the archi
 - ``bootstrap``: like ``random``, but drawn from the train items the baseline answered
   correctly, each shown with the model's own answer (DSPy's BootstrapFewShot idea, on
   archon's cache and budget: the baseline's train calls are reserved on the search ledger),
-  balanced over labels in the same way;
+  balanced over labels in the same way; when fewer than ``count`` were answered right,
+  labeled train items fill the rest (as BootstrapFewShot's ``max_labeled_demos`` do);
 - ``similar``: per input, the ``count`` train items most similar to it, the most similar
   last (``archon._templates.nearest``). The text is then a ``nearest(input, POOL, count)``
   call whose pool — the train items' demonstrations, rendered — is written into the
@@ -84,6 +85,11 @@ def choose(block: DemoBlock, pool: DemoPool, count: int, select: str, seed: int)
         source = [(e, e.gold) for e in pool.train]
     picked = list(source)
     random.Random(seed).shuffle(picked)
+    if select == "bootstrap" and len(picked) < count:  # too few answered right: labeled items fill the rest
+        used = {e.index for e, _ in picked}
+        rest = [(e, e.gold) for e in pool.train if e.index not in used]
+        random.Random(seed).shuffle(rest)
+        picked += rest[: count - len(picked)]
     if categorical([e.gold for e in pool.train]):
         picked = balanced(picked)
     return picked[:count]

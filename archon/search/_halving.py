@@ -60,13 +60,15 @@ async def run_trial(
     number: int,
     first: int = 0,
     promote: str = "interval",
+    kept: Spend | None = None,
 ) -> tuple[TrialRecord, bool]:
     """Successive halving for one trial: score it on growing nested subsets of the dev
     split; it goes on to the next rung only if the top of its 95 % interval reaches the
     score of the best ``keep`` share of the trials seen at that rung (always, for the first
     three). Hyperband-style brackets: a trial of bracket ``first`` starts at that rung, so
-    some trials are never stopped on the smallest, noisiest subsets. Each rung's worst case is reserved in the ledger first. Returns the record
-    and whether the search budget stopped it."""
+    some trials are never stopped on the smallest, noisiest subsets. Each rung's worst case
+    is reserved in the ledger first, and must fit with ``kept`` (what the closing test
+    re-score needs) left over. Returns the record and whether the search budget stopped it."""
     paid = Spend()
     done = 0
     scores: list[float] = []
@@ -77,10 +79,12 @@ async def run_trial(
             continue
         k = max(1, math.ceil(frac * len(dev))) if i < len(rungs) - 1 else len(dev)
         # the items below were scored at the last rung: cached
-        why = ledger.reserve(number, worst_case(pipe, pq, k - done), caps)
+        why = ledger.reserve(number, worst_case(pipe, pq, k - done), kept.kept_from(caps) if kept else caps)
         if why is not None:
             ledger.settle(number, paid, final=True)
             reason = f"rung {i + 1} worst case would put the search at {why}"
+            if kept and kept.calls and caps.calls is not None:
+                reason += f" (the budget of {caps.calls} calls less {kept.calls} kept for the test re-score)"
             return TrialRecord(number, params, "stopped", reason=reason, paid_calls=paid.calls), True
         try:
             with ledger.tagged(number):

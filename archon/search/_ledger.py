@@ -63,6 +63,14 @@ class Spend:
     def __add__(self, other: Spend) -> Spend:
         return Spend(self.calls + other.calls, self.tokens + other.tokens, self.usd + other.usd)
 
+    def kept_from(self, caps: Limits) -> Limits:
+        """``caps`` less this spend, kept back for later (an absent cap stays absent)."""
+        return Limits(
+            None if caps.calls is None else caps.calls - self.calls,
+            None if caps.tokens is None else caps.tokens - self.tokens,
+            None if caps.usd is None else caps.usd - self.usd,
+        )
+
     def over(self, caps: Limits) -> str | None:
         """The first cap this spend is over, described; None if within every cap."""
         if caps.calls is not None and self.calls > caps.calls:

@@ -61,8 +61,10 @@ from archon.search._strategies import _sampler
 from archon.search._strategies import _suggest
 from archon.search._trials import _counted
 from archon.search._trials import _records
+from archon.search._trials import _since_better
 from archon.search._trials import _tell_pruned
 from archon.search._trials import _tell_repeat
+from archon.search._trials import _unbeatable
 from archon.search._workers import _claim
 from archon.search._workers import _fail_dead
 from archon.search._workers import _Heartbeat
@@ -184,6 +186,13 @@ async def aoptimize(
                 if grid and sum(r.state != "failed" for r in records) + running >= _grid_size(space) and not waiting:
                     stopped = "every grid point was tried"
                     break
+                if sb.patience is not None and not waiting and _since_better(records) >= sb.patience:
+                    stopped = f"no better dev score in the last {sb.patience} architectures (patience)"
+                    break
+                perfect = None if grid else _unbeatable(records)
+                if perfect is not None and not waiting:
+                    stopped = f"trial {perfect.number} scores 1.000 on dev at the lowest cost tried: none can beat it"
+                    break
                 if not grid and not caps.any and sb.trials is None and sb.time_s is None and _counted(records) >= 50:
                     stopped = "50 trials (no search budget given)"
                     break
@@ -245,6 +254,9 @@ async def aoptimize(
                         on_trial(rec, records, ledger.spent())
                     continue
                 history = rung_history(records, len(rungs))
+                leader = select_winner(records, base.dev_items or None)
+                most = max(pipe.plan.cost.calls, space.static_calls(leader.params) if leader else 0.0)
+                kept = _kept_for_test(len(test), base.pipeline.plan.cost.calls, most, pq, caps)
                 try:
                     rec, out_of_budget = await run_trial(
                         pipe,
@@ -260,6 +272,7 @@ async def aoptimize(
                         trial.number,
                         first=trial.number % space.brackets,
                         promote=space.promote,
+                        kept=kept,
                     )
                 finally:
                     beat.close()
@@ -403,6 +416,22 @@ async def aoptimize(
             "warning": warning,
             "space": space,
         },
+    )
+
+
+def _kept_for_test(n_test: int, base_calls: float, most_calls: float, pq: Any, caps: Limits) -> Spend:
+    """What trials leave in the search budget for the closing re-score on the test split:
+    the baseline's and the costliest possible winner's worst case over ``n_test`` items
+    (so a search that spends its budget still ends with a held-out score and a lift). A
+    cap the re-score's worst case could never fit keeps nothing back."""
+    if not n_test or math.isinf(most_calls):
+        return Spend()
+    calls = math.ceil((base_calls + most_calls) * n_test)
+    tokens, usd = 2 * (pq.tokens or 0) * n_test, 2 * (pq.usd or 0.0) * n_test
+    return Spend(
+        calls if caps.calls is not None and calls <= caps.calls else 0,
+        tokens if caps.tokens is not None and tokens <= caps.tokens else 0,
+        usd if caps.usd is not None and usd <= caps.usd else 0.0,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
@@ -17,8 +18,11 @@ from pydantic import ConfigDict
 from pydantic import Field
 from pydantic import PositiveInt
 
+from archon.errors import ConfigurationError
 from archon.errors import Problem
 from archon.errors import SpecError
+from archon.graph import build_graph
+from archon.plan import make_plan
 from archon.search._archon_space import ArchonBlock
 from archon.search._archon_space import Ranking
 from archon.search._archon_space import archon_params
@@ -76,6 +80,9 @@ class SearchBudget(_Strict):
     usd: float | None = Field(None, gt=0, description="paid dollars for the whole search")
     trials: PositiveInt | None = Field(None, description="architectures to try")
     time_s: float | None = Field(None, gt=0, description="wall-clock seconds")
+    patience: PositiveInt | None = Field(
+        None, description="stop after this many architectures in a row without a better dev score"
+    )
 
 
 class BudgetBlock(_Strict):
@@ -126,6 +133,14 @@ class SearchSpace:
         """
         data = self.pipeline_data(values)
         return parse_pipeline(_dump(data), f"{self.file}#{_label(values)}", self.node_types)
+
+    def static_calls(self, values: Mapping[str, Any]) -> float:
+        """The most calls one query of this architecture makes (its plan's static count;
+        infinite for an infeasible combination)."""
+        try:
+            return float(make_plan(build_graph(self.instantiate(values))).cost.calls)
+        except (SpecError, ConfigurationError):
+            return math.inf
 
     def pipeline_data(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """The pipeline for these parameter values, as YAML data."""

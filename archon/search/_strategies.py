@@ -66,6 +66,9 @@ def _sampler(space: SearchSpace, trials: int = 0) -> Any:
 
 
 def _neighbours(p: Param, value: Any) -> list[Any]:
+    if p.kind == "choice" and value in p.choices and all(_number(c) for c in p.choices):
+        at = list(p.choices).index(value)  # an ordered scale (counts, sizes): the nearest values first
+        return [c for _, c in sorted((abs(i - at), c) for i, c in enumerate(p.choices) if i != at)]
     if p.kind in ("bool", "choice", "subset"):
         return [v for v in p.grid() if v != value]
     if p.kind == "int":  # a line search along the coordinate: every value of a small range, nearest first
@@ -77,6 +80,10 @@ def _neighbours(p: Param, value: Any) -> list[Any]:
         return list(dict.fromkeys(v for v in near if lo <= v <= hi and v != value))
     width = (p.high - p.low) / 10
     return [v for v in (value - width, value + width) if p.low <= v <= p.high]
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 def _encode(space: SearchSpace, values: dict[str, Any]) -> dict[str, Any]:
@@ -95,8 +102,10 @@ def _best(records: list[TrialRecord]) -> TrialRecord | None:
 def _greedy_next(
     space: SearchSpace, records: list[TrialRecord], busy: list[dict[str, Any]] | None = None
 ) -> dict[str, Any] | None:
-    """Coordinate ascent with restarts: the first untried neighbour of the best
-    architecture so far (one parameter changed), the defaults first. When every neighbour
+    """Coordinate ascent with restarts: an untried neighbour of the best architecture so
+    far (one parameter changed) — the cheapest per query first, so a costly change (more
+    samples, another layer) is paid for only after the cheap ones are known —, the defaults
+    first. When every neighbour
     of the best was tried (a local optimum), an untried architecture drawn at random —
     seeded by the space's seed and the number of trials, so a resumed search draws the
     same — and the climb goes on from whichever is best. None when no untried
@@ -111,13 +120,16 @@ def _greedy_next(
         if start not in tried:
             return start
     else:
+        untried: list[dict[str, Any]] = []
         for p in space.params:
             if not p.is_active(current):
                 continue
             for v in _neighbours(p, current[p.name]):
                 proposal = _repair(space, space.active({**current, p.name: v}))
-                if proposal not in tried:
-                    return proposal
+                if proposal not in tried and proposal not in untried:
+                    untried.append(proposal)
+        if untried:  # the cheapest per query first; among equals, parameter and neighbour order
+            return min(untried, key=space.static_calls)
     rng = random.Random(f"{space.seed}:{len(records)}")
     for _ in range(500):
         values: dict[str, Any] = {}

@@ -18,6 +18,29 @@ def _counted(records: list[TrialRecord]) -> int:
     return sum(1 for r in records if r.state not in ("failed", "repeat"))
 
 
+def _since_better(records: list[TrialRecord]) -> int:
+    """Architectures scored (complete or pruned) since the best dev score last rose: what
+    ``budget.search.patience`` is checked against."""
+    best: float | None = None
+    since = 0
+    for r in sorted(records, key=lambda r: r.number):
+        if r.state == "complete" and r.score is not None and (best is None or r.score > best):
+            best, since = r.score, 0
+        elif r.state in ("complete", "pruned"):
+            since += 1
+    return since
+
+
+def _unbeatable(records: list[TrialRecord]) -> TrialRecord | None:
+    """A complete trial with a perfect dev score (1.0) at the lowest cost of any complete
+    trial: no other architecture can score higher on dev, and none tried is cheaper."""
+    done = [r for r in records if r.state == "complete" and r.score is not None]
+    top = max(done, key=lambda r: (r.score or 0.0, -(r.cost or 0.0)), default=None)
+    if top is not None and (top.score or 0.0) >= 1.0 and (top.cost or 0.0) <= min(r.cost or 0.0 for r in done):
+        return top
+    return None
+
+
 def _tell_repeat(study: Any, trial: Any, rec: TrialRecord, same: TrialRecord, objectives: int) -> None:
     import optuna
 

@@ -34,3 +34,14 @@ def test_open_answers_and_first_are_left_as_drawn() -> None:
     expected = [(e, e.gold) for e in words]
     random.Random(3).shuffle(expected)
     assert drawn == expected[:5]
+
+
+def test_too_few_bootstrapped_are_filled_with_labeled_train_items() -> None:
+    words = tuple(Example(i, {"input": f"w{i}"}, f"a{i}") for i in range(30))
+    right = tuple((e, f"model-{e.index}") for e in words[:3])  # the baseline was right on 3 items
+    picked = choose(DemoBlock("d", ""), DemoPool(words, right), 8, "bootstrap", 1)
+    assert len(picked) == 8 and len({e.index for e, _ in picked}) == 8
+    own = [(e.index, a) for e, a in picked if a.startswith("model-")]
+    assert sorted(own) == [(0, "model-0"), (1, "model-1"), (2, "model-2")]  # shown with the model's answers
+    assert all(a == e.gold for e, a in picked if not a.startswith("model-"))  # the rest: gold answers
+    assert choose(DemoBlock("d", ""), DemoPool(words, right), 2, "bootstrap", 1) == picked[:2]  # enough: none filled

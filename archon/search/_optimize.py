@@ -254,9 +254,11 @@ async def aoptimize(
                         on_trial(rec, records, ledger.spent())
                     continue
                 history = rung_history(records, len(rungs))
-                leader = select_winner(records, base.dev_items or None)
-                most = max(pipe.plan.cost.calls, space.static_calls(leader.params) if leader else 0.0)
-                kept = _kept_for_test(len(test), base.pipeline.plan.cost.calls, most, pq, caps)
+                kept = Spend()
+                if caps.any and len(test):  # room for the closing re-score of the baseline and the winner
+                    leader = select_winner(records, base.dev_items or None)
+                    most = max(pipe.plan.cost.calls, space.static_calls(leader.params) if leader else 0.0)
+                    kept = _kept_for_test(len(test), base.pipeline.plan.cost.calls, most, pq, caps)
                 try:
                     rec, out_of_budget = await run_trial(
                         pipe,

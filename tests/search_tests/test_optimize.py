@@ -216,6 +216,49 @@ async def test_greedy_climbs_from_the_defaults_then_restarts(db_url: str) -> Non
     assert result.best is not None and result.best.score > (first.score or 0) + 0.2
 
 
+def test_greedy_tries_the_cheapest_neighbour_first_and_nearest_counts_first() -> None:
+    from archon.search._records import TrialRecord
+    from archon.search._strategies import _greedy_next
+
+    space = parse_space(space_text("{calls: 200000, trials: 60}", "greedy", n_high=6), str(SPACE))
+    start = space.active({"generator": "synthetic/small", "n": 4, "use_rank": False, "reducer": "vote"})
+    records = [TrialRecord(0, start, "complete", 0.5, (0.4, 0.6), 5.0, 5.0, 500, 0)]
+    proposal = _greedy_next(space, records)
+    assert proposal is not None
+    # every neighbour changes one parameter; the first proposed is the cheapest of them (n 4 -> 1),
+    # not the first parameter's (the generator's, at 4 calls a query)
+    assert proposal == {**start, "n": 1} and space.static_calls(proposal) == 1
+    assert space.static_calls({**start, "generator": "synthetic/medium"}) == 4
+    assert space.static_calls({**start, "reducer": "fuse"}) == 5
+    shots = parse_space(space_text().replace("n: {int: [1, 12]}", "n: {choice: [1, 2, 4, 8, 12]}"), str(SPACE)).params
+    from archon.search._strategies import _neighbours
+
+    n = next(p for p in shots if p.name == "n")
+    assert _neighbours(n, 8) == [4, 12, 2, 1]  # along an ordered scale: the nearest first
+
+
+async def test_patience_stops_a_search_that_stopped_improving(db_url: str) -> None:
+    from archon.search._trials import _since_better
+
+    space = parse_space(space_text("{calls: 200000, trials: 40, patience: 3}", "random"), str(SPACE))
+    result = await aoptimize(space, db=db_url, results_dir=None)
+    assert "patience" in result.stopped_because and _since_better(list(result.trials)) == 3
+    scored = [t for t in result.trials if t.state in ("complete", "pruned")]
+    best_before = max(t.score or 0 for t in scored[:-3] if t.state == "complete")
+    assert all((t.score or 0) <= best_before for t in scored[-3:] if t.state == "complete")
+    assert len(result.trials) < 40
+
+
+def test_a_perfect_cheapest_trial_ends_the_search() -> None:
+    from archon.search._records import TrialRecord as T
+    from archon.search._trials import _unbeatable
+
+    cheap, dear = T(0, {}, "complete", 0.9, cost=1.0), T(1, {}, "complete", 1.0, cost=3.0)
+    assert _unbeatable([cheap, dear]) is None  # perfect, but a cheaper architecture might be too
+    best = T(2, {}, "complete", 1.0, cost=1.0)
+    assert _unbeatable([cheap, dear, best]) is best
+
+
 def test_repeat_depth_is_a_parameter() -> None:
     text = """
 name: depth

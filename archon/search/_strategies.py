@@ -93,18 +93,21 @@ def _encode(space: SearchSpace, values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _best(records: list[TrialRecord]) -> TrialRecord | None:
-    """The complete trial with the highest score, the cheaper one on a tie (the point
-    greedy climbs from; the search's winner is :func:`select_winner`'s)."""
+    """The complete trial with the highest score, the cheaper one on a tie and the later
+    one on a full tie — a sideways move, so the climb crosses a plateau instead of stopping
+    at its first point (the point greedy climbs from; the search's winner is
+    :func:`select_winner`'s)."""
     done = [r for r in records if r.state == "complete"]
-    return max(done, key=lambda r: (r.score or 0, -(r.cost or 0)), default=None)
+    return max(done, key=lambda r: (r.score or 0, -(r.cost or 0), r.number), default=None)
 
 
 def _greedy_next(
     space: SearchSpace, records: list[TrialRecord], busy: list[dict[str, Any]] | None = None
 ) -> dict[str, Any] | None:
     """Coordinate ascent with restarts: an untried neighbour of the best architecture so
-    far (one parameter changed) — the cheapest per query first, so a costly change (more
-    samples, another layer) is paid for only after the cheap ones are known —, the defaults
+    far (one parameter changed, with each value of the parameters that change wakes: see
+    :func:`_move`) — the cheapest per query first, so a costly change (more samples,
+    another layer) is paid for only after the cheap ones are known —, the defaults
     first. When every neighbour
     of the best was tried (a local optimum), an untried architecture drawn at random —
     seeded by the space's seed and the number of trials, so a resumed search draws the
@@ -125,9 +128,9 @@ def _greedy_next(
             if not p.is_active(current):
                 continue
             for v in _neighbours(p, current[p.name]):
-                proposal = _repair(space, space.active({**current, p.name: v}))
-                if proposal not in tried and proposal not in untried:
-                    untried.append(proposal)
+                for proposal in _move(space, current, p.name, v):
+                    if proposal not in tried and proposal not in untried:
+                        untried.append(proposal)
         if untried:  # the cheapest per query first; among equals, parameter and neighbour order
             return min(untried, key=space.static_calls)
     rng = random.Random(f"{space.seed}:{len(records)}")
@@ -142,6 +145,24 @@ def _greedy_next(
         if proposal not in tried:
             return proposal
     return None
+
+
+def _move(space: SearchSpace, current: dict[str, Any], name: str, value: Any) -> list[dict[str, Any]]:
+    """The architectures one move away: ``name`` set to ``value`` and, when that wakes
+    parameters that were inactive (a demonstration seed once the pick is random, a
+    temperature once there are several samples), each value of those too, one woken
+    parameter at a time. A woken parameter's starting value is arbitrary — the seed of a
+    random draw most of all —, so a move is judged on its values, not on the first alone.
+
+    So from ``pick: first`` the move to ``random`` is ``random`` with seed 0, 1 and 2.
+    """
+    moved = _repair(space, space.active({**current, name: value}))
+    out = [moved]
+    for p in space.params:
+        if p.is_active(moved) and not p.is_active(current):
+            for w in _neighbours(p, moved[p.name]):
+                out.append(_repair(space, space.active({**moved, p.name: w})))
+    return out
 
 
 def _repair(space: SearchSpace, values: dict[str, Any]) -> dict[str, Any]:

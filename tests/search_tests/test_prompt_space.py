@@ -363,3 +363,21 @@ async def test_proposed_instructions_are_paid_from_the_budget_and_searched(db_ur
     again = await aoptimize(space, db=db_url, results_dir=tmp_path / "out")  # resumed: the same proposals, no call
     assert json.loads((tmp_path / "out" / "canary" / "summary.json").read_text())["instructions"] == texts
     assert again.paid_calls == result.paid_calls
+
+
+def test_greedy_tries_every_value_of_a_parameter_its_move_wakes(tmp_path: Path) -> None:
+    """A move that wakes a parameter (the seed once the pick is random) is tried with each of
+    its values: a random draw's first seed says little about the pick."""
+    from archon.search._strategies import _greedy_next
+
+    data = _canary_data(tmp_path)
+    space = parse_space(CANARY_SPACE.replace("DATA", str(data)), str(tmp_path / "s.yaml"))
+    start = space.active({"n": 1, "use_rank": False, "shots": 4, "pick": "first"})
+    records = [TrialRecord(0, start, "complete", 0.5, (0.4, 0.6), 1.0, 1.0, 10, 0)]
+    proposed = []
+    while (p := _greedy_next(space, records)) is not None and space.static_calls(p) == 1:
+        proposed.append(p)
+        records.append(TrialRecord(len(records), p, "complete", 0.1, (0.0, 0.2), 1.0, 1.0, 10, 0))
+    for pick in ("random", "bootstrap"):  # each seed of the woken parameter, with the pick alone changed
+        assert sorted(p["s"] for p in proposed if p.get("pick") == pick and p["shots"] == 4) == [0, 1, 2]
+    assert sum(1 for p in proposed if p.get("pick") == "similar" and p["shots"] == 4) == 1  # no seed to wake

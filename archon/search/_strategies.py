@@ -92,20 +92,21 @@ def _encode(space: SearchSpace, values: dict[str, Any]) -> dict[str, Any]:
     return {k: json.dumps(v) if kinds.get(k) == "subset" else v for k, v in values.items()}
 
 
-def _best(records: list[TrialRecord]) -> TrialRecord | None:
-    """The complete trial with the highest score, the cheaper one on a tie and the later
-    one on a full tie — a sideways move, so the climb crosses a plateau instead of stopping
-    at its first point (the point greedy climbs from; the search's winner is
-    :func:`select_winner`'s)."""
+def _best(records: list[TrialRecord], sideways: bool = False) -> TrialRecord | None:
+    """The complete trial with the highest score, the cheaper one on a tie (the top-by-dev
+    finalist; the search's winner is :func:`select_winner`'s). ``sideways``: the later one
+    on a full tie — the point greedy climbs from, so the climb crosses a plateau instead of
+    stopping at its first point."""
     done = [r for r in records if r.state == "complete"]
-    return max(done, key=lambda r: (r.score or 0, -(r.cost or 0), r.number), default=None)
+    later = 1 if sideways else -1
+    return max(done, key=lambda r: (r.score or 0, -(r.cost or 0), later * r.number), default=None)
 
 
 def _greedy_next(
     space: SearchSpace, records: list[TrialRecord], busy: list[dict[str, Any]] | None = None
 ) -> dict[str, Any] | None:
     """Coordinate ascent with restarts: an untried neighbour of the best architecture so
-    far (one parameter changed, with each value of the parameters that change wakes: see
+    far (one parameter changed, and each value of a parameter the change wakes: see
     :func:`_move`) — the cheapest per query first, so a costly change (more samples,
     another layer) is paid for only after the cheap ones are known —, the defaults
     first. When every neighbour
@@ -116,7 +117,7 @@ def _greedy_next(
     proposed again)."""
     records = [r for r in records if r.state != "failed"]  # a dead worker's trial evaluated nothing
     tried = [space.active(r.params) for r in records] + [space.active(b) for b in busy or []]
-    best = _best(records)
+    best = _best(records, sideways=True)
     current = space.active(best.params) if best else None
     if current is None:
         start = space.active({p.name: p.default for p in space.params})

@@ -7,11 +7,13 @@ archon's written prompt and the first two train items as demonstrations) against
 winner on the test split (never seen by the search), with the paired bootstrap 95 %
 interval of the lift, the paid calls and the wall time. The mean lift over the tasks is P0.
 
-With ``--dspy``, DSPy's MIPROv2 (labeled few-shot demonstrations chosen from the same train
-+ dev items, instruction candidates, Bayesian trials; through ``archon tune``'s code, every
-call on a budget ledger) tunes the same baseline prompt on the same model served once by
-``archon serve``, capped at the calls archon paid on that task, and is scored on the same
-test items.
+With ``--dspy``, DSPy's MIPROv2 (labeled few-shot demonstrations drawn from the same train
+split archon draws from, validated on the same dev split archon selects on, instruction
+candidates, Bayesian trials; through ``archon tune``'s code, every call on a budget ledger)
+tunes the same baseline prompt on the same model served once by ``archon serve``, capped at
+the calls archon paid on that task, and is scored on the same test items.
+``--dspy-pool train+dev`` gives DSPy the protocol of earlier runs instead: train and dev
+pooled as both its demonstration source and its validation set.
 
 Run: .venv/bin/python benchmarks/quality_lift.py [--tasks antonyms,plurals] [--model local/gemma-3-270m]
 """
@@ -43,7 +45,7 @@ def run_task(task: Path, model: str, work: Path, extra: list[str]) -> dict[str, 
     return {"task": task.stem, "wall_s": wall, **summary}
 
 
-def run_dspy(task: Path, work: Path, budget: int) -> dict[str, object]:
+def run_dspy(task: Path, work: Path, budget: int, pool: str = "train") -> dict[str, object]:
     """MIPROv2 on the baseline pipeline of the space archon wrote, at archon's call budget."""
     from dataclasses import replace
 
@@ -64,12 +66,14 @@ def run_dspy(task: Path, work: Path, budget: int) -> dict[str, object]:
     models = {m.model for m in spec.models.values() if m.model.startswith("local/")}
     t0 = time.perf_counter()
     with _local_server(models) as base:
+        pooled = pool == "train+dev"
         result = tune(
             spec,
             text,
-            Dataset("train+dev", train.examples + dev.examples),
+            Dataset("train+dev", train.examples + dev.examples) if pooled else dev,
             test,
             get_metric(space.metric),
+            train=None if pooled else train,
             budget_calls=budget,
             optimizer="mipro",
             demos=8,
@@ -90,6 +94,12 @@ def main() -> None:
     ap.add_argument("--budget-calls", type=int, help="per task (default: archon's task-first default)")
     ap.add_argument("--json", metavar="FILE", help="also write the rows here")
     ap.add_argument("--dspy", action="store_true", help="also run DSPy MIPROv2 at archon's call budget")
+    ap.add_argument(
+        "--dspy-pool",
+        choices=["train", "train+dev"],
+        default="train",
+        help="DSPy's demonstrations from train, validated on dev (archon's splits; default), or both pooled",
+    )
     ap.add_argument(
         "--keep", metavar="DIR", help="keep the databases and results here (for benchmarks/peers_optillm.py)"
     )
@@ -118,7 +128,7 @@ def main() -> None:
                 flush=True,
             )
             if args.dspy:
-                d = run_dspy(f, Path(tmp), int(r["paid_calls"]))
+                d = run_dspy(f, Path(tmp), int(r["paid_calls"]), args.dspy_pool)
                 r["dspy"] = d
                 print(
                     f"{'':<12} DSPy MIPROv2: test {d['before_test']:.3f} -> {d['after_test']:.3f} "

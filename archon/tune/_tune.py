@@ -236,10 +236,15 @@ def tune(
     prompt_api_base: str | None = None,
     out_dir: Path | None = None,
     seed: int = 0,
+    train: Dataset | None = None,
     log: Callable[[str], None] = lambda _: None,
 ) -> TuneResult:
     """Tunes the instructions of ``spec``'s LLM nodes on ``dev``; scores before/after on
-    dev and test; returns the tuned pipeline as YAML text (see the module docstring)."""
+    dev and test; returns the tuned pipeline as YAML text (see the module docstring).
+
+    ``train``: where MIPROv2 draws its labeled demonstrations from, with ``dev`` then only
+    its validation set (DSPy's ``trainset``/``valset``) — the split archon's own search
+    keeps; without it ``dev`` is both, as ``archon tune`` has one tuning split."""
     if budget_calls is None and budget_tokens is None and budget_usd is None:
         raise ConfigurationError("archon tune needs a budget: --budget-usd, --budget-calls or --budget-tokens")
     if metric.needs_judge:
@@ -312,9 +317,10 @@ def tune(
         base = mod.default_lms(local_api_base) if local_api_base else mod.default_lms()
         lms = {name: budgeted(lm, ledger, price_of.get(name.split("@")[0]) or (0.0, 0.0)) for name, lm in base.items()}
         student = mod.program(lms=lms, state=None)
-        by_index = {ex.index: ex for ex in (*dev.examples, *test.examples)}
+        by_index = {ex.index: ex for ex in (*(train.examples if train else ()), *dev.examples, *test.examples)}
         score = _score_fn(metric, by_index)
         trainset, testset = _examples(dev), _examples(test)
+        demoset = _examples(train) if train is not None and train.examples else trainset
         names = {name: pred for name, pred in student.named_predictors()}
         before_instr = {name: p.signature.instructions for name, p in names.items()}
         # the proposer: a litellm route, or an alias's model (the first by default), with room to write
@@ -346,7 +352,7 @@ def tune(
                 )
                 tuned = tp.compile(
                     student,
-                    trainset=trainset,
+                    trainset=demoset,
                     valset=trainset,
                     num_trials=n_trials,
                     minibatch=False,

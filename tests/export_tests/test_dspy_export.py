@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -207,3 +208,45 @@ def test_tune_with_another_prompt_model(served: str, tmp_path: Path) -> None:
     assert 0 < summary["spent"]["calls"] <= 30
     priced = subprocess.run(cmd + ["--budget-usd", "1"], capture_output=True, text=True, timeout=300)
     assert priced.returncode == 2 and "unknown for: openai/gemma-3-270m" in priced.stderr
+
+
+def test_tune_with_a_train_split_draws_demonstrations_from_it_only(
+    served: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """tune(train=...): MIPROv2 gets train as its trainset (where its labeled demonstrations
+    come from) and dev as its valset — the splits archon's own search keeps
+    (benchmarks/quality_lift.py); the real compile runs, its inputs are recorded."""
+    import dspy
+
+    from archon.evaluate import Dataset
+    from archon.evaluate import get_metric
+    from archon.evaluate import load_file
+    from archon.tune import tune
+
+    seen: dict[str, list[int]] = {}
+    compile_ = dspy.MIPROv2.compile
+
+    def recording(self: Any, student: Any, *, trainset: Any, valset: Any = None, **kw: Any) -> Any:
+        seen["train"] = sorted(int(e.archon_index) for e in trainset)
+        seen["val"] = sorted(int(e.archon_index) for e in valset)
+        return compile_(self, student, trainset=trainset, valset=valset, **kw)
+
+    monkeypatch.setattr(dspy.MIPROv2, "compile", recording)
+    path = ROOT / "pipelines" / "local-tune-capitals.yaml"
+    items = list(load_file(ROOT / "data" / "capitals.jsonl").examples)
+    train, dev, test = Dataset("train", items[:4]), Dataset("dev", items[4:8]), Dataset("test", items[8:10])
+    result = tune(
+        archon.load(path).spec,
+        path.read_text(),
+        dev,
+        test,
+        get_metric("contains"),
+        budget_calls=40,
+        demos=2,
+        train=train,
+        local_api_base=served,
+    )
+    assert seen == {"train": [0, 1, 2, 3], "val": [4, 5, 6, 7]}
+    assert result.spent["calls"] <= 40
+    template = result.instructions["answer"][1]
+    assert not any(str(e.fields["input"]) in template for e in (*dev.examples, *test.examples)), template

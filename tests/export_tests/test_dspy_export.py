@@ -233,7 +233,7 @@ def test_tune_with_a_train_split_draws_demonstrations_from_it_only(
 
     monkeypatch.setattr(dspy.MIPROv2, "compile", recording)
     path = ROOT / "pipelines" / "local-tune-capitals.yaml"
-    items = list(load_file(ROOT / "data" / "capitals.jsonl").examples)
+    items = load_file(ROOT / "data" / "capitals.jsonl").examples
     train, dev, test = Dataset("train", items[:4]), Dataset("dev", items[4:8]), Dataset("test", items[8:10])
     result = tune(
         archon.load(path).spec,

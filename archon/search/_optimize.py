@@ -154,6 +154,8 @@ async def aoptimize(
             limits=limits,
             client=client,
         )
+        if role == "main" and "baseline" not in study.user_attrs:  # a fresh study: nothing paid yet
+            _check_room(space, caps, ledger.spent(), len(train), len(dev), len(test), baseline_pipe.plan.cost.calls)
         base = await _baseline(space, study, baseline_pipe, train, dev_order, metric, ledger, caps, pq, role)
         if role == "main":
             study.set_user_attr("baseline_pipeline", baseline_yaml)
@@ -419,6 +421,42 @@ async def aoptimize(
             "space": space,
         },
     )
+
+
+def _check_room(
+    space: SearchSpace, caps: Limits, spent: Spend, n_train: int, n_dev: int, n_test: int, base_calls: float
+) -> None:
+    """Refuses, before the baseline's calls, a call budget whose rest (after ``spent``: a
+    power ranking) cannot pay for one complete trial besides the fixed steps: the baseline
+    on dev (and on train, to bootstrap demonstrations), the proposed instructions, one
+    architecture — the cheaper of the baseline and the space's defaults, the first trial —
+    on the whole dev split (a trial's worst case is reserved before its calls, cached or
+    not), and the closing test re-score of the baseline and a winner. A search that would
+    stop before its first trial completes would pay for the baseline and end with nothing.
+
+    Raises:
+        ConfigurationError: the budget, what each step needs and the smallest that fits.
+    """
+    if caps.calls is None:
+        return
+    trial = min(base_calls, space.static_calls({p.name: p.default for p in space.params}))
+    boot = n_train if space.needs_bootstrap() and n_train else 0
+    where = f"{n_dev} dev" + (f" and {boot} train items" if boot else " items")
+    steps = {
+        "a power ranking (paid)": spent.calls,
+        f"the baseline on {where}": (n_dev + boot) * base_calls,
+        "the proposed instructions": space.instructions.propose if space.instructions else 0,
+        f"one trial on the {n_dev} dev items": n_dev * trial,
+        f"the test re-score ({n_test} items, baseline and winner)": n_test * (base_calls + trial),
+    }
+    need = math.ceil(sum(steps.values()))
+    if caps.calls < need:
+        parts = ", ".join(f"{what} {math.ceil(n)}" for what, n in steps.items() if n)
+        raise ConfigurationError(
+            f"the search budget of {caps.calls} calls cannot complete one trial: {parts} — {need} calls at the "
+            f"least; raise budget.search.calls (--budget-calls {need} or more; a useful search needs several "
+            "trials) or use fewer items"
+        )
 
 
 def _kept_for_test(n_test: int, base_calls: float, most_calls: float, pq: Any, caps: Limits) -> Spend:

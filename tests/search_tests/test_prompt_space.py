@@ -294,6 +294,24 @@ def test_cli_overrides_trials_and_strategy(tmp_path: Path, db_url: str) -> None:
     assert bad.returncode == 2 and "baseline" in bad.stderr and "budget" in bad.stderr, bad.stderr
 
 
+def test_a_budget_too_small_for_one_trial_is_refused_before_any_call(tmp_path: Path) -> None:
+    """A call budget that fits the baseline but not one complete trial and the test
+    re-score exits 2 before spending, naming the smallest that fits; that one completes a
+    trial and ends with a test score (SIMULATED model: the sizes are what is checked)."""
+    db = f"sqlite:///{tmp_path / 'b.db'}"
+    task = ["--dataset", str(ROOT / "data" / "tasks" / "elements.jsonl"), "--model", "synthetic/medium"]
+    common = [*task, "--db", db, "--results", str(tmp_path / "res"), "--json"]
+    small = _cli("optimize", *common, "--budget-calls", "156", timeout=120)
+    assert small.returncode == 2 and "Traceback" not in small.stderr, small.stderr[-2000:]
+    need = int(re.search(r"--budget-calls (\d+) or more", small.stderr).group(1))  # type: ignore[union-attr]
+    assert 156 < need and "cannot complete one trial" in small.stderr and "test re-score" in small.stderr
+    ok = _cli("optimize", *common, "--budget-calls", str(need), timeout=300)
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    s = json.loads(ok.stdout.strip().splitlines()[-1])
+    assert s["paid_calls"] <= need and s["test_score"] is not None and s["best"] is not None
+    assert s["lift"] is not None
+
+
 def test_live_table_shows_the_baseline_and_counts_trials_without_repeats() -> None:
     from rich.console import Console
 

@@ -44,7 +44,7 @@ from archon.store import utc_now
 LOCK_ROW = -1
 TEST_ROW = -2
 RANK_ROW = -3
-BASE_ROW = -4  # the baseline on train (bootstrapping) and dev
+BASE_ROW = -4  # the baseline on dev
 PROPOSE_ROW = -5  # instructions written by the proposer model
 _T: Table = SearchSpendRecord.__table__  # type: ignore[assignment]
 _C: Table = SearchCallRecord.__table__  # type: ignore[assignment]

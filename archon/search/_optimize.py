@@ -45,6 +45,7 @@ from archon.search._ledger import TEST_ROW
 from archon.search._ledger import Ledger
 from archon.search._ledger import Spend
 from archon.search._prepare import _baseline
+from archon.search._prepare import _bootstrap
 from archon.search._prepare import _proposals
 from archon.search._prepare import _ranked
 from archon.search._records import TrialRecord
@@ -155,7 +156,7 @@ async def aoptimize(
             client=client,
         )
         if role == "main" and "baseline" not in study.user_attrs:  # a fresh study: nothing paid yet
-            _check_room(space, caps, ledger.spent(), len(train), len(dev), len(test), baseline_pipe.plan.cost.calls)
+            _check_room(space, caps, ledger.spent(), len(dev), len(test), baseline_pipe.plan.cost.calls)
         base = await _baseline(space, study, baseline_pipe, train, dev_order, metric, ledger, caps, pq, role)
         if role == "main":
             study.set_user_attr("baseline_pipeline", baseline_yaml)
@@ -244,6 +245,26 @@ async def aoptimize(
                         break
                     continue
                 repeats = 0
+                if space.pool.bootstrapped is None and len(train) and space.needs_bootstrap(params):
+                    # the first trial that draws bootstrapped demonstrations pays for them (once)
+                    leader = select_winner(records, base.dev_items or None)
+                    most = max(space.static_calls(params), space.static_calls(leader.params) if leader else 0.0)
+                    room = Spend()
+                    if caps.any and len(test):
+                        room = _kept_for_test(len(test), base.pipeline.plan.cost.calls, most, pq, caps)
+                    boot, why = await _bootstrap(
+                        study, base.pipeline, train, metric, ledger, room.kept_from(caps), pq, trial.number
+                    )
+                    if boot is None:
+                        ledger.settle(trial.number, Spend(), final=True)
+                        rec = TrialRecord(trial.number, params, "stopped", reason=str(why))
+                        beat.close()
+                        _tell_pruned(study, trial, rec)
+                        records.append(rec)
+                        if on_trial:
+                            on_trial(rec, records, ledger.spent())
+                        continue
+                    space = replace(space, pool=DemoPool(tuple(train.examples), boot))
                 try:
                     pipe = Pipeline(space.instantiate(values), ops=ops, limits=limits, client=client)
                     static_check(pipe.plan, pipe.limits, client)
@@ -423,14 +444,11 @@ async def aoptimize(
     )
 
 
-def _check_room(
-    space: SearchSpace, caps: Limits, spent: Spend, n_train: int, n_dev: int, n_test: int, base_calls: float
-) -> None:
+def _check_room(space: SearchSpace, caps: Limits, spent: Spend, n_dev: int, n_test: int, base_calls: float) -> None:
     """Refuses, before the baseline's calls, a call budget whose rest (after ``spent``: a
     power ranking) cannot pay for one complete trial besides the fixed steps: the baseline
-    on dev (and on train, to bootstrap demonstrations), the proposed instructions, one
-    architecture — the cheaper of the baseline and the space's defaults, the first trial —
-    on the whole dev split (a trial's worst case is reserved before its calls, cached or
+    on dev, the proposed instructions, one architecture — the cheaper of the baseline and
+    the space's defaults, the first trial — on the whole dev split (a trial's worst case is reserved before its calls, cached or
     not), and the closing test re-score of the baseline and a winner. A search that would
     stop before its first trial completes would pay for the baseline and end with nothing.
 
@@ -440,11 +458,9 @@ def _check_room(
     if caps.calls is None:
         return
     trial = min(base_calls, space.static_calls({p.name: p.default for p in space.params}))
-    boot = n_train if space.needs_bootstrap() and n_train else 0
-    where = f"{n_dev} dev" + (f" and {boot} train items" if boot else " items")
     steps = {
         "a power ranking (paid)": spent.calls,
-        f"the baseline on {where}": (n_dev + boot) * base_calls,
+        f"the baseline on {n_dev} dev items": n_dev * base_calls,
         "the proposed instructions": space.instructions.propose if space.instructions else 0,
         f"one trial on the {n_dev} dev items": n_dev * trial,
         f"the test re-score ({n_test} items, baseline and winner)": n_test * (base_calls + trial),

@@ -1,7 +1,7 @@
 """Before the first trial: the power ranking of an ``archon:`` space's models, the
-baseline (one greedy call with the user's prompt) scored on dev — and on train where
-demonstrations are bootstrapped from its correct answers — and the instructions a model
-proposes. Each is paid from the search budget once per study; a resumed search or a
+baseline (one greedy call with the user's prompt) scored on dev — and on train, when a
+trial first draws demonstrations bootstrapped from its correct answers — and the
+instructions a model proposes. Each is paid from the search budget once per study; a resumed search or a
 worker reads it back.
 """
 
@@ -89,35 +89,25 @@ async def _baseline(
     pq: Any,
     role: str,
 ) -> BaselineRun:
-    """Scores the baseline on dev (and on train to bootstrap demonstrations) once per
-    study, paid from the search budget; a resumed search or a worker reads it back."""
-
-    boot_needed = space.needs_bootstrap() and len(train) > 0
+    """Scores the baseline on dev once per study, paid from the search budget; a resumed
+    search or a worker reads it back (a worker does not wait for it: it needs it only to
+    pick the winner, which the leader does). Demonstrations bootstrapped from its train
+    answers are scored later, by :func:`_bootstrap`, when a trial first needs them — or
+    read back here from a study that has them."""
     by_index = {e.index: e for e in train.examples}
     saved = study.user_attrs.get("baseline")
     if saved is None and role != "main":
-        if not boot_needed:  # a worker needs the baseline only for bootstrapped demonstrations
-            return BaselineRun(pipe, (), None, 0.0, (0.0, 0.0))
-        for _ in range(1200):  # the leader scores it (a worker waits at most 10 minutes)
-            await asyncio.sleep(0.5)
-            saved = study.user_attrs.get("baseline")
-            if saved is not None:
-                break
-        else:
-            raise ConfigurationError(
-                "no leader scored the baseline within 10 minutes: start archon optimize without --join"
-            )
+        return BaselineRun(pipe, (), _saved_bootstrap(study, by_index), 0.0, (0.0, 0.0))
     if saved is not None:
-        kept = saved.get("bootstrapped")
         dev_items = tuple(float(x) for x in saved["dev_items"])
         return BaselineRun(
             pipe,
             dev_items,
-            None if kept is None else tuple((by_index[int(i)], str(a)) for i, a in kept if int(i) in by_index),
+            _saved_bootstrap(study, by_index),
             sum(dev_items) / max(1, len(dev_items)),
             bootstrap_ci(dev_items),
         )
-    items = len(dev) + (len(train) if boot_needed else 0)
+    items = len(dev)
     why = ledger.reserve(BASE_ROW, worst_case(pipe, pq, items), caps)
     if why is not None:
         raise ConfigurationError(
@@ -125,15 +115,7 @@ async def _baseline(
             "raise budget.search or shrink the dataset"
         )
     paid = Spend()
-    boot: tuple[tuple[Example, str], ...] | None = None
     try:
-        if boot_needed:
-            with ledger.tagged(BASE_ROW):
-                res = await aevaluate(pipe, train, metric)
-            paid = paid + paid_spend(res.usage)
-            boot = tuple(
-                (by_index[i.index], (i.output or "").strip()) for i in res.items if i.score is not None and i.score >= 1
-            )
         with ledger.tagged(BASE_ROW):
             res = await aevaluate(pipe, Dataset("dev", tuple(dev)), metric)
         paid = paid + paid_spend(res.usage)
@@ -143,14 +125,59 @@ async def _baseline(
     if failed:
         raise ArchonError(f"the baseline (one greedy call) failed on every dev item: {failed}")
     dev_items = item_scores(res)
-    study.set_user_attr(
-        "baseline",
-        {
-            "dev_items": list(dev_items),
-            "bootstrapped": None if boot is None else [[e.index, a] for e, a in boot],
-        },
+    study.set_user_attr("baseline", {"dev_items": list(dev_items)})
+    return BaselineRun(pipe, dev_items, _saved_bootstrap(study, by_index), res.score, res.ci95)
+
+
+def _saved_bootstrap(study: Any, by_index: dict[int, Example]) -> tuple[tuple[Example, str], ...] | None:
+    """The bootstrapped demonstrations a study holds (None: not scored yet); a study of an
+    earlier version kept them in its baseline."""
+    kept = study.user_attrs.get("bootstrapped")
+    if kept is None:
+        kept = (study.user_attrs.get("baseline") or {}).get("bootstrapped")
+    if kept is None:
+        return None
+    return tuple((by_index[int(i)], str(a)) for i, a in kept if int(i) in by_index)
+
+
+async def _bootstrap(
+    study: Any,
+    pipe: Pipeline,
+    train: Dataset,
+    metric: Metric,
+    ledger: Ledger,
+    caps: Limits,
+    pq: Any,
+    row: int,
+) -> tuple[tuple[tuple[Example, str], ...] | None, str | None]:
+    """(the train items the baseline answered correctly, each with its answer; why not):
+    DSPy's BootstrapFewShot idea, scored once per study when the first trial that draws
+    ``bootstrap`` demonstrations comes — so a search that never gets there never pays for
+    it. Paid on that trial's ledger ``row`` (``caps``: what is left for it, the test
+    re-score's share kept back), so a kill or a second worker is accounted for like any
+    trial's calls; cached, and read back by a resumed search or another worker."""
+    by_index = {e.index: e for e in train.examples}
+    saved = _saved_bootstrap(study, by_index)
+    if saved is not None:
+        return saved, None
+    why = ledger.reserve(row, worst_case(pipe, pq, len(train)), caps)
+    if why is not None:
+        return (
+            None,
+            f"bootstrapping demonstrations (the baseline on {len(train)} train items) would put the search at {why}",
+        )
+    paid = Spend()
+    try:
+        with ledger.tagged(row):
+            res = await aevaluate(pipe, train, metric)
+        paid = paid + paid_spend(res.usage)
+    finally:
+        ledger.settle(row, paid, final=False)  # the trial's own steps follow on the same row
+    boot = tuple(
+        (by_index[i.index], (i.output or "").strip()) for i in res.items if i.score is not None and i.score >= 1
     )
-    return BaselineRun(pipe, dev_items, boot, res.score, res.ci95)
+    study.set_user_attr("bootstrapped", [[e.index, a] for e, a in boot])
+    return boot, None
 
 
 async def _proposals(

@@ -172,8 +172,11 @@ class SearchSpace:
         seed = int(resolve(block.seed, values))
         return render_block(block, self.pool, count, select, seed)
 
-    def needs_bootstrap(self) -> bool:
-        """Whether some demos block can select ``bootstrap`` (the baseline then runs on train)."""
+    def needs_bootstrap(self, values: Mapping[str, Any] | None = None) -> bool:
+        """Whether some demos block can select ``bootstrap`` (the baseline then runs on
+        train) — with ``values``, whether one does for that architecture."""
+        if values is not None:
+            return any(select == "bootstrap" and count > 0 for count, select, _ in self.demo_settings(values))
         by_name = {p.name: p for p in self.params}
         for b in self.demos:
             ref = resolve(b.select, {n: n for n in by_name})

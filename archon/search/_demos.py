@@ -15,7 +15,8 @@ demonstrations, which ones and in what order are searched jointly with the archi
   over the labels, so the demonstrations cover them evenly (:func:`balanced`);
 - ``bootstrap``: like ``random``, but drawn from the train items the baseline answered
   correctly, each shown with the model's own answer (DSPy's BootstrapFewShot idea, on
-  archon's cache and budget: the baseline's train calls are reserved on the search ledger),
+  archon's cache and budget: the baseline's train pass is paid, on the search ledger, by
+  the first trial that draws bootstrapped demonstrations),
   balanced over labels in the same way; when fewer than ``count`` were answered right,
   labeled train items fill the rest (as BootstrapFewShot's ``max_labeled_demos`` do);
 - ``similar``: per input, the ``count`` train items most similar to it, the most similar

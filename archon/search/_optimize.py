@@ -252,9 +252,13 @@ async def aoptimize(
                     room = Spend()
                     if caps.any and len(test):
                         room = _kept_for_test(len(test), base.pipeline.plan.cost.calls, most, pq, caps)
-                    boot, why = await _bootstrap(
-                        study, base.pipeline, train, metric, ledger, room.kept_from(caps), pq, trial.number
-                    )
+                    try:
+                        boot, why = await _bootstrap(
+                            study, base.pipeline, train, metric, ledger, room.kept_from(caps), pq, trial.number
+                        )
+                    except BaseException:
+                        beat.close()
+                        raise
                     if boot is None:
                         ledger.settle(trial.number, Spend(), final=True)
                         rec = TrialRecord(trial.number, params, "stopped", reason=str(why))
@@ -448,9 +452,11 @@ def _check_room(space: SearchSpace, caps: Limits, spent: Spend, n_dev: int, n_te
     """Refuses, before the baseline's calls, a call budget whose rest (after ``spent``: a
     power ranking) cannot pay for one complete trial besides the fixed steps: the baseline
     on dev, the proposed instructions, one architecture — the cheaper of the baseline and
-    the space's defaults, the first trial — on the whole dev split (a trial's worst case is reserved before its calls, cached or
-    not), and the closing test re-score of the baseline and a winner. A search that would
-    stop before its first trial completes would pay for the baseline and end with nothing.
+    the space's defaults, the first trial — on the whole dev split (a trial's worst case is
+    reserved before its calls, cached or not), and the closing test re-score of the
+    baseline and a winner. A search that would stop before its first trial completes would
+    pay for the baseline and end with nothing; one that could not afford the test re-score
+    would end without a held-out score or a lift.
 
     Raises:
         ConfigurationError: the budget, what each step needs and the smallest that fits.

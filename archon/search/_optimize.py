@@ -247,11 +247,7 @@ async def aoptimize(
                 repeats = 0
                 if space.pool.bootstrapped is None and len(train) and space.needs_bootstrap(params):
                     # the first trial that draws bootstrapped demonstrations pays for them (once)
-                    leader = select_winner(records, base.dev_items or None)
-                    most = max(space.static_calls(params), space.static_calls(leader.params) if leader else 0.0)
-                    room = Spend()
-                    if caps.any and len(test):
-                        room = _kept_for_test(len(test), base.pipeline.plan.cost.calls, most, pq, caps)
+                    room = _room_for_test(space, records, base, space.static_calls(params), len(test), pq, caps)
                     try:
                         boot, why = await _bootstrap(
                             study, base.pipeline, train, metric, ledger, room.kept_from(caps), pq, trial.number
@@ -261,31 +257,24 @@ async def aoptimize(
                         raise
                     if boot is None:
                         ledger.settle(trial.number, Spend(), final=True)
-                        rec = TrialRecord(trial.number, params, "stopped", reason=str(why))
                         beat.close()
-                        _tell_pruned(study, trial, rec)
-                        records.append(rec)
+                        _not_run(study, trial, TrialRecord(trial.number, params, "stopped", reason=str(why)), records)
                         if on_trial:
-                            on_trial(rec, records, ledger.spent())
+                            on_trial(records[-1], records, ledger.spent())
                         continue
                     space = replace(space, pool=DemoPool(tuple(train.examples), boot))
                 try:
                     pipe = Pipeline(space.instantiate(values), ops=ops, limits=limits, client=client)
                     static_check(pipe.plan, pipe.limits, client)
                 except (SpecError, ConfigurationError) as exc:
-                    rec = TrialRecord(trial.number, params, "rejected", reason=str(exc).splitlines()[0])
                     beat.close()
-                    _tell_pruned(study, trial, rec)
-                    records.append(rec)
+                    reason = str(exc).splitlines()[0]
+                    _not_run(study, trial, TrialRecord(trial.number, params, "rejected", reason=reason), records)
                     if on_trial:
-                        on_trial(rec, records, ledger.spent())
+                        on_trial(records[-1], records, ledger.spent())
                     continue
                 history = rung_history(records, len(rungs))
-                kept = Spend()
-                if caps.any and len(test):  # room for the closing re-score of the baseline and the winner
-                    leader = select_winner(records, base.dev_items or None)
-                    most = max(pipe.plan.cost.calls, space.static_calls(leader.params) if leader else 0.0)
-                    kept = _kept_for_test(len(test), base.pipeline.plan.cost.calls, most, pq, caps)
+                kept = _room_for_test(space, records, base, pipe.plan.cost.calls, len(test), pq, caps)
                 try:
                     rec, out_of_budget = await run_trial(
                         pipe,
@@ -479,6 +468,26 @@ def _check_room(space: SearchSpace, caps: Limits, spent: Spend, n_dev: int, n_te
             f"least; raise budget.search.calls (--budget-calls {need} or more; a useful search needs several "
             "trials) or use fewer items"
         )
+
+
+def _not_run(study: Any, trial: Any, rec: TrialRecord, records: list[TrialRecord]) -> None:
+    """A trial that ends before its first call (rejected, or stopped by the budget): told
+    to optuna as pruned and added to ``records``."""
+    _tell_pruned(study, trial, rec)
+    records.append(rec)
+
+
+def _room_for_test(
+    space: SearchSpace, records: list[TrialRecord], base: Any, calls: float, n_test: int, pq: Any, caps: Limits
+) -> Spend:
+    """What a trial of ``calls`` per query must leave for the closing re-score of the
+    baseline and the winner on test (:func:`_kept_for_test`; nothing without a cap or a
+    test split)."""
+    if not (caps.any and n_test):
+        return Spend()
+    leader = select_winner(records, base.dev_items or None)
+    most = max(calls, space.static_calls(leader.params) if leader else 0.0)
+    return _kept_for_test(n_test, base.pipeline.plan.cost.calls, most, pq, caps)
 
 
 def _kept_for_test(n_test: int, base_calls: float, most_calls: float, pq: Any, caps: Limits) -> Spend:

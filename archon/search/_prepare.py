@@ -1,8 +1,8 @@
 """Before the first trial: the power ranking of an ``archon:`` space's models, the
 baseline (one greedy call with the user's prompt) scored on dev — and on train, when a
 trial first draws demonstrations bootstrapped from its correct answers — and the
-instructions a model proposes. Each is paid from the search budget once per study; a resumed search or a
-worker reads it back.
+instructions a model proposes. Each is paid from the search budget once per study; a
+resumed search or a worker reads it back.
 """
 
 from __future__ import annotations
@@ -170,7 +170,7 @@ async def _bootstrap(
     try:
         with ledger.tagged(row):
             res = await aevaluate(pipe, train, metric)
-        paid = paid + paid_spend(res.usage)
+        paid = paid_spend(res.usage)
     finally:
         ledger.settle(row, paid, final=False)  # the trial's own steps follow on the same row
     boot = tuple(

@@ -172,17 +172,10 @@ class SearchSpace:
         seed = int(resolve(block.seed, values))
         return render_block(block, self.pool, count, select, seed)
 
-    def needs_bootstrap(self, values: Mapping[str, Any] | None = None) -> bool:
-        """Whether some demos block can select ``bootstrap`` (the baseline then runs on
-        train) — with ``values``, whether one does for that architecture."""
-        if values is not None:
-            return any(select == "bootstrap" and count > 0 for count, select, _ in self.demo_settings(values))
-        by_name = {p.name: p for p in self.params}
-        for b in self.demos:
-            ref = resolve(b.select, {n: n for n in by_name})
-            if b.select == "bootstrap" or (ref in by_name and "bootstrap" in by_name[ref].choices):
-                return True
-        return False
+    def needs_bootstrap(self, values: Mapping[str, Any]) -> bool:
+        """Whether this architecture draws ``bootstrap`` demonstrations (the baseline's
+        train answers are then needed first)."""
+        return any(select == "bootstrap" and count > 0 for count, select, _ in self.demo_settings(values))
 
     def demo_settings(self, values: Mapping[str, Any]) -> list[tuple[int, str, int]]:
         """(count, select, seed) of each demos block for these values."""

@@ -8,6 +8,7 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from typing import Literal
@@ -90,6 +91,30 @@ def _surrogate(value: Any, field: str = "") -> tuple[str, str] | None:
         if hit := _surrogate(v, f"{field}.{k}" if field else str(k)):
             return hit
     return None
+
+
+def _summarised(problems: list[Problem], shown: int = 20) -> list[Problem]:
+    """One problem per kind (field, message, fix), the first row's, saying on how many more
+    rows it recurs — a wrong ``--input-field`` is one error, not one per row —, at most
+    ``shown`` kinds and a last line counting the rest."""
+    kinds: dict[tuple[str, str, str], list[Problem]] = {}
+    for q in problems:
+        kinds.setdefault((q.field, q.message, q.fix), []).append(q)
+    out = []
+    for same in kinds.values():
+        first = same[0]
+        if len(same) > 1:
+            lines = ", ".join(str(q.line) for q in same[1:4]) + (", ..." if len(same) > 4 else "")
+            rows = f"{len(same) - 1} more row{'s' if len(same) > 2 else ''}"
+            at = "lines" if len(same) > 2 else "line"
+            first = replace(first, message=f"{first.message} — the same on {rows} ({at} {lines})")
+        out.append(first)
+    if len(out) > shown:
+        rest = sum(len(v) for v in list(kinds.values())[shown:])
+        last = out[shown]
+        note = f"{rest} more problem{'s' if rest > 1 else ''} from here on"
+        out = [*out[:shown], replace(last, field="", message=note, fix="fix the ones above and run again")]
+    return out
 
 
 def load_file(
@@ -240,10 +265,8 @@ def load_file(
         if input_field in row:
             fields["input"] = row[input_field]
         examples.append(Example(len(examples), fields, gold))
-        if len(problems) >= 50:
-            break
     if problems:
-        raise DatasetError(problems)
+        raise DatasetError(_summarised(problems))
     if not examples:
         raise DatasetError(Problem(str(p), 1, 1, "", "the dataset has no rows", "add one example per line"))
     return Dataset(p.stem, tuple(examples), str(p))

@@ -39,3 +39,23 @@ def test_bad_rows_are_located(tmp_path: Path) -> None:
     assert f"{f}:2:1: answer: no field 'answer'" in text and "--answer-field" in text
     assert f"{f}:3:1: invalid JSON" in text
     assert f"{f}:4:1: input: no field 'input'" in text
+
+
+def test_a_problem_on_every_row_is_said_once_with_its_count(tmp_path: Path) -> None:
+    """A wrong field name fails every row: one error naming the first row and how many more,
+    not thousands of lines; distinct problems past twenty are counted on one last line."""
+    f = tmp_path / "d.jsonl"
+    f.write_text("".join(f'{{"word": "w{i}", "gold": "g{i}"}}\n' for i in range(5000)))
+    with pytest.raises(DatasetError) as info:
+        load_file(f)
+    lines = str(info.value).splitlines()
+    assert len(lines) == 1, lines[:3]
+    assert f"{f}:1:1: input: no field 'input' (fields: word, gold)" in lines[0]
+    assert "the same on 4999 more rows (lines 2, 3, 4, ...)" in lines[0] and "--input-field" in lines[0]
+    g = tmp_path / "e.jsonl"  # 30 different problems: 20 shown, a last line counts the other 10
+    g.write_text("".join(f'{{"k{i}": 1}}\n' for i in range(30)))
+    with pytest.raises(DatasetError) as info:
+        load_file(g)
+    lines = str(info.value).splitlines()
+    assert len(lines) == 21 and f"{g}:20:1: input: no field 'input' (fields: k19)" in lines[19]
+    assert f"{g}:21:1: 10 more problems from here on — fix the ones above and run again" in lines[20]

@@ -35,7 +35,7 @@ TASKS = ROOT / "data" / "tasks"
 def run_task(task: Path, model: str, work: Path, extra: list[str]) -> dict[str, object]:
     db = f"sqlite:///{work / (task.stem + '.db')}"
     cmd = [sys.executable, "-m", "archon", "optimize", "--dataset", str(task), "--model", model]
-    cmd += ["--db", db, "--results", str(work / "results"), "--json", *extra]
+    cmd += ["--db", db, "--results", str(work / "results"), "--json", *extra, *_fields(task)]
     t0 = time.perf_counter()
     out = subprocess.run(cmd, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - t0
@@ -43,6 +43,16 @@ def run_task(task: Path, model: str, work: Path, extra: list[str]) -> dict[str, 
         raise SystemExit(f"{task.stem}: archon optimize exited {out.returncode}: {out.stderr[-2000:]}")
     summary = json.loads(out.stdout.strip().splitlines()[-1])
     return {"task": task.stem, "wall_s": wall, **summary}
+
+
+def _fields(task: Path) -> list[str]:
+    """A file whose rows name their fields otherwise (``{"country": ..., "adjective": ...}``):
+    its first field is the input, its last the gold answer, as a user would pass them."""
+    first = json.loads(task.read_text(encoding="utf-8").splitlines()[0]) if task.suffix == ".jsonl" else {}
+    if not first or "input" in first:
+        return []
+    keys = list(first)
+    return ["--input-field", keys[0], "--answer-field", keys[-1]]
 
 
 def run_dspy(task: Path, work: Path, budget: int, pool: str = "train") -> dict[str, object]:
@@ -90,6 +100,7 @@ def run_dspy(task: Path, work: Path, budget: int, pool: str = "train") -> dict[s
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tasks", help="comma-separated task names (default: every file in data/tasks)")
+    ap.add_argument("--tasks-dir", type=Path, default=TASKS, help="where the task files are (default: data/tasks)")
     ap.add_argument("--model", default="local/gemma-3-270m")
     ap.add_argument("--budget-calls", type=int, help="per task (default: archon's task-first default)")
     ap.add_argument("--json", metavar="FILE", help="also write the rows here")
@@ -104,7 +115,7 @@ def main() -> None:
         "--keep", metavar="DIR", help="keep the databases and results here (for benchmarks/peers_optillm.py)"
     )
     args = ap.parse_args()
-    files = sorted(TASKS.glob("*.jsonl"))
+    files = sorted(args.tasks_dir.glob("*.jsonl"))
     if args.tasks:
         want = set(args.tasks.split(","))
         files = [f for f in files if f.stem in want]

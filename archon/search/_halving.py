@@ -4,6 +4,9 @@ rung's worst case reserved on the search's ledger before it is paid."""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from archon._pipeline import Pipeline
@@ -11,6 +14,7 @@ from archon.backends import Limits
 from archon.evaluate import Dataset
 from archon.evaluate import Metric
 from archon.evaluate import aevaluate
+from archon.evaluate import paired_bootstrap_ci
 from archon.search._baseline import item_scores
 from archon.search._ledger import Ledger
 from archon.search._ledger import Spend
@@ -61,11 +65,16 @@ async def run_trial(
     first: int = 0,
     promote: str = "interval",
     kept: Spend | None = None,
+    rivals: Sequence[Rival] = (),
 ) -> tuple[TrialRecord, bool]:
     """Successive halving for one trial: score it on growing nested subsets of the dev
     split; it goes on to the next rung only if the top of its 95 % interval reaches the
     score of the best ``keep`` share of the trials seen at that rung (always, for the first
-    three). Hyperband-style brackets: a trial of bracket ``first`` starts at that rung, so
+    three), and only if it is not surely worse than a rival no dearer — an architecture
+    already scored on the whole dev split (or the baseline) whose cost per query is at most
+    this trial's so far: the top of the paired 95 % interval of this trial's scores minus
+    the rival's, on the same rung items, must reach 0 (so a pruned trial is dominated, never
+    a Pareto point). Hyperband-style brackets: a trial of bracket ``first`` starts at that rung, so
     some trials are never stopped on the smallest, noisiest subsets. Each rung's worst case
     is reserved in the ledger first, and must fit with ``kept`` (what the closing test
     re-score needs) left over. Returns the record and whether the search budget stopped it."""
@@ -78,11 +87,15 @@ async def run_trial(
             scores.append(math.nan)
             continue
         k = max(1, math.ceil(frac * len(dev))) if i < len(rungs) - 1 else len(dev)
-        # the items below were scored at the last rung: cached
-        why = ledger.reserve(number, worst_case(pipe, pq, k - done), kept.kept_from(caps) if kept else caps)
+        # the items below were scored at the last rung: cached. Before the first rung, the
+        # whole trial's worst case: a trial that could not complete cannot win, so its
+        # first rungs would buy nothing
+        upto = len(dev) if i == first else k
+        why = ledger.reserve(number, worst_case(pipe, pq, upto - done), kept.kept_from(caps) if kept else caps)
         if why is not None:
             ledger.settle(number, paid, final=True)
-            reason = f"rung {i + 1} worst case would put the search at {why}"
+            what = f"the trial's worst case on all {len(dev)} dev items" if i == first else f"rung {i + 1} worst case"
+            reason = f"{what} would put the search at {why}"
             if kept and kept.calls and caps.calls is not None:
                 reason += f" (the budget of {caps.calls} calls less {kept.calls} kept for the test re-score)"
             return TrialRecord(number, params, "stopped", reason=reason, paid_calls=paid.calls), True
@@ -102,6 +115,26 @@ async def run_trial(
         done = k
         scores.append(result.score)
         if i < len(rungs) - 1:
+            behind = _behind(result, rivals)
+            if behind:
+                ledger.settle(number, paid, final=True)
+                reason = f"stopped at rung {i + 1} ({k} items): {result.score:.3f}, {behind}"
+                return (
+                    TrialRecord(
+                        number,
+                        params,
+                        "pruned",
+                        result.score,
+                        result.ci95,
+                        None,
+                        None,
+                        paid.calls,
+                        result.usage.cached_calls,
+                        reason,
+                        tuple(scores),
+                    ),
+                    False,
+                )
             seen = sorted(history[i], reverse=True)
             if len(seen) >= 3:
                 bar = seen[max(0, math.ceil(keep * len(seen)) - 1)]
@@ -150,6 +183,52 @@ async def run_trial(
         ),
         False,
     )
+
+
+@dataclass(frozen=True)
+class Rival:
+    """An architecture scored on the whole dev split: its name in reasons ("trial 3", "the
+    single call"), its cost per query (dollars when priced, else calls: a trial record's
+    ``cost``) and its score on each dev item by the item's index."""
+
+    name: str
+    cost: float
+    items: Mapping[int, float]
+
+
+def scored_rivals(
+    records: Sequence[TrialRecord], dev_ids: Sequence[int], baseline: Sequence[float] = ()
+) -> list[Rival]:
+    """The complete trials (and the baseline, at one call per query) as :class:`Rival`\ s;
+    ``dev_ids``: the dev items' indices, in the order of the records' item scores."""
+    ids = sorted(dev_ids)
+    out = [Rival("the single call", 1.0, dict(zip(ids, baseline, strict=True)))] if len(baseline) == len(ids) else []
+    for r in records:
+        if r.state == "complete" and r.cost is not None and len(r.item_scores) == len(ids):
+            out.append(Rival(f"trial {r.number}", r.cost, dict(zip(ids, r.item_scores, strict=True))))
+    return out
+
+
+def _behind(result: Any, rivals: Sequence[Rival]) -> str:
+    """Why this rung's result is surely worse than a rival no dearer, or ''."""
+    items = sorted(result.items, key=lambda i: i.index)
+    u = result.usage
+    n = max(1, len(items))
+    usd, calls = (u.cost_usd + u.cached_cost_usd) / n, (u.paid_calls + u.cached_calls) / n
+    cost = usd if usd > 0 else calls
+    mine = [float(i.score or 0.0) for i in items]
+    best: tuple[float, Rival, float] | None = None
+    for rival in rivals:
+        if rival.cost > cost + 1e-9 or any(i.index not in rival.items for i in items):
+            continue
+        theirs = [rival.items[i.index] for i in items]
+        d, _, hi = paired_bootstrap_ci(mine, theirs)
+        if hi < 0 and (best is None or d < best[0]):
+            best = (d, rival, hi)
+    if best is None:
+        return ""
+    d, rival, hi = best
+    return f"surely below {rival.name} (no dearer) on the same items: {d:+.3f}, paired interval top {hi:+.3f} < 0"
 
 
 def all_failed(result: Any) -> str:

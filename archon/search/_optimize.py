@@ -37,6 +37,7 @@ from archon.search._demos import DemoPool
 from archon.search._halving import paid_spend
 from archon.search._halving import run_trial
 from archon.search._halving import rung_history
+from archon.search._halving import scored_rivals
 from archon.search._halving import worst_case
 from archon.search._ledger import BASE_ROW
 from archon.search._ledger import PROPOSE_ROW
@@ -291,6 +292,7 @@ async def aoptimize(
                         first=trial.number % space.brackets,
                         promote=space.promote,
                         kept=kept,
+                        rivals=scored_rivals(records, [e.index for e in dev_order], base.dev_items),
                     )
                 finally:
                     beat.close()

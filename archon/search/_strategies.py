@@ -67,8 +67,16 @@ def _sampler(space: SearchSpace, trials: int = 0) -> Any:
 
 def _neighbours(p: Param, value: Any) -> list[Any]:
     if p.kind == "choice" and value in p.choices and all(_number(c) for c in p.choices):
-        at = list(p.choices).index(value)  # an ordered scale (counts, sizes): the nearest values first
-        return [c for _, c in sorted((abs(i - at), c) for i, c in enumerate(p.choices) if i != at)]
+        # an ordered scale (counts, sizes), searched as a line: the values next to this one
+        # (a climb goes on from whichever wins); from its default at an end of the scale,
+        # where a climb starts, the other end first — a bracket: a hand-picked ladder's far
+        # rung shows a trend clearly on few items, and single steps pay a trial a rung
+        at = list(p.choices).index(value)
+        out = [p.choices[i] for i in (at - 1, at + 1) if 0 <= i < len(p.choices)]
+        last = len(p.choices) - 1
+        if value == p.default and at in (0, last) and last > 1:
+            out.insert(0, p.choices[last - at])
+        return out
     if p.kind in ("bool", "choice", "subset"):
         return [v for v in p.grid() if v != value]
     if p.kind == "int":  # a line search along the coordinate: every value of a small range, nearest first

@@ -185,9 +185,20 @@ async def test_successive_halving_spends_less_for_the_same_trials(db_url: str, t
     assert pruned and all(t.rung_scores and "stopped at rung" in t.reason for t in pruned)
     import re
 
-    for t in pruned:  # the stated rule: stopped only when the interval's top is below the bar
+    space = parse_space(halving, str(SPACE))
+    by_number = {t.number: t for t in fast.trials}
+    rival_pruned = 0
+    for t in pruned:  # the stated rules: stopped only when the interval's top is below the bar ...
+        if m := re.search(r"surely below trial (\d+) \(no dearer\).*paired interval top (-[\d.]+) < 0", t.reason):
+            # ... or when surely worse, item for item, than a complete trial no dearer (dominated)
+            rival = by_number[int(m.group(1))]
+            assert rival.state == "complete" and rival.number < t.number and float(m.group(2)) < 0
+            assert rival.cost is not None and rival.cost <= space.static_calls(t.params) + 1e-9, t.reason
+            rival_pruned += 1
+            continue
         top, bar = map(float, re.search(r"interval top ([\d.]+) < ([\d.]+)", t.reason).groups())
         assert top < bar and t.ci95 is not None and abs(t.ci95[1] - top) < 1e-3, t.reason
+    assert rival_pruned  # this space has architectures clearly worse than cheaper ones
     kept = [t for t in fast.trials if t.state == "complete"]
     assert kept and max(t.score or 0 for t in kept) >= max(t.score or 0 for t in pruned)
     spent = lambda r: sum(t.paid_calls for t in r.trials)  # noqa: E731 - the trials only, not the test re-score
@@ -234,7 +245,9 @@ def test_greedy_tries_the_cheapest_neighbour_first_and_nearest_counts_first() ->
     from archon.search._strategies import _neighbours
 
     n = next(p for p in shots if p.name == "n")
-    assert _neighbours(n, 8) == [4, 12, 2, 1]  # along an ordered scale: the nearest first
+    assert _neighbours(n, 8) == [4, 12]  # along an ordered scale: the values next to it
+    assert _neighbours(n, 1) == [12, 2]  # from its default at an end: the other end first
+    assert _neighbours(n, 12) == [8]  # the far end only from the default, where a climb starts
 
 
 async def test_patience_stops_a_search_that_stopped_improving(db_url: str) -> None:
@@ -409,3 +422,36 @@ objectives: [score, cost]
     assert "Verifiers of the best architecture" in report and "passes 100% of wrong" in report
     summary = json.loads((tmp_path / "verified" / "summary.json").read_text())
     assert summary["best"]["verifiers"]["v"]["precision"] == v["precision"]
+
+
+def test_a_rung_stops_a_trial_only_when_a_rival_no_dearer_is_surely_better() -> None:
+    """The paired prune: on the rung's items, a trial surely below a complete trial (or the
+    single call) that costs no more per query stops — it is dominated; below a dearer one
+    it goes on (it may be a Pareto point), and so it does when the gap is within noise."""
+    from archon._typing import Usage
+    from archon.evaluate._eval import EvalResult
+    from archon.evaluate._eval import ItemScore
+    from archon.search._halving import _behind
+    from archon.search._halving import scored_rivals
+    from archon.search._records import TrialRecord
+
+    ids = list(range(100, 140))  # 40 dev items; the rung scored the first 20 of them
+
+    def rung(right: set[int], calls_per_item: int = 1) -> EvalResult:
+        items = tuple(ItemScore(i, {}, "x", "y", 1.0 if i in right else 0.0, None, Usage()) for i in ids[:20])
+        score = len(right) / 20
+        return EvalResult(
+            "dev", "exact", items, score, (0.0, 1.0), Usage(paid_calls=20 * calls_per_item), 1.0, None, {}
+        )
+
+    strong = tuple(1.0 if i < 130 else 0.0 for i in ids)  # 20 of the rung's 20 right, 30 of 40 in all
+    records = [TrialRecord(3, {}, "complete", 0.75, (0.6, 0.9), 1.0, 1.0, 40, 0, item_scores=strong)]
+    weak = rung(set(ids[:4]))  # 4 of 20: surely below trial 3 at the same cost
+    assert "surely below trial 3 (no dearer)" in _behind(weak, scored_rivals(records, ids))
+    dear = [TrialRecord(3, {}, "complete", 0.75, (0.6, 0.9), 3.0, 3.0, 120, 0, item_scores=strong)]
+    assert _behind(weak, scored_rivals(dear, ids)) == ""  # a cheaper architecture may be on the front
+    close = rung(set(ids[:17]))  # 17 of 20 against 20 of 20: within noise
+    assert _behind(close, scored_rivals(records, ids)) == ""
+    single = tuple(1.0 if i < 118 else 0.0 for i in ids)  # the single call got the rung's first 18
+    assert "surely below the single call" in _behind(weak, scored_rivals([], ids, single))
+    assert _behind(rung(set(ids[:4]), 3), scored_rivals([], ids, single)) != ""  # dearer than it, and worse

@@ -436,6 +436,35 @@ async def test_proposed_instructions_are_paid_from_the_budget_and_searched(db_ur
     assert again.paid_calls == result.paid_calls
 
 
+def test_greedy_brackets_a_ladder_then_steps_along_it(tmp_path: Path) -> None:
+    """From the start of a demonstration ladder the climb tries its far end first; from
+    there only the next rung, then the other parameters — not every rung of the ladder
+    before the pick is ever changed."""
+    from archon.search._strategies import _greedy_next
+
+    T = TrialRecord
+    data = _canary_data(tmp_path)
+    space = parse_space(CANARY_SPACE.replace("DATA", str(data)), str(tmp_path / "s.yaml"))
+    start = space.active({"n": 1, "use_rank": False, "shots": 0, "pick": "first"})
+    records = [T(0, start, "complete", 0.2, (0.1, 0.3), 1.0, 1.0, 10, 0)]
+    for k in (1, 2):  # a rank over one sample is as cheap: tried already here
+        records.append(T(k, space.active({**start, "use_rank": True, "k": k}), "complete", 0.1))
+    far = _greedy_next(space, records)
+    assert far == {**start, "shots": 40}  # not the nearest rung, 4
+    records.append(T(3, far, "complete", 0.5, (0.4, 0.6), 1.0, 1.0, 10, 0))  # the climb moves there
+    order = []
+    while (p := _greedy_next(space, records)) is not None and space.static_calls(p) == 1 and len(order) < 20:
+        order.append(p)
+        records.append(T(len(records), p, "complete", 0.1, (0.0, 0.2), 1.0, 1.0, 10, 0))
+    off_40 = [p for p in order if p["shots"] != 40]
+    assert off_40 == [{**far, "shots": 4}]  # the next rung once, not every rung
+    assert [(p["pick"], p["s"]) for p in order if p["pick"] == "random"] == [
+        ("random", 0),
+        ("random", 1),
+        ("random", 2),
+    ]
+
+
 def test_greedy_tries_every_value_of_a_parameter_its_move_wakes(tmp_path: Path) -> None:
     """A move that wakes a parameter (the seed once the pick is random) is tried with each of
     its values: a random draw's first seed says little about the pick."""

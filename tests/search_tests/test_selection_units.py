@@ -309,12 +309,14 @@ def test_a_later_bracket_starts_at_its_rung(tmp_path: Any) -> None:
     assert spent.calls == 10
 
 
-def test_a_rung_whose_worst_case_passes_the_search_budget_stops_the_trial(tmp_path: Any) -> None:
+def test_a_trial_whose_worst_case_passes_the_search_budget_is_not_started(tmp_path: Any) -> None:
+    """A trial that could not complete cannot win: its first rungs are not paid for (they
+    were, before: 5 of 6 calls spent, then stopped at rung 3)."""
     rec, stopped, spent = _trial(tmp_path, "1.0", [[], [], []], caps=(6, None, None))
-    assert stopped and rec.state == "stopped" and rec.paid_calls == 5 and spent.calls == 5
-    assert rec.reason == "rung 3 worst case would put the search at 10 calls > 6"
-    none, stopped0, _ = _trial(tmp_path, "1.0", [[], [], []], caps=(1, None, None), db="z.db")
-    assert stopped0 and none.paid_calls == 0 and none.reason.startswith("rung 1 worst case")
+    assert stopped and rec.state == "stopped" and rec.paid_calls == 0 and spent.calls == 0
+    assert rec.reason == "the trial's worst case on all 10 dev items would put the search at 10 calls > 6"
+    done, stopped10, spent10 = _trial(tmp_path, "1.0", [[], [], []], caps=(10, None, None), db="z.db")
+    assert not stopped10 and done.state == "complete" and spent10.calls == 10  # exactly fits: runs
 
 
 def test_every_item_failing_rejects_the_trial_instead_of_scoring_it_zero(tmp_path: Any) -> None:

@@ -199,8 +199,9 @@ class Rival:
 def scored_rivals(
     records: Sequence[TrialRecord], dev_ids: Sequence[int], baseline: Sequence[float] = ()
 ) -> list[Rival]:
-    """The complete trials (and the baseline, at one call per query) as :class:`Rival`\ s;
-    ``dev_ids``: the dev items' indices, in the order of the records' item scores."""
+    """The complete trials, and the baseline at one call per query, as rivals of the next
+    trial's rungs; ``dev_ids``: the dev items' indices (the records' item scores are in
+    their sorted order)."""
     ids = sorted(dev_ids)
     out = [Rival("the single call", 1.0, dict(zip(ids, baseline, strict=True)))] if len(baseline) == len(ids) else []
     for r in records:
@@ -222,6 +223,8 @@ def _behind(result: Any, rivals: Sequence[Rival]) -> str:
         if rival.cost > cost + 1e-9 or any(i.index not in rival.items for i in items):
             continue
         theirs = [rival.items[i.index] for i in items]
+        if sum(theirs) <= sum(mine):  # not ahead here: the interval cannot lie below 0
+            continue
         d, _, hi = paired_bootstrap_ci(mine, theirs)
         if hi < 0 and (best is None or d < best[0]):
             best = (d, rival, hi)

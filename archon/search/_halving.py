@@ -116,49 +116,19 @@ async def run_trial(
         scores.append(result.score)
         if i < len(rungs) - 1:
             behind = _behind(result, rivals)
-            if behind:
-                ledger.settle(number, paid, final=True)
-                reason = f"stopped at rung {i + 1} ({k} items): {result.score:.3f}, {behind}"
-                return (
-                    TrialRecord(
-                        number,
-                        params,
-                        "pruned",
-                        result.score,
-                        result.ci95,
-                        None,
-                        None,
-                        paid.calls,
-                        result.usage.cached_calls,
-                        reason,
-                        tuple(scores),
-                    ),
-                    False,
-                )
+            why_pruned = f", {behind}" if behind else ""
             seen = sorted(history[i], reverse=True)
-            if len(seen) >= 3:
+            if not behind and len(seen) >= 3:
                 bar = seen[max(0, math.ceil(keep * len(seen)) - 1)]
                 top = result.ci95[1] if promote == "interval" else result.score
                 if top < bar:
-                    ledger.settle(number, paid, final=True)
-                    return (
-                        TrialRecord(
-                            number,
-                            params,
-                            "pruned",
-                            result.score,
-                            result.ci95,
-                            None,
-                            None,
-                            paid.calls,
-                            result.usage.cached_calls,
-                            f"stopped at rung {i + 1} ({k} items): {result.score:.3f}"
-                            + (f", interval top {result.ci95[1]:.3f}" if promote == "interval" else "")
-                            + f" < {bar:.3f}",
-                            tuple(scores),
-                        ),
-                        False,
-                    )
+                    interval = f", interval top {result.ci95[1]:.3f}" if promote == "interval" else ""
+                    why_pruned = f"{interval} < {bar:.3f}"
+            if why_pruned:
+                ledger.settle(number, paid, final=True)
+                reason = f"stopped at rung {i + 1} ({k} items): {result.score:.3f}{why_pruned}"
+                pruned = (result.score, result.ci95, None, None, paid.calls, result.usage.cached_calls, reason)
+                return TrialRecord(number, params, "pruned", *pruned, tuple(scores)), False
     assert result is not None
     u = result.usage
     n = max(1, len(dev))

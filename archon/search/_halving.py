@@ -74,7 +74,8 @@ async def run_trial(
     already scored on the whole dev split (or the baseline) whose cost per query is at most
     this trial's so far: the top of the paired 95 % interval of this trial's scores minus
     the rival's, on the same rung items, must reach 0 (so a pruned trial is dominated, never
-    a Pareto point). Hyperband-style brackets: a trial of bracket ``first`` starts at that rung, so
+    a Pareto point); when no other trial of its cost would fit the budget once this one is
+    finished, not below such a rival on the rung's items at all. Hyperband-style brackets: a trial of bracket ``first`` starts at that rung, so
     some trials are never stopped on the smallest, noisiest subsets. Each rung's worst case
     is reserved in the ledger first, and must fit with ``kept`` (what the closing test
     re-score needs) left over. Returns the record and whether the search budget stopped it."""
@@ -91,7 +92,8 @@ async def run_trial(
         # whole trial's worst case: a trial that could not complete cannot win, so its
         # first rungs would buy nothing
         upto = len(dev) if i == first else k
-        why = ledger.reserve(number, worst_case(pipe, pq, upto - done), kept.kept_from(caps) if kept else caps)
+        limit = kept.kept_from(caps) if kept else caps
+        why = ledger.reserve(number, worst_case(pipe, pq, upto - done), limit)
         if why is not None:
             ledger.settle(number, paid, final=True)
             what = f"the trial's worst case on all {len(dev)} dev items" if i == first else f"rung {i + 1} worst case"
@@ -116,6 +118,13 @@ async def run_trial(
         scores.append(result.score)
         if i < len(rungs) - 1:
             behind = _behind(result, rivals)
+            finish = worst_case(pipe, pq, len(dev) - k) + worst_case(pipe, pq, len(dev))
+            if not behind and (ledger.spent() + finish).over(limit) is not None:
+                # the budget's last trial: once it is finished, no other of its cost fits.
+                # Finishing one already behind a rival no dearer would most likely leave the
+                # winner as it is and spend what a more promising last trial needs, so behind
+                # at all stops it
+                behind = _behind(result, rivals, surely=False)
             why_pruned = f", {behind}" if behind else ""
             seen = sorted(history[i], reverse=True)
             if not behind and len(seen) >= 3:
@@ -180,8 +189,9 @@ def scored_rivals(
     return out
 
 
-def _behind(result: Any, rivals: Sequence[Rival]) -> str:
-    """Why this rung's result is surely worse than a rival no dearer, or ''."""
+def _behind(result: Any, rivals: Sequence[Rival], surely: bool = True) -> str:
+    """Why this rung's result is surely worse than a rival no dearer, or ''; with ``surely``
+    false, why it is below one on the rung's items at all (the largest gap)."""
     items = sorted(result.items, key=lambda i: i.index)
     u = result.usage
     n = max(1, len(items))
@@ -195,12 +205,19 @@ def _behind(result: Any, rivals: Sequence[Rival]) -> str:
         theirs = [rival.items[i.index] for i in items]
         if sum(theirs) <= sum(mine):  # not ahead here: the interval cannot lie below 0
             continue
+        if not surely:
+            d = (sum(mine) - sum(theirs)) / n
+            if best is None or d < best[0]:
+                best = (d, rival, d)
+            continue
         d, _, hi = paired_bootstrap_ci(mine, theirs)
         if hi < 0 and (best is None or d < best[0]):
             best = (d, rival, hi)
     if best is None:
         return ""
     d, rival, hi = best
+    if not surely:
+        return f"below {rival.name} (no dearer) on the same items ({d:+.3f}) with budget left for no other trial after this one"
     return f"surely below {rival.name} (no dearer) on the same items: {d:+.3f}, paired interval top {hi:+.3f} < 0"
 
 

@@ -212,6 +212,7 @@ def _trial(
     n: int = 10,
     price: str = "",
     node: str = "",
+    rivals: tuple[Any, ...] = (),
 ) -> tuple[TrialRecord, bool, Any]:
     """One trial through run_trial; returns its record, whether the budget stopped it, and
     the ledger's spend. Every path must leave the trial's ledger row closed at what it paid."""
@@ -252,6 +253,7 @@ def _trial(
                 7,
                 first=first,
                 promote=promote,
+                rivals=rivals,
             )
         )
         rows, spent = ledger.rows(), ledger.spent()
@@ -317,6 +319,30 @@ def test_a_trial_whose_worst_case_passes_the_search_budget_is_not_started(tmp_pa
     assert rec.reason == "the trial's worst case on all 10 dev items would put the search at 10 calls > 6"
     done, stopped10, spent10 = _trial(tmp_path, "1.0", [[], [], []], caps=(10, None, None), db="z.db")
     assert not stopped10 and done.state == "complete" and spent10.calls == 10  # exactly fits: runs
+
+
+def test_the_budgets_last_trial_stops_when_behind_a_rival_no_dearer_at_all(tmp_path: Any) -> None:
+    """When no other trial of its cost would fit after this one, a trial behind a rival no
+    dearer on its first rung's items stops there, though not surely worse: finishing it would
+    most likely leave the winner as it is. With room for another trial it goes on."""
+    from archon.search._halving import Rival
+
+    one_ahead = Rival("trial 3", 1.0, {i: 1.0 if i < 2 else 0.0 for i in range(10)})  # 2 of rung 1's 5
+    free = ", price_per_1k: 0"  # cost in calls per query, as the rival's
+    args: dict[str, Any] = {"rungs": (0.5, 1.0), "price": free, "rivals": (one_ahead,)}
+    roomy, stopped, spent = _trial(tmp_path, "0.0", [[], []], caps=(20, None, None), **args)
+    assert not stopped and roomy.state == "complete" and spent.calls == 10  # 1 of 5 vs 2 of 5: noise
+    last, stopped, spent = _trial(tmp_path, "0.0", [[], []], caps=(19, None, None), db="l.db", **args)
+    assert not stopped and last.state == "pruned" and last.paid_calls == 5 and spent.calls == 5
+    assert last.reason == (
+        "stopped at rung 1 (5 items): 0.200, below trial 3 (no dearer) on the same items (-0.200) "
+        "with budget left for no other trial after this one"
+    )
+    dear = (Rival("trial 3", 2.0, one_ahead.items),)  # a cheaper trial below a dearer one may be on the front
+    kept, _, _ = _trial(tmp_path, "0.0", [[], []], caps=(19, None, None), db="d.db", **{**args, "rivals": dear})
+    assert kept.state == "complete"
+    level, _, _ = _trial(tmp_path, "0.0", [[], []], caps=(19, None, None), db="e.db", **{**args, "rivals": ()})
+    assert level.state == "complete"
 
 
 def test_every_item_failing_rejects_the_trial_instead_of_scoring_it_zero(tmp_path: Any) -> None:

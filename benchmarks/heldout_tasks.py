@@ -1,10 +1,12 @@
 """Held-out task sets for checking that a compiled winner beats one call on tasks archon's
 defaults were never tuned on: written on 2026-12-07, after the search code they check
 was fixed, and run once each. Facts of common knowledge; written for archon; licence the
-same as archon's. (Earlier stops' held-out sets — comparatives, continents, number words,
+same as archon's. The next stop added feminines (king → queen), nouns (decide →
+decision) and romans (1–130 → I–CXXX), written before any run on them and run once
+(``NAME ...`` after OUT_DIR writes only those). (Earlier stops' held-out sets — comparatives, continents, number words,
 addition, sentiment — were written the same way and are reported in the README.)
 
-Run: .venv/bin/python benchmarks/heldout_tasks.py OUT_DIR, then for each file
+Run: .venv/bin/python benchmarks/heldout_tasks.py OUT_DIR [NAME ...], then for each file
 .venv/bin/archon optimize --dataset OUT_DIR/NAME.jsonl --model local/gemma-3-270m --json
 (or benchmarks/quality_lift.py --tasks-dir OUT_DIR).
 """
@@ -69,6 +71,61 @@ Nicaragua cordoba|Haiti gourde|Zambia kwacha|Malawi kwacha|Botswana pula|Angola 
 Laos kip|Myanmar kyat|Sri Lanka rupee|Afghanistan afghani|Albania lek|Croatia euro|Cyprus euro|Malta euro"""
 
 
+# written on the next stop (2026-12-07, session 26), before any run on them:
+# male -> female counterpart (nouns of people and animals)
+FEMININES = """king queen|prince princess|actor actress|waiter waitress|host hostess|god goddess|emperor empress
+duke duchess|lion lioness|tiger tigress|heir heiress|steward stewardess|master mistress|count countess
+father mother|brother sister|son daughter|uncle aunt|nephew niece|husband wife|boy girl|man woman|gentleman lady
+sir madam|monk nun|groom bride|bridegroom bride|widower widow|grandfather grandmother|grandson granddaughter
+stepfather stepmother|stepson stepdaughter|landlord landlady|headmaster headmistress|policeman policewoman
+chairman chairwoman|businessman businesswoman|sportsman sportswoman|salesman saleswoman|spokesman spokeswoman
+fireman firewoman|postman postwoman|schoolboy schoolgirl|boyfriend girlfriend|godfather godmother|fiance fiancee
+hero heroine|bull cow|rooster hen|cock hen|stallion mare|ram ewe|buck doe|boar sow|gander goose|drake duck
+fox vixen|dog bitch|colt filly|bachelor spinster|wizard witch|lad lass|sultan sultana|tsar tsarina|czar czarina
+baron baroness|marquis marchioness|viscount viscountess|shepherd shepherdess|patron patroness|poet poetess
+priest priestess|abbot abbess|author authoress|manager manageress|usher usherette|murderer murderess
+conductor conductress|instructor instructress|mister missus|daddy mummy|dad mum|papa mama|grandpa grandma
+brother-in-law sister-in-law|father-in-law mother-in-law|son-in-law daughter-in-law|masseur masseuse
+comedian comedienne|peacock peahen|billy-goat nanny-goat|he-goat she-goat
+tomcat queen|manservant maidservant|milkman milkmaid|nobleman noblewoman|countryman countrywoman|horseman horsewoman"""
+
+# verb -> its noun (nominalization: -tion, -ment, -ance, -al, -ure and irregulars)
+NOUNS = """decide decision|educate education|inform information|create creation|explain explanation|invite invitation
+describe description|admit admission|permit permission|discuss discussion|agree agreement|develop development
+move movement|pay payment|govern government|improve improvement|manage management|enjoy enjoyment|argue argument
+accept acceptance|appear appearance|perform performance|assist assistance|avoid avoidance|guide guidance
+arrive arrival|approve approval|refuse refusal|propose proposal|deny denial|survive survival|remove removal
+fail failure|please pleasure|depart departure|mix mixture|close closure|press pressure|sign signature
+choose choice|lose loss|die death|grow growth|succeed success|think thought|see sight|fly flight|give gift
+believe belief|prove proof|live life|sell sale|serve service|speak speech|bear birth|weigh weight|know knowledge
+marry marriage|carry carriage|pass passage|store storage|leak leakage|break breakage|deliver delivery
+discover discovery|recover recovery|injure injury|flatter flattery|rob robbery|bake bakery|bribe bribery
+attend attendance|exist existence|differ difference|prefer preference|refer reference|depend dependence
+collide collision|divide division|decide decision|conclude conclusion|include inclusion|exclude exclusion
+invade invasion|explode explosion|erode erosion|persuade persuasion|extend extension|expand expansion
+revise revision|supervise supervision|confuse confusion|produce production|reduce reduction|introduce introduction
+destroy destruction|describe description|satisfy satisfaction|react reaction|protect protection|collect collection
+elect election|correct correction|connect connection|select selection|inspect inspection|direct direction
+occur occurrence|resist resistance|insure insurance|ignore ignorance|tolerate tolerance|enter entrance
+analyze analysis|emphasize emphasis|hate hatred|laugh laughter|behave behavior|bury burial|try trial"""
+
+
+def roman(n: int) -> str:
+    """1..3999 as a Roman numeral (standard subtractive form)."""
+    out = ""
+    for value, digits in (
+        (1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"),
+        (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I"),
+    ):  # fmt: skip
+        while n >= value:
+            out += digits
+            n -= value
+    return out
+
+
+ROMANS = "|".join(f"{n} {roman(n)}" for n in range(1, 131))
+
+
 def pairs(text: str) -> list[tuple[str, str]]:
     out: dict[str, str] = {}
     for item in text.replace("\n", "|").split("|"):
@@ -78,14 +135,20 @@ def pairs(text: str) -> list[tuple[str, str]]:
     return list(out.items())
 
 
-def write(out: Path) -> list[Path]:
+def write(out: Path, names: list[str] | None = None) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     files = []
+    only = set(names or ())
     for name, text, field, answer in (
         ("demonyms", DEMONYMS, "country", "adjective"),
         ("adverbs", ADVERBS, "adjective", "adverb"),
         ("currencies", CURRENCIES, "country", "currency"),
+        ("feminines", FEMININES, "male", "female"),
+        ("nouns", NOUNS, "verb", "noun"),
+        ("romans", ROMANS, "number", "roman"),
     ):
+        if only and name not in only:
+            continue
         rows = [{field: k, answer: v} for k, v in pairs(text)]
         random.Random(name).shuffle(rows)
         path = out / f"{name}.jsonl"
@@ -96,4 +159,4 @@ def write(out: Path) -> list[Path]:
 
 
 if __name__ == "__main__":
-    write(Path(sys.argv[1] if len(sys.argv) > 1 else "heldout"))
+    write(Path(sys.argv[1] if len(sys.argv) > 1 else "heldout"), sys.argv[2:])

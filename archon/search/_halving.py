@@ -40,6 +40,15 @@ def worst_case(pipe: Pipeline, pq: Any, items: int) -> Spend:
     )
 
 
+def per_query(u: Any, items: int) -> tuple[float, float]:
+    """An evaluation's cost per query — dollars when priced, else calls; paid and cached
+    alike — and its calls per query."""
+    n = max(1, items)
+    calls = (u.paid_calls + u.cached_calls) / n
+    usd = (u.cost_usd + u.cached_cost_usd) / n
+    return (usd if usd > 0 else calls), calls
+
+
 def paid_spend(u: Any) -> Spend:
     """What an evaluation spent: its paid calls, and its cancelled ones at their worst case
     (a hosted API may bill a call abandoned in flight)."""
@@ -140,10 +149,7 @@ async def run_trial(
                 return TrialRecord(number, params, "pruned", *pruned, tuple(scores)), False
     assert result is not None
     u = result.usage
-    n = max(1, len(dev))
-    calls_pq = (u.paid_calls + u.cached_calls) / n
-    usd_pq = (u.cost_usd + u.cached_cost_usd) / n
-    cost = usd_pq if usd_pq > 0 else calls_pq
+    cost, calls_pq = per_query(u, len(dev))
     return (
         TrialRecord(
             number,
@@ -193,10 +199,8 @@ def _behind(result: Any, rivals: Sequence[Rival], surely: bool = True) -> str:
     """Why this rung's result is surely worse than a rival no dearer, or ''; with ``surely``
     false, why it is below one on the rung's items at all (the largest gap)."""
     items = sorted(result.items, key=lambda i: i.index)
-    u = result.usage
     n = max(1, len(items))
-    usd, calls = (u.cost_usd + u.cached_cost_usd) / n, (u.paid_calls + u.cached_calls) / n
-    cost = usd if usd > 0 else calls
+    cost, _ = per_query(result.usage, len(items))
     mine = [float(i.score or 0.0) for i in items]
     best: tuple[float, Rival, float] | None = None
     for rival in rivals:

@@ -40,6 +40,14 @@ def worst_case(pipe: Pipeline, pq: Any, items: int) -> Spend:
     )
 
 
+def _last_trial(ledger: Ledger, limit: Limits, rest: Spend, another: Spend) -> bool:
+    """Whether, once this trial's ``rest`` is paid, ``another`` trial would not fit
+    ``limit`` (no ledger read when nothing is capped)."""
+    if limit.calls is None and limit.tokens is None and limit.usd is None:
+        return False
+    return (ledger.spent() + rest + another).over(limit) is not None
+
+
 def per_query(u: Any, items: int) -> tuple[float, float]:
     """An evaluation's cost per query — dollars when priced, else calls; paid and cached
     alike — and its calls per query."""
@@ -84,8 +92,9 @@ async def run_trial(
     this trial's so far: the top of the paired 95 % interval of this trial's scores minus
     the rival's, on the same rung items, must reach 0 (so a pruned trial is dominated, never
     a Pareto point); when no other trial of its cost would fit the budget once this one is
-    finished, not below such a rival on the rung's items at all. Hyperband-style brackets: a trial of bracket ``first`` starts at that rung, so
-    some trials are never stopped on the smallest, noisiest subsets. Each rung's worst case
+    finished, not below such a rival on the rung's items at all. Hyperband-style brackets:
+    a trial of bracket ``first`` starts at that rung, so some trials are never stopped on
+    the smallest, noisiest subsets. Each rung's worst case
     is reserved in the ledger first, and must fit with ``kept`` (what the closing test
     re-score needs) left over. Returns the record and whether the search budget stopped it."""
     paid = Spend()
@@ -127,8 +136,9 @@ async def run_trial(
         scores.append(result.score)
         if i < len(rungs) - 1:
             behind = _behind(result, rivals)
-            finish = worst_case(pipe, pq, len(dev) - k) + worst_case(pipe, pq, len(dev))
-            if not behind and (ledger.spent() + finish).over(limit) is not None:
+            if not behind and _last_trial(
+                ledger, limit, worst_case(pipe, pq, len(dev) - k), worst_case(pipe, pq, len(dev))
+            ):
                 # the budget's last trial: once it is finished, no other of its cost fits.
                 # Finishing one already behind a rival no dearer would most likely leave the
                 # winner as it is and spend what a more promising last trial needs, so behind

@@ -42,10 +42,14 @@ def _optimize(*args: str, env: dict[str, str] | None = None, timeout: int = 300)
 
 
 def _running(study_name: str, url: str) -> list[optuna.trial.FrozenTrial] | None:
-    """The study's RUNNING trials; None while the study does not exist yet."""
+    """The study's RUNNING trials; None while the study does not exist yet (or its
+    database is being created: this poll can race the leader's schema set-up)."""
+    from sqlalchemy.exc import IntegrityError
+    from sqlalchemy.exc import OperationalError
+
     try:
         study = optuna.load_study(study_name=study_name, storage=url)
-    except KeyError:
+    except (KeyError, IntegrityError, OperationalError):
         return None
     return [t for t in study.trials if t.state == optuna.trial.TrialState.RUNNING]
 

@@ -192,14 +192,13 @@ class Rival:
 
 
 def scored_rivals(
-    records: Sequence[TrialRecord], dev_ids: Sequence[int], baseline: Mapping[int, float] | None = None
+    records: Sequence[TrialRecord], dev_ids: Sequence[int], baseline: Sequence[float] = ()
 ) -> list[Rival]:
     """The complete trials, and the baseline at one call per query, as rivals of the next
     trial's rungs; ``dev_ids``: the dev items' indices (the records' item scores are in
-    their sorted order); ``baseline``: its scores by item index (a rung it was not scored
-    on does not compare with it)."""
+    their sorted order)."""
     ids = sorted(dev_ids)
-    out = [Rival("the single call", 1.0, dict(baseline))] if baseline else []
+    out = [Rival("the single call", 1.0, dict(zip(ids, baseline, strict=True)))] if len(baseline) == len(ids) else []
     for r in records:
         if r.state == "complete" and r.cost is not None and len(r.item_scores) == len(ids):
             out.append(Rival(f"trial {r.number}", r.cost, dict(zip(ids, r.item_scores, strict=True))))

@@ -178,16 +178,15 @@ class Ledger:
         ).one()
         return Spend(int(row[0]), int(row[1]), float(row[2] or 0.0))
 
-    def settle(self, trial: int, paid: Spend, *, final: bool, keep: Spend | None = None) -> None:
+    def settle(self, trial: int, paid: Spend, *, final: bool) -> None:
         """Replaces the trial's reservation by what it has paid so far: ``paid`` as this
         process counted it, or what the row's tagged calls say if that is more (calls a
         killed process paid for the same row before a resume; calls that never got an
-        answer, at their worst case) — plus ``keep``, still reserved for the row's next
-        step (in the same transaction: no other worker can take it meanwhile)."""
+        answer, at their worst case)."""
 
         def work(conn: Connection) -> None:
             t = self._tagged(conn, trial)
-            now = Spend(max(paid.calls, t.calls), max(paid.tokens, t.tokens), max(paid.usd, t.usd)) + (keep or Spend())
+            now = Spend(max(paid.calls, t.calls), max(paid.tokens, t.tokens), max(paid.usd, t.usd))
             conn.execute(
                 update(_T)
                 .where(_T.c.study == self.study, _T.c.trial == trial)

@@ -46,7 +46,6 @@ from archon.search._ledger import TEST_ROW
 from archon.search._ledger import Ledger
 from archon.search._ledger import Spend
 from archon.search._prepare import _baseline
-from archon.search._prepare import _baseline_rest
 from archon.search._prepare import _bootstrap
 from archon.search._prepare import _proposals
 from archon.search._prepare import _ranked
@@ -157,16 +156,12 @@ async def aoptimize(
             limits=limits,
             client=client,
         )
-        fresh = "baseline" not in study.user_attrs and not study.get_trials(deepcopy=False)
-        if role == "main" and fresh:  # a fresh study: nothing paid yet
+        if role == "main" and "baseline" not in study.user_attrs:  # a fresh study: nothing paid yet
             _check_room(space, caps, ledger.spent(), len(dev), len(test), baseline_pipe.plan.cost.calls)
-        # the baseline on the first rung's items now (what trials are compared with it on);
-        # the rest of its dev pass stays reserved and is paid when the winner is picked
-        first = math.ceil(rungs[0] * len(dev)) if len(rungs) > 1 else None
-        base = await _baseline(space, study, baseline_pipe, train, dev_order, metric, ledger, caps, pq, role, first)
+        base = await _baseline(space, study, baseline_pipe, train, dev_order, metric, ledger, caps, pq, role)
         if role == "main":
             study.set_user_attr("baseline_pipeline", baseline_yaml)
-            if on_baseline is not None and base.whole:
+            if on_baseline is not None:
                 on_baseline(base.dev_score, base.dev_ci95)
         space = replace(space, pool=DemoPool(tuple(train.examples), base.bootstrapped))
         space = replace(space, proposed=await _proposals(space, study, train, client, limits, ledger, caps, pq, role))
@@ -297,7 +292,7 @@ async def aoptimize(
                         first=trial.number % space.brackets,
                         promote=space.promote,
                         kept=kept,
-                        rivals=scored_rivals(records, [e.index for e in dev_order], base.by_item()),
+                        rivals=scored_rivals(records, [e.index for e in dev_order], base.dev_items),
                     )
                 finally:
                     beat.close()
@@ -341,10 +336,6 @@ async def aoptimize(
             if not any(t.state == optuna.trial.TrialState.WAITING for t in study.get_trials(deepcopy=False)):
                 break
         records = _records(study)
-        if role == "main" and not base.whole:  # the rest of the baseline's dev pass, kept reserved for it
-            base = await _baseline_rest(study, base, dev_order, metric, ledger)
-            if on_baseline is not None:
-                on_baseline(base.dev_score, base.dev_ci95)
         best = select_winner(records, base.dev_items or None)
         front = pareto_front(records)
         test_score = None
@@ -496,7 +487,7 @@ def _room_for_test(
     test split)."""
     if not (caps.any and n_test):
         return Spend()
-    leader = select_winner(records, base.dev_items if base.whole else None)
+    leader = select_winner(records, base.dev_items or None)
     most = max(calls, space.static_calls(leader.params) if leader else 0.0)
     return _kept_for_test(n_test, base.pipeline.plan.cost.calls, most, pq, caps)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from dataclasses import replace
 from typing import Any
 
 from archon._pipeline import Pipeline
@@ -68,8 +67,7 @@ async def _ranked(
 
 @dataclass(frozen=True)
 class BaselineRun:
-    """The baseline's per-item dev scores (``scored``: those items' indices, ascending; every
-    dev item once its dev pass is whole) and, where demonstrations are bootstrapped, the
+    """The baseline's per-item dev scores and, where demonstrations are bootstrapped, the
     train items it answered correctly with its answers."""
 
     pipeline: Pipeline
@@ -77,12 +75,6 @@ class BaselineRun:
     bootstrapped: tuple[tuple[Example, str], ...] | None
     dev_score: float
     dev_ci95: tuple[float, float]
-    scored: tuple[int, ...] = ()
-    whole: bool = True
-
-    def by_item(self) -> dict[int, float]:
-        """The scored dev items' scores by item index."""
-        return dict(zip(self.scored, self.dev_items, strict=False))
 
 
 async def _baseline(
@@ -96,22 +88,16 @@ async def _baseline(
     caps: Limits,
     pq: Any,
     role: str,
-    first: int | None = None,
 ) -> BaselineRun:
     """Scores the baseline on dev once per study, paid from the search budget; a resumed
     search or a worker reads it back (a worker does not wait for it: it needs it only to
-    pick the winner, which the leader does). ``first``: score only the first ``first``
-    items of ``dev`` (in its order: a search's first rung) now, and keep the rest of the
-    dev pass's worst case reserved — the trials compare with the baseline only on their
-    first rung's items, and :func:`_baseline_rest` pays the rest when the winner is picked,
-    so no call is spent on it before a trial needs it. Demonstrations bootstrapped from
-    its train answers are scored later, by :func:`_bootstrap`, when a trial first needs
-    them — or read back here from a study that has them."""
+    pick the winner, which the leader does). Demonstrations bootstrapped from its train
+    answers are scored later, by :func:`_bootstrap`, when a trial first needs them — or
+    read back here from a study that has them."""
     by_index = {e.index: e for e in train.examples}
     saved = study.user_attrs.get("baseline")
     if saved is None and role != "main":
-        return BaselineRun(pipe, (), _saved_bootstrap(study, by_index), 0.0, (0.0, 0.0), whole=False)
-    ids = tuple(sorted(e.index for e in dev))
+        return BaselineRun(pipe, (), _saved_bootstrap(study, by_index), 0.0, (0.0, 0.0))
     if saved is not None:
         dev_items = tuple(float(x) for x in saved["dev_items"])
         return BaselineRun(
@@ -120,7 +106,6 @@ async def _baseline(
             _saved_bootstrap(study, by_index),
             sum(dev_items) / max(1, len(dev_items)),
             bootstrap_ci(dev_items),
-            ids,
         )
     items = len(dev)
     why = ledger.reserve(BASE_ROW, worst_case(pipe, pq, items), caps)
@@ -129,47 +114,19 @@ async def _baseline(
             f"scoring the baseline (one greedy call on {items} items) does not fit the search budget: {why} — "
             "raise budget.search or shrink the dataset"
         )
-    part = dev[:first] if first is not None and 0 < first < items else dev
-    rest = worst_case(pipe, pq, items - len(part))  # kept reserved for _baseline_rest
-    run = await _score_baseline(pipe, part, metric, ledger, rest if len(part) < items else None)
-    if len(part) < items:
-        scored = tuple(sorted(e.index for e in part))
-        return BaselineRun(pipe, item_scores(run), None, run.score, run.ci95, scored, whole=False)
-    dev_items = item_scores(run)
-    study.set_user_attr("baseline", {"dev_items": list(dev_items)})
-    return BaselineRun(pipe, dev_items, _saved_bootstrap(study, by_index), run.score, run.ci95, ids)
-
-
-async def _baseline_rest(
-    study: Any, base: BaselineRun, dev: list[Example], metric: Metric, ledger: Ledger
-) -> BaselineRun:
-    """The baseline's whole dev pass, its first items read from the cache: paid from what
-    :func:`_baseline` kept reserved for it."""
-    run = await _score_baseline(base.pipeline, dev, metric, ledger, None)
-    dev_items = item_scores(run)
-    study.set_user_attr("baseline", {"dev_items": list(dev_items)})
-    ids = tuple(sorted(e.index for e in dev))
-    return replace(base, dev_items=dev_items, dev_score=run.score, dev_ci95=run.ci95, scored=ids, whole=True)
-
-
-async def _score_baseline(
-    pipe: Pipeline, dev: list[Example], metric: Metric, ledger: Ledger, rest: Spend | None
-) -> Any:
-    """One evaluation of the baseline on ``dev``, tagged with its ledger row; the row is
-    settled to what it paid, with ``rest`` still reserved when the dev pass is not whole
-    (a resumed search's row counts its earlier calls once: settle reads its tags)."""
     paid = Spend()
     try:
         with ledger.tagged(BASE_ROW):
             res = await aevaluate(pipe, Dataset("dev", tuple(dev)), metric)
         paid = paid + paid_spend(res.usage)
     finally:
-        ledger.settle(BASE_ROW, paid, final=rest is None, keep=rest)
+        ledger.settle(BASE_ROW, paid, final=True)
     failed = all_failed(res)
     if failed:
-        ledger.settle(BASE_ROW, paid, final=True)
-        raise ArchonError(f"the baseline (one greedy call) failed on every one of {len(dev)} dev items: {failed}")
-    return res
+        raise ArchonError(f"the baseline (one greedy call) failed on every dev item: {failed}")
+    dev_items = item_scores(res)
+    study.set_user_attr("baseline", {"dev_items": list(dev_items)})
+    return BaselineRun(pipe, dev_items, _saved_bootstrap(study, by_index), res.score, res.ci95)
 
 
 def _saved_bootstrap(study: Any, by_index: dict[int, Example]) -> tuple[tuple[Example, str], ...] | None:

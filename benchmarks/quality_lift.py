@@ -89,6 +89,8 @@ def run_dspy(task: Path, work: Path, budget: int, pool: str = "train") -> dict[s
             demos=8,
             local_api_base=base,
         )
+    # DSPy's program as a pipeline, beside archon's best.yaml (benchmarks/prompt_swap.py compares them)
+    (work / "results" / task.stem / "dspy-tuned.yaml").write_text(result.yaml_text, encoding="utf-8")
     return {
         "before_test": result.before["test"],
         "after_test": result.after["test"],

@@ -3,8 +3,9 @@ defaults were never tuned on: written on 2026-12-07, after the search code they 
 was fixed, and run once each. Facts of common knowledge; written for archon; licence the
 same as archon's. The next stop added feminines (king → queen), nouns (decide →
 decision) and romans (1–130 → I–CXXX), written before any run on them and run once
-(``NAME ...`` after OUT_DIR writes only those). (Earlier stops' held-out sets — comparatives, continents, number words,
-addition, sentiment — were written the same way and are reported in the README.)
+(``NAME ...`` after OUT_DIR writes only those). (Earlier stops' held-out sets —
+comparatives, continents, number words, addition, sentiment — were written the same way
+and are reported in the README.)
 
 Run: .venv/bin/python benchmarks/heldout_tasks.py OUT_DIR [NAME ...], then for each file
 .venv/bin/archon optimize --dataset OUT_DIR/NAME.jsonl --model local/gemma-3-270m --json

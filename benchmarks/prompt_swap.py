@@ -23,9 +23,13 @@ from typing import Any
 import yaml
 
 from archon._pipeline import Pipeline
+from archon.evaluate import Example
 from archon.evaluate import aevaluate
 from archon.evaluate import get_metric
 from archon.search import parse_space_file
+from archon.search._demos import DemoBlock
+from archon.search._demos import DemoPool
+from archon.search._demos import render_block
 from archon.spec import parse_pipeline
 
 DSPY_FORMAT = "Input: {{ input }}\n\nAnswer: {{ answer }}\n\n"
@@ -43,9 +47,11 @@ def demos(template: str, fmt: str) -> list[tuple[str, str]]:
 
 
 def render(pairs: list[tuple[str, str]], fmt: str) -> str:
-    shots = "".join(fmt.replace("{{ input }}", i).replace("{{ answer }}", a) for i, a in pairs)
-    query = fmt.split("{{ answer }}")[0]
-    return shots + query.rstrip(" ")
+    """The demonstrations as archon renders a ``first`` pick in ``fmt`` (escaped the same
+    way), then the query: ``fmt`` up to its answer."""
+    pool = DemoPool(tuple(Example(i, {"input": q}, a) for i, (q, a) in enumerate(pairs)))
+    shots = render_block(DemoBlock("demos", fmt), pool, len(pairs), "first", 0)
+    return shots + fmt.split("{{ answer }}")[0].rstrip(" ")
 
 
 def _generate_node(doc: dict[str, Any]) -> tuple[str, dict[str, Any]]:

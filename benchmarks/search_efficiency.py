@@ -108,7 +108,7 @@ async def archon_p1(
     hit = None
     paid = {r["trial"]: r["calls"] for r in rows}  # a trial's row: its rungs and any pass over train it paid
     for t in sorted(result.trials, key=lambda r: r.number):  # repeats and rejections cost 0
-        spent += max(t.paid_calls, paid.get(t.number, 0))
+        spent += paid.get(t.number, t.paid_calls)
         known = truth.get(_key(t.params))  # None: an architecture the exhaustive run did not complete
         if hit is None and t.state == "complete" and known is not None and known[0] >= target:
             hit = spent

@@ -43,7 +43,7 @@ def worst_case(pipe: Pipeline, pq: Any, items: int) -> Spend:
 def _last_trial(ledger: Ledger, limit: Limits, rest: Spend, another: Spend) -> bool:
     """Whether, once this trial's ``rest`` is paid, ``another`` trial would not fit
     ``limit`` (no ledger read when nothing is capped)."""
-    if limit.calls is None and limit.tokens is None and limit.usd is None:
+    if not limit.any:
         return False
     return (ledger.spent() + rest + another).over(limit) is not None
 
